@@ -1,0 +1,54 @@
+# isoformer-web: the two commands a newcomer runs are `make demo` and `make test` (see README.md).
+# Both install what they need: Debian packages (as root, or through sudo), the wasm32 target,
+# wasm-bindgen-cli pinned to Cargo.lock's wasm-bindgen, into .tools/.
+
+SHELL := /bin/bash
+TOOLS := $(CURDIR)/.tools
+export PATH := $(TOOLS)/bin:$(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/[^0-9.]/, ""); print }' Cargo.lock)
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+PORT ?= 8080
+
+.PHONY: demo test setup setup-system setup-wasm wasm dist serve test-native test-web weights
+
+## The demo site on the tiny random-weight ESM-2 model, served on http://127.0.0.1:$(PORT)/
+demo: setup-wasm wasm serve
+
+## Every test: native (CPU and wgpu on lavapipe) and in headless Chromium on WebGPU.
+test: setup test-native test-web
+
+setup: setup-system setup-wasm
+
+setup-system:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ]; then \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver mesa-vulkan-drivers; \
+	fi
+
+setup-wasm:
+	rustup target add wasm32-unknown-unknown
+	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) into $(TOOLS)"; \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --root $(TOOLS); \
+	fi
+
+wasm:
+	python3 scripts/build_wasm.py --opt dev
+
+## A size-optimised build (npm binaryen's wasm-opt; Debian's binaryen 108 breaks the module).
+dist: setup-wasm
+	@[ -x node_modules/.bin/wasm-opt ] || npm install --no-save --no-audit --no-fund binaryen@132
+	python3 scripts/build_wasm.py --opt dist
+
+serve:
+	@echo "isoformer-web demo: http://127.0.0.1:$(PORT)/   (Ctrl-C stops it)"
+	python3 -m http.server $(PORT) --bind 127.0.0.1 --directory www/dist
+
+test-native:
+	cargo test --release
+
+test-web:
+	CHROMEDRIVER=/usr/bin/chromedriver cargo test --release --target wasm32-unknown-unknown --test web
+
+## Regenerates the committed tiny weight directory from the committed Hugging Face fixture.
+weights:
+	cargo run --release --bin isoformer -- convert --model esm2 --from tests/fixtures/esm2/tiny_hf --out weights/esm2-tiny-random

@@ -1,0 +1,333 @@
+//! `isoformer`: the native command line — inspect and convert checkpoints, embed sequences.
+//! (On wasm32 this file compiles to an empty program; the browser uses `src/wasm.rs`.)
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    cli::main()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli {
+    use std::io::Write;
+    use std::path::{Path, PathBuf};
+    use std::process::ExitCode;
+    use std::time::Instant;
+
+    use clap::{Parser, Subcommand, ValueEnum};
+    use npyz::WriterBuilder;
+    use isoformer::checkpoint::Checkpoint;
+    use isoformer::convert::{ConvertOptions, convert_esm};
+    use isoformer::weights::{self, Manifest};
+    use isoformer::{BackendKind, Embedding, Error, ProteinEncoder, Result, backend, read_sequences};
+
+    #[derive(Parser)]
+    #[command(name = "isoformer", version, about = "IsoFormer encoders (ESM-2 today) natively, from the crate that runs them in the browser")]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    #[derive(Subcommand)]
+    enum Command {
+        /// List a checkpoint's tensors (safetensors, pytorch_model.bin) or a weight directory's manifest.
+        Inspect {
+            /// A .safetensors / .bin / .pt file, a Hugging Face directory, or a weight directory.
+            path: PathBuf,
+        },
+        /// Convert a Hugging Face checkpoint directory into a weight directory.
+        Convert {
+            #[arg(long, value_enum)]
+            model: ModelKind,
+            /// Directory with config.json and model.safetensors (or pytorch_model.bin).
+            #[arg(long)]
+            from: PathBuf,
+            #[arg(long)]
+            out: PathBuf,
+            /// Largest shard, in MiB.
+            #[arg(long, default_value_t = 24)]
+            shard_mib: u64,
+            /// Label the output as random (untrained) weights.
+            #[arg(long)]
+            random: bool,
+        },
+        /// Embed sequences: per-token last hidden state and the mean over residues.
+        Embed {
+            /// Weight directory (manifest.json + shards).
+            #[arg(long)]
+            weights: PathBuf,
+            /// A protein sequence, or @file with FASTA or a bare sequence.
+            #[arg(long)]
+            protein: String,
+            #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+            backend: Backend,
+            #[arg(long, value_enum, default_value_t = Format::Json)]
+            format: Format,
+            /// Output file (json, or npy for one sequence), or a directory (npy, several sequences).
+            #[arg(long)]
+            out: Option<PathBuf>,
+            /// Sequences per forward pass (padded to the longest).
+            #[arg(long, default_value_t = 1)]
+            batch_size: usize,
+            /// Accept proteins longer than the trained context (default: max_position_embeddings − 2).
+            #[arg(long)]
+            max_residues: Option<usize>,
+        },
+        /// Time the protein encoder: one warm-up run, then the median of --runs (JSON on stdout).
+        Bench(BenchArgs),
+    }
+
+    #[derive(clap::Args)]
+    struct BenchArgs {
+        #[arg(long)]
+        weights: PathBuf,
+        /// Length of the synthetic protein (a fixed pseudo-random sequence of the 20 amino acids).
+        #[arg(long, default_value_t = 1024)]
+        residues: usize,
+        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+        backend: Backend,
+        /// Timed runs after one warm-up run (which includes shader compilation on wgpu).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    }
+
+    #[derive(Clone, Copy, ValueEnum)]
+    enum ModelKind {
+        Esm2,
+    }
+
+    #[derive(Clone, Copy, ValueEnum)]
+    enum Backend {
+        Cpu,
+        Wgpu,
+    }
+
+    #[derive(Clone, Copy, ValueEnum, PartialEq)]
+    enum Format {
+        Json,
+        Npy,
+    }
+
+    pub fn main() -> ExitCode {
+        let cli = Cli::parse();
+        let result = match cli.command {
+            Command::Inspect { path } => inspect(&path),
+            Command::Convert { model: ModelKind::Esm2, from, out, shard_mib, random } => {
+                let options = ConvertOptions { max_shard_bytes: shard_mib * 1024 * 1024, random_weights: random, ..Default::default() };
+                convert_esm(&from, &out, &options).map(|report| {
+                    let manifest = &report.manifest;
+                    eprintln!("wrote {} ({} files, {} bytes)", out.display(), manifest.files.len() + 1, manifest.total_bytes());
+                    if !report.ignored.is_empty() {
+                        eprintln!("ignored (not used for inference): {}", report.ignored.join(", "));
+                    }
+                })
+            }
+            Command::Embed { weights, protein, backend, format, out, batch_size, max_residues } => {
+                embed(&weights, &protein, backend, format, out.as_deref(), batch_size, max_residues)
+            }
+            Command::Bench(args) => bench(&args),
+        };
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error[{}]: {error}", error.code());
+                ExitCode::from(2)
+            }
+        }
+    }
+
+    fn inspect(path: &Path) -> Result<()> {
+        let mut out = std::io::stdout().lock();
+        let manifest_path = if path.is_dir() { path.join(weights::MANIFEST_FILE) } else { path.to_path_buf() };
+        if manifest_path.file_name().is_some_and(|n| n == weights::MANIFEST_FILE) && manifest_path.is_file() {
+            let text = std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(manifest_path.display(), e))?;
+            let manifest = Manifest::from_json(&text)?;
+            let dir = manifest_path.parent().unwrap_or(Path::new("."));
+            writeln!(out, "weight directory: model {}, dtype {}, {} bytes, random weights: {}", manifest.model, manifest.dtype, manifest.total_bytes(), manifest.source.random_weights).ok();
+            for file in &manifest.files {
+                writeln!(out, "{} ({} bytes, sha256 {})", file.name, file.bytes, file.sha256).ok();
+                list_tensors(&mut out, &Checkpoint::open(&dir.join(&file.name))?)?;
+            }
+            return Ok(());
+        }
+        let file = if path.is_dir() { Checkpoint::find_in_dir(path)? } else { path.to_path_buf() };
+        list_tensors(&mut out, &Checkpoint::open(&file)?)
+    }
+
+    fn list_tensors(out: &mut impl Write, checkpoint: &Checkpoint) -> Result<()> {
+        let mut total = 0usize;
+        for (name, tensor) in &checkpoint.tensors {
+            total += tensor.shape.iter().product::<usize>();
+            writeln!(out, "{name}\t{}\t{:?}", tensor.dtype, tensor.shape).map_err(|e| Error::io("stdout", e))?;
+        }
+        writeln!(out, "# {} tensors, {total} values", checkpoint.tensors.len()).map_err(|e| Error::io("stdout", e))
+    }
+
+    fn read_input(argument: &str) -> Result<String> {
+        match argument.strip_prefix('@') {
+            Some(path) => std::fs::read_to_string(path).map_err(|e| Error::io(path, e)),
+            None => Ok(argument.to_string()),
+        }
+    }
+
+    fn backend_kind(backend: Backend) -> BackendKind {
+        match backend {
+            Backend::Cpu => BackendKind::Cpu,
+            Backend::Wgpu => BackendKind::Wgpu,
+        }
+    }
+
+    /// A fixed pseudo-random protein, so benchmark runs are comparable across machines.
+    fn synthetic_protein(residues: usize) -> String {
+        const AMINO_ACIDS: &[u8] = b"ACDEFGHIKLMNPQRSTVWY";
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        (0..residues)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                AMINO_ACIDS[(state % 20) as usize] as char
+            })
+            .collect()
+    }
+
+    fn bench(args: &BenchArgs) -> Result<()> {
+        if args.runs == 0 {
+            return Err(Error::InvalidArgument("--runs must be at least 1".into()));
+        }
+        let started = Instant::now();
+        let device = backend::init_native(backend_kind(args.backend))?;
+        let (manifest, loaded) = weights::load_dir(&args.weights, &device.device)?;
+        let description = device.description.clone();
+        let encoder = ProteinEncoder::new(device, &manifest, loaded)?.with_max_residues(args.residues.max(1));
+        let load_ms = started.elapsed().as_secs_f64() * 1e3;
+        let protein = synthetic_protein(args.residues);
+        let time = || -> Result<f64> {
+            let started = Instant::now();
+            pollster::block_on(encoder.embed(&[protein.as_str()]))?;
+            Ok(started.elapsed().as_secs_f64() * 1e3)
+        };
+        let warmup_ms = time()?;
+        let mut runs = (0..args.runs).map(|_| time()).collect::<Result<Vec<f64>>>()?;
+        runs.sort_by(f64::total_cmp);
+        let summary = serde_json::json!({
+            "model": manifest.config.get("_name_or_path").cloned().unwrap_or(serde_json::Value::Null),
+            "layers": encoder.config().num_hidden_layers,
+            "hidden_size": encoder.config().hidden_size,
+            "random_weights": encoder.random_weights(),
+            "device": description,
+            "residues": args.residues,
+            "load_ms": load_ms,
+            "warmup_ms": warmup_ms,
+            "runs_ms": runs,
+            "median_ms": runs[runs.len() / 2],
+        });
+        println!("{summary}");
+        Ok(())
+    }
+
+    fn embed(
+        weights_dir: &Path,
+        protein: &str,
+        backend: Backend,
+        format: Format,
+        out: Option<&Path>,
+        batch_size: usize,
+        max_residues: Option<usize>,
+    ) -> Result<()> {
+        if batch_size == 0 {
+            return Err(Error::InvalidArgument("--batch-size must be at least 1".into()));
+        }
+        let records = read_sequences(&read_input(protein)?)?;
+        let started = Instant::now();
+        let device = backend::init_native(backend_kind(backend))?;
+        eprintln!("device: {}", device.description);
+        let (manifest, loaded) = weights::load_dir(weights_dir, &device.device)?;
+        let mut encoder = ProteinEncoder::new(device, &manifest, loaded)?;
+        if let Some(max) = max_residues {
+            encoder = encoder.with_max_residues(max);
+        }
+        eprintln!("loaded {} in {:.1} ms", weights_dir.display(), started.elapsed().as_secs_f64() * 1e3);
+        if encoder.random_weights() {
+            eprintln!("note: these weights are RANDOM (untrained); embeddings are for testing only");
+        }
+        // Validate every record before computing anything, so a bad record fails fast.
+        for record in &records {
+            if let Err(error) = encoder.tokenizer().encode(&record.sequence) {
+                eprintln!("in record {:?}:", record.id);
+                return Err(error);
+            }
+        }
+        let mut embeddings = Vec::with_capacity(records.len());
+        for batch in records.chunks(batch_size) {
+            let started = Instant::now();
+            let sequences: Vec<&str> = batch.iter().map(|r| r.sequence.as_str()).collect();
+            let result = pollster::block_on(encoder.embed(&sequences))?;
+            let tokens: usize = result.iter().map(|e| e.tokens.len()).sum();
+            eprintln!("embedded {} sequence(s), {tokens} tokens, in {:.1} ms", batch.len(), started.elapsed().as_secs_f64() * 1e3);
+            embeddings.extend(result);
+        }
+        let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+        match format {
+            Format::Json => write_json(&ids, &embeddings, out),
+            Format::Npy => write_npy(&ids, &embeddings, out),
+        }
+    }
+
+    fn write_json(ids: &[&str], embeddings: &[Embedding], out: Option<&Path>) -> Result<()> {
+        let text = if embeddings.len() == 1 {
+            serde_json::to_string(&embeddings[0])
+        } else {
+            let listed: Vec<serde_json::Value> = ids
+                .iter()
+                .zip(embeddings)
+                .map(|(id, e)| {
+                    let mut value = serde_json::to_value(e).unwrap_or_default();
+                    value["id"] = serde_json::Value::from(*id);
+                    value
+                })
+                .collect();
+            serde_json::to_string(&listed)
+        }
+        .map_err(|e| Error::io("json", e))?;
+        match out {
+            Some(path) => std::fs::write(path, text + "\n").map_err(|e| Error::io(path.display(), e)),
+            None => writeln!(std::io::stdout().lock(), "{text}").map_err(|e| Error::io("stdout", e)),
+        }
+    }
+
+    fn npy_bytes(shape: &[u64], values: &[f32]) -> Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        let mut writer = npyz::WriteOptions::<f32>::new().default_dtype().shape(shape).writer(&mut bytes).begin_nd().map_err(|e| Error::io("npy", e))?;
+        writer.extend(values.iter().copied()).map_err(|e| Error::io("npy", e))?;
+        writer.finish().map_err(|e| Error::io("npy", e))?;
+        Ok(bytes)
+    }
+
+    /// One sequence: its `[L, D]` last hidden state as one .npy (file or stdout). Several: a
+    /// directory with `NNNN_<id>.npy` per sequence and `mean_embeddings.npy` `[N, D]`.
+    fn write_npy(ids: &[&str], embeddings: &[Embedding], out: Option<&Path>) -> Result<()> {
+        if embeddings.len() == 1 {
+            let e = &embeddings[0];
+            let bytes = npy_bytes(&[e.shape[0] as u64, e.shape[1] as u64], &e.last_hidden_state)?;
+            return match out {
+                Some(path) => std::fs::write(path, bytes).map_err(|e| Error::io(path.display(), e)),
+                None => std::io::stdout().lock().write_all(&bytes).map_err(|e| Error::io("stdout", e)),
+            };
+        }
+        let dir = out.ok_or_else(|| Error::InvalidArgument("--format npy with several sequences needs --out DIRECTORY".into()))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+        let mut means = Vec::new();
+        for (index, (id, e)) in ids.iter().zip(embeddings).enumerate() {
+            let safe: String = id.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+            let path = dir.join(format!("{index:04}_{safe}.npy"));
+            std::fs::write(&path, npy_bytes(&[e.shape[0] as u64, e.shape[1] as u64], &e.last_hidden_state)?).map_err(|err| Error::io(path.display(), err))?;
+            means.extend_from_slice(&e.mean_embedding);
+        }
+        let width = embeddings[0].shape[1] as u64;
+        let path = dir.join("mean_embeddings.npy");
+        std::fs::write(&path, npy_bytes(&[embeddings.len() as u64, width], &means)?).map_err(|e| Error::io(path.display(), e))
+    }
+}

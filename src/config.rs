@@ -1,0 +1,168 @@
+//! Model configurations, read from the upstream `config.json` files with their own field names.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// ESM-2 configuration: the field names of Hugging Face's `EsmConfig` (`config.json`).
+/// Fields that inference does not use (dropouts, initializer range) are accepted and ignored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EsmConfig {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    #[serde(default = "default_max_position_embeddings")]
+    pub max_position_embeddings: usize,
+    #[serde(default = "default_layer_norm_eps")]
+    pub layer_norm_eps: f64,
+    #[serde(default = "default_position_embedding_type")]
+    pub position_embedding_type: String,
+    #[serde(default)]
+    pub token_dropout: bool,
+    #[serde(default)]
+    pub emb_layer_norm_before: bool,
+    #[serde(default = "default_mask_token_id")]
+    pub mask_token_id: usize,
+    #[serde(default = "default_pad_token_id")]
+    pub pad_token_id: usize,
+    #[serde(default = "default_hidden_act")]
+    pub hidden_act: String,
+    /// When true (transformers' default) the LM decoder shares the word-embedding matrix.
+    #[serde(default = "default_true")]
+    pub tie_word_embeddings: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_max_position_embeddings() -> usize {
+    1026
+}
+// transformers' EsmConfig default; the facebook/esm2_* config files set 1e-5 explicitly.
+fn default_layer_norm_eps() -> f64 {
+    1e-12
+}
+fn default_position_embedding_type() -> String {
+    "absolute".into()
+}
+fn default_mask_token_id() -> usize {
+    32
+}
+fn default_pad_token_id() -> usize {
+    1
+}
+fn default_hidden_act() -> String {
+    "gelu".into()
+}
+
+/// The published ESM-2 sizes (facebook/esm2_*_UR50D).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EsmSize {
+    M8,
+    M35,
+    M150,
+    M650,
+}
+
+impl EsmSize {
+    pub const ALL: [EsmSize; 4] = [EsmSize::M8, EsmSize::M35, EsmSize::M150, EsmSize::M650];
+
+    /// Hugging Face model id of this size.
+    pub fn hub_id(self) -> &'static str {
+        match self {
+            EsmSize::M8 => "facebook/esm2_t6_8M_UR50D",
+            EsmSize::M35 => "facebook/esm2_t12_35M_UR50D",
+            EsmSize::M150 => "facebook/esm2_t30_150M_UR50D",
+            EsmSize::M650 => "facebook/esm2_t33_650M_UR50D",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "8m" | "esm2_t6_8m_ur50d" => Some(EsmSize::M8),
+            "35m" | "esm2_t12_35m_ur50d" => Some(EsmSize::M35),
+            "150m" | "esm2_t30_150m_ur50d" => Some(EsmSize::M150),
+            "650m" | "esm2_t33_650m_ur50d" => Some(EsmSize::M650),
+            _ => None,
+        }
+    }
+}
+
+impl EsmConfig {
+    /// The configuration of a published ESM-2 checkpoint (values of its `config.json`).
+    pub fn published(size: EsmSize) -> Self {
+        let (layers, hidden, heads) = match size {
+            EsmSize::M8 => (6, 320, 20),
+            EsmSize::M35 => (12, 480, 20),
+            EsmSize::M150 => (30, 640, 20),
+            EsmSize::M650 => (33, 1280, 20),
+        };
+        EsmConfig {
+            vocab_size: 33,
+            hidden_size: hidden,
+            num_hidden_layers: layers,
+            num_attention_heads: heads,
+            intermediate_size: 4 * hidden,
+            max_position_embeddings: 1026,
+            layer_norm_eps: 1e-5,
+            position_embedding_type: "rotary".into(),
+            token_dropout: true,
+            emb_layer_norm_before: false,
+            mask_token_id: 32,
+            pad_token_id: 1,
+            hidden_act: "gelu".into(),
+            tie_word_embeddings: true,
+        }
+    }
+
+    pub fn from_json(text: &str) -> Result<Self> {
+        let config: EsmConfig = serde_json::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Rejects configurations this implementation does not run, rather than running them wrongly.
+    pub fn validate(&self) -> Result<()> {
+        if self.position_embedding_type != "rotary" {
+            return Err(Error::Config(format!(
+                "position_embedding_type {:?} is not supported (ESM-2 uses \"rotary\")",
+                self.position_embedding_type
+            )));
+        }
+        if self.hidden_act != "gelu" {
+            return Err(Error::Config(format!("hidden_act {:?} is not supported (ESM-2 uses \"gelu\")", self.hidden_act)));
+        }
+        if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
+            return Err(Error::Config(format!(
+                "hidden_size {} is not divisible by num_attention_heads {}",
+                self.hidden_size, self.num_attention_heads
+            )));
+        }
+        if (self.hidden_size / self.num_attention_heads) % 2 != 0 {
+            return Err(Error::Config("rotary embeddings need an even attention head size".into()));
+        }
+        if self.vocab_size != crate::tokenize::PROTEIN_VOCAB.len() {
+            return Err(Error::Config(format!(
+                "vocab_size {} differs from the ESM-2 alphabet of {} tokens",
+                self.vocab_size,
+                crate::tokenize::PROTEIN_VOCAB.len()
+            )));
+        }
+        if self.max_position_embeddings < 3 || self.intermediate_size == 0 || self.num_hidden_layers == 0 {
+            return Err(Error::Config("max_position_embeddings, intermediate_size and num_hidden_layers must be positive".into()));
+        }
+        Ok(())
+    }
+
+    pub fn head_dim(&self) -> usize {
+        self.hidden_size / self.num_attention_heads
+    }
+
+    /// Residues that fit in the trained context: `max_position_embeddings` minus `<cls>` and `<eos>`.
+    pub fn max_residues(&self) -> usize {
+        self.max_position_embeddings - 2
+    }
+}

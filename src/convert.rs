@@ -1,0 +1,313 @@
+//! Converting published checkpoints into the project's weight directory (native only).
+//!
+//! This is the only module that knows upstream tensor names. The ESM-2 mapping, Hugging Face
+//! (`EsmForMaskedLM` / `EsmModel`, with or without the `esm.` prefix) → weight directory:
+//!
+//! | Hugging Face                                              | weight directory               |
+//! |-----------------------------------------------------------|--------------------------------|
+//! | `embeddings.word_embeddings.weight`                       | `embeddings.weight`            |
+//! | `embeddings.layer_norm.{weight,bias}` (if emb LN before)  | `embedding_norm.*`             |
+//! | `rotary_embeddings.inv_freq` or, in older files, every    | `rotary.inv_freq` (host buffer;|
+//! | `encoder.layer.N.attention.self.rotary_embeddings.inv_freq`| the copies must agree)        |
+//! | `encoder.layer.N.attention.LayerNorm.*`                   | `layers.N.attention_norm.*`    |
+//! | `encoder.layer.N.attention.self.{query,key,value}.*`      | `layers.N.attention.{query,key,value}.*` |
+//! | `encoder.layer.N.attention.output.dense.*`                | `layers.N.attention.output.*`  |
+//! | `encoder.layer.N.LayerNorm.*`                             | `layers.N.ffn_norm.*`          |
+//! | `encoder.layer.N.intermediate.dense.*`                    | `layers.N.ffn.fc1.*`           |
+//! | `encoder.layer.N.output.dense.*`                          | `layers.N.ffn.fc2.*`           |
+//! | `encoder.emb_layer_norm_after.*`                          | `final_norm.*`                 |
+//! | `lm_head.dense.*`, `lm_head.layer_norm.*`                 | same names                     |
+//! | `lm_head.decoder.weight`, `lm_head.bias`                  | `lm_head.decoder.{weight,bias}`|
+//!
+//! LayerNorm `gamma`/`beta` are read as `weight`/`bias`. With `tie_word_embeddings` (the default)
+//! a missing `lm_head.decoder.weight` is the word-embedding matrix.
+//! Every 2-D Linear weight is transposed from PyTorch's `[out, in]` to Burn's `[in, out]`.
+//! Ignored, and listed in the report: `embeddings.position_ids` and
+//! `embeddings.position_embeddings.weight` (unused with rotary positions), `contact_head.*`
+//! (contact prediction is not supported), `pooler.*`. Anything else is an error.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::checkpoint::Checkpoint;
+use crate::config::EsmConfig;
+use crate::error::{CheckpointMismatch, Error, Result};
+use crate::esm::Esm;
+use crate::nn::TensorSpec;
+use crate::weights::{self, FORMAT, FORMAT_VERSION, Manifest, ShardEntry, Source};
+
+/// What `convert` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ConvertOptions {
+    pub max_shard_bytes: u64,
+    /// Marks the output as random weights (also set when `config.json` has `"random_weights": true`,
+    /// which the project's fixture generator writes).
+    pub random_weights: bool,
+    pub licence: String,
+}
+
+impl Default for ConvertOptions {
+    fn default() -> Self {
+        ConvertOptions { max_shard_bytes: weights::DEFAULT_SHARD_BYTES, random_weights: false, licence: "MIT (ESM-2)".into() }
+    }
+}
+
+/// What was written, and which upstream tensors were deliberately left out.
+#[derive(Debug, Clone)]
+pub struct ConvertReport {
+    pub manifest: Manifest,
+    pub ignored: Vec<String>,
+}
+
+/// A Hugging Face tensor's place in the weight directory.
+enum Target {
+    Tensor { name: String, transpose: bool },
+    RotaryInvFreq,
+    Ignored,
+}
+
+fn esm_target(hf_name: &str) -> Option<Target> {
+    let name = hf_name.strip_prefix("esm.").unwrap_or(hf_name);
+    let tensor = |name: String, transpose: bool| Some(Target::Tensor { name, transpose });
+    let (stem, leaf) = name.rsplit_once('.')?;
+    // Older LayerNorm names, which transformers 5 also writes back on save.
+    let leaf = match leaf {
+        "gamma" if stem.ends_with("LayerNorm") || stem.ends_with("layer_norm") => "weight",
+        "beta" if stem.ends_with("LayerNorm") || stem.ends_with("layer_norm") => "bias",
+        other => other,
+    };
+    let is_weight = leaf == "weight";
+    if name.ends_with("rotary_embeddings.inv_freq") {
+        return Some(Target::RotaryInvFreq);
+    }
+    if matches!(name, "embeddings.position_ids" | "embeddings.position_embeddings.weight")
+        || name.starts_with("contact_head.")
+        || name.starts_with("pooler.")
+    {
+        return Some(Target::Ignored);
+    }
+    match stem {
+        "embeddings.word_embeddings" => return tensor(format!("embeddings.{leaf}"), false),
+        "embeddings.layer_norm" => return tensor(format!("embedding_norm.{leaf}"), false),
+        "encoder.emb_layer_norm_after" => return tensor(format!("final_norm.{leaf}"), false),
+        "lm_head.dense" | "lm_head.decoder" => return tensor(name.to_string(), is_weight),
+        "lm_head.layer_norm" => return tensor(name.to_string(), false),
+        "lm_head" if leaf == "bias" => return tensor("lm_head.decoder.bias".into(), false),
+        _ => {}
+    }
+    let rest = stem.strip_prefix("encoder.layer.")?;
+    let (index, part) = rest.split_once('.')?;
+    let index: usize = index.parse().ok()?;
+    let (ours, linear) = match part {
+        "attention.LayerNorm" => ("attention_norm", false),
+        "attention.self.query" => ("attention.query", true),
+        "attention.self.key" => ("attention.key", true),
+        "attention.self.value" => ("attention.value", true),
+        "attention.output.dense" => ("attention.output", true),
+        "LayerNorm" => ("ffn_norm", false),
+        "intermediate.dense" => ("ffn.fc1", true),
+        "output.dense" => ("ffn.fc2", true),
+        _ => return None,
+    };
+    tensor(format!("layers.{index}.{ours}.{leaf}"), linear && is_weight)
+}
+
+const LM_DECODER_WEIGHT: &str = "lm_head.decoder.weight";
+
+/// `isoformer convert --model esm2`: a Hugging Face ESM-2 directory → a weight directory.
+pub fn convert_esm(from: &Path, out: &Path, options: &ConvertOptions) -> Result<ConvertReport> {
+    let config_path = from.join("config.json");
+    let config_text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(config_path.display(), e))?;
+    let config_json: Value = serde_json::from_str(&config_text).map_err(|e| Error::Config(format!("{}: {e}", config_path.display())))?;
+    let config = EsmConfig::from_json(&config_text)?;
+    let checkpoint_path = Checkpoint::find_in_dir(from)?;
+    let checkpoint = Checkpoint::open(&checkpoint_path)?;
+
+    let mut mapped: BTreeMap<String, (Vec<usize>, Vec<f32>)> = BTreeMap::new();
+    let mut inv_freq: Option<(String, Vec<f32>)> = None;
+    let mut mismatch = CheckpointMismatch::default();
+    let mut ignored = Vec::new();
+    for (hf_name, tensor) in &checkpoint.tensors {
+        match esm_target(hf_name) {
+            None => mismatch.unknown.push(format!("{hf_name} {:?}", tensor.shape)),
+            Some(Target::Ignored) => ignored.push(hf_name.clone()),
+            Some(Target::RotaryInvFreq) => {
+                let values = tensor.read_f32()?;
+                match &inv_freq {
+                    Some((first, existing)) if *existing != values => {
+                        mismatch.misshaped.push(format!("{hf_name}: differs from {first}"));
+                    }
+                    Some(_) => {}
+                    None => inv_freq = Some((hf_name.clone(), values)),
+                }
+            }
+            Some(Target::Tensor { name, transpose }) => {
+                let mut shape = tensor.shape.clone();
+                let mut values = tensor.read_f32()?;
+                if transpose && shape.len() == 2 {
+                    values = transposed(&values, shape[0], shape[1]);
+                    shape.swap(0, 1);
+                }
+                mapped.insert(name, (shape, values));
+            }
+        }
+    }
+    let rotary = inv_freq.map(|(_, values)| values).unwrap_or_else(|| crate::nn::Rotary::default_inv_freq(config.head_dim()));
+    mapped.insert(crate::nn::ROTARY_INV_FREQ.into(), (vec![rotary.len()], rotary));
+
+    let has_lm_head = mapped.keys().any(|name| name.starts_with("lm_head."));
+    if has_lm_head && config.tie_word_embeddings && !mapped.contains_key(LM_DECODER_WEIGHT) {
+        // Tied weights are saved once, under the embedding's name.
+        if let Some((shape, values)) = mapped.get("embeddings.weight") {
+            let tied = transposed(values, shape[0], shape[1]);
+            mapped.insert(LM_DECODER_WEIGHT.into(), (vec![shape[1], shape[0]], tied));
+        }
+    }
+    let specs = Esm::tensor_specs(&config, has_lm_head);
+    check_against_specs(&specs, &mapped, &mut mismatch);
+    if !mismatch.is_empty() {
+        return Err(mismatch.into());
+    }
+
+    let random = options.random_weights || config_json.get("random_weights").and_then(Value::as_bool).unwrap_or(false);
+    let source = Source {
+        checkpoint: config_json.get("_name_or_path").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| relative_name(&checkpoint_path)),
+        licence: options.licence.clone(),
+        random_weights: random,
+    };
+    let manifest = write_weight_dir(out, "esm2", config_json, source, &specs, &mut mapped, options.max_shard_bytes)?;
+    Ok(ConvertReport { manifest, ignored })
+}
+
+/// `dir/file` of a checkpoint path, so manifests do not record the converting machine's paths.
+fn relative_name(path: &Path) -> String {
+    let parts: Vec<String> = path.iter().rev().take(2).map(|p| p.to_string_lossy().into_owned()).collect();
+    parts.into_iter().rev().collect::<Vec<_>>().join("/")
+}
+
+fn check_against_specs(specs: &[TensorSpec], mapped: &BTreeMap<String, (Vec<usize>, Vec<f32>)>, mismatch: &mut CheckpointMismatch) {
+    for spec in specs {
+        match mapped.get(&spec.name) {
+            None => mismatch.missing.push(spec.name.clone()),
+            Some((shape, _)) if *shape != spec.shape => {
+                mismatch.misshaped.push(format!("{}: {:?} vs expected {:?}", spec.name, shape, spec.shape))
+            }
+            Some(_) => {}
+        }
+    }
+    let expected: std::collections::HashSet<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+    mismatch.unknown.extend(mapped.keys().filter(|name| !expected.contains(name.as_str())).cloned());
+}
+
+fn transposed(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0f32; values.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = values[r * cols + c];
+        }
+    }
+    out
+}
+
+/// Writes tensors in spec order into safetensors shards of at most `max_shard_bytes` (a tensor
+/// larger than that gets a shard of its own), then `manifest.json` with each shard's SHA-256.
+pub fn write_weight_dir(
+    out: &Path,
+    model: &str,
+    config: Value,
+    source: Source,
+    specs: &[TensorSpec],
+    tensors: &mut BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    max_shard_bytes: u64,
+) -> Result<Manifest> {
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out.display(), e))?;
+    let mut groups: Vec<Vec<&TensorSpec>> = vec![Vec::new()];
+    let mut group_bytes = 0u64;
+    for spec in specs {
+        let bytes = 4 * spec.shape.iter().product::<usize>() as u64;
+        if group_bytes > 0 && group_bytes + bytes > max_shard_bytes {
+            groups.push(Vec::new());
+            group_bytes = 0;
+        }
+        groups.last_mut().map(|g| g.push(spec));
+        group_bytes += bytes;
+    }
+    let mut files = Vec::new();
+    for (index, group) in groups.iter().enumerate() {
+        let name = format!("{model}-{index:05}-of-{:05}.safetensors", groups.len());
+        let owned: Vec<(String, Vec<usize>, Vec<u8>)> = group
+            .iter()
+            .map(|spec| {
+                let (shape, values) = tensors.remove(&spec.name).unwrap_or_default();
+                (spec.name.clone(), shape, values.iter().flat_map(|v| v.to_le_bytes()).collect())
+            })
+            .collect();
+        let views = owned
+            .iter()
+            .map(|(name, shape, bytes)| {
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes).map(|view| (name.clone(), view))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::io(&name, e))?;
+        let bytes = safetensors::serialize(views, None).map_err(|e| Error::io(&name, e))?;
+        let path: PathBuf = out.join(&name);
+        std::fs::write(&path, &bytes).map_err(|e| Error::io(path.display(), e))?;
+        files.push(ShardEntry {
+            name,
+            bytes: bytes.len() as u64,
+            sha256: weights::sha256_hex(&bytes),
+            tensors: group.iter().map(|s| s.name.clone()).collect(),
+        });
+    }
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        format_version: FORMAT_VERSION,
+        model: model.into(),
+        config,
+        dtype: "f32".into(),
+        source,
+        files,
+    };
+    let path = out.join(weights::MANIFEST_FILE);
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::io(path.display(), e))?;
+    std::fs::write(&path, text + "\n").map_err(|e| Error::io(path.display(), e))?;
+    Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_every_layer_part_and_both_prefixes() {
+        let name = |hf: &str| match esm_target(hf) {
+            Some(Target::Tensor { name, transpose }) => format!("{name}{}", if transpose { " T" } else { "" }),
+            Some(Target::RotaryInvFreq) => "rotary".into(),
+            Some(Target::Ignored) => "ignored".into(),
+            None => "unknown".into(),
+        };
+        assert_eq!(name("esm.encoder.layer.3.attention.self.query.weight"), "layers.3.attention.query.weight T");
+        assert_eq!(name("encoder.layer.3.attention.self.query.bias"), "layers.3.attention.query.bias");
+        assert_eq!(name("esm.encoder.layer.0.output.dense.weight"), "layers.0.ffn.fc2.weight T");
+        assert_eq!(name("esm.encoder.layer.0.attention.output.dense.weight"), "layers.0.attention.output.weight T");
+        assert_eq!(name("esm.encoder.layer.0.LayerNorm.weight"), "layers.0.ffn_norm.weight");
+        assert_eq!(name("esm.encoder.layer.0.attention.LayerNorm.bias"), "layers.0.attention_norm.bias");
+        assert_eq!(name("lm_head.bias"), "lm_head.decoder.bias");
+        assert_eq!(name("lm_head.decoder.weight"), "lm_head.decoder.weight T");
+        assert_eq!(name("esm.rotary_embeddings.inv_freq"), "rotary");
+        assert_eq!(name("esm.encoder.layer.5.attention.self.rotary_embeddings.inv_freq"), "rotary");
+        assert_eq!(name("esm.contact_head.regression.weight"), "ignored");
+        assert_eq!(name("esm.encoder.layer.1.LayerNorm.gamma"), "layers.1.ffn_norm.weight");
+        assert_eq!(name("esm.encoder.layer.1.attention.LayerNorm.beta"), "layers.1.attention_norm.bias");
+        assert_eq!(name("esm.encoder.layer.*.attention.self.rotary_embeddings.inv_freq"), "rotary");
+        assert_eq!(name("esm.encoder.layer.0.attention.self.distance.weight"), "unknown");
+        assert_eq!(name("classifier.weight"), "unknown");
+    }
+
+    #[test]
+    fn transposes_row_major() {
+        assert_eq!(transposed(&[1., 2., 3., 4., 5., 6.], 2, 3), vec![1., 4., 2., 5., 3., 6.]);
+    }
+}

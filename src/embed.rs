@@ -1,0 +1,142 @@
+//! Sequence in, embedding out: tokenization, the encoder's forward pass and async readback.
+//! Used by the CLI (through `pollster`) and by the wasm API (awaited in the browser).
+
+use burn::tensor::{Int, Tensor, TensorData};
+use serde::Serialize;
+
+use crate::backend::ComputeDevice;
+use crate::config::EsmConfig;
+use crate::error::{Error, Result};
+use crate::esm::Esm;
+use crate::tokenize::{PROTEIN_PAD, ProteinTokenizer, pad_batch};
+use crate::weights::{LoadedWeights, Manifest};
+
+/// One sequence's embedding, row-major.
+#[derive(Debug, Clone, Serialize)]
+pub struct Embedding {
+    pub tokens: Vec<u32>,
+    /// `[tokens, hidden]`, special tokens included.
+    pub shape: [usize; 2],
+    pub last_hidden_state: Vec<f32>,
+    /// Mean over residues only (no `<cls>`, `<eos>` or padding): `[hidden]`.
+    pub mean_embedding: Vec<f32>,
+}
+
+/// Masked-LM output for one sequence: `[tokens, vocab]` logits.
+#[derive(Debug, Clone, Serialize)]
+pub struct Logits {
+    pub tokens: Vec<u32>,
+    pub shape: [usize; 2],
+    pub logits: Vec<f32>,
+}
+
+/// ESM-2 on one device, with its tokenizer.
+pub struct ProteinEncoder {
+    device: ComputeDevice,
+    model: Esm,
+    tokenizer: ProteinTokenizer,
+    random_weights: bool,
+}
+
+impl ProteinEncoder {
+    /// Builds the encoder from a manifest and its uploaded weights; every tensor must be used.
+    pub fn new(device: ComputeDevice, manifest: &Manifest, mut weights: LoadedWeights) -> Result<Self> {
+        if manifest.model != "esm2" {
+            return Err(Error::Manifest(format!("model {:?} is not an ESM-2 protein encoder", manifest.model)));
+        }
+        let config: EsmConfig = serde_json::from_value(manifest.config.clone()).map_err(|e| Error::Config(e.to_string()))?;
+        let model = Esm::load(&config, &mut weights)?;
+        weights.finish()?;
+        let tokenizer = ProteinTokenizer::new(config.max_residues());
+        Ok(ProteinEncoder { device, model, tokenizer, random_weights: manifest.source.random_weights })
+    }
+
+    /// Allows proteins longer than the trained context (rotary positions extrapolate, quality may drop).
+    pub fn with_max_residues(mut self, max_residues: usize) -> Self {
+        self.tokenizer = ProteinTokenizer::new(max_residues);
+        self
+    }
+
+    pub fn config(&self) -> &EsmConfig {
+        self.model.config()
+    }
+
+    pub fn device(&self) -> &ComputeDevice {
+        &self.device
+    }
+
+    pub fn random_weights(&self) -> bool {
+        self.random_weights
+    }
+
+    pub fn tokenizer(&self) -> &ProteinTokenizer {
+        &self.tokenizer
+    }
+
+    fn inputs(&self, sequences: &[&str]) -> Result<(Vec<Vec<u32>>, Tensor<2, Int>, Tensor<2>)> {
+        if sequences.is_empty() {
+            return Err(Error::InvalidArgument("no sequences given".into()));
+        }
+        let tokens = sequences.iter().map(|s| self.tokenizer.encode(s)).collect::<Result<Vec<_>>>()?;
+        let (ids, mask, length) = pad_batch(&tokens, PROTEIN_PAD);
+        let shape = [tokens.len(), length];
+        let ids: Vec<i32> = ids.into_iter().map(|id| id as i32).collect();
+        let device = &self.device.device;
+        Ok((tokens, Tensor::from_data(TensorData::new(ids, shape), device), Tensor::from_data(TensorData::new(mask, shape), device)))
+    }
+
+    /// Embeds a batch (padded to its longest member) and reads it back asynchronously.
+    pub async fn embed(&self, sequences: &[&str]) -> Result<Vec<Embedding>> {
+        let (tokens, ids, mask) = self.inputs(sequences)?;
+        let hidden = self.model.forward(ids, mask);
+        let [_, length, width] = hidden.dims();
+        let values = read_back(hidden).await?;
+        Ok(tokens
+            .into_iter()
+            .enumerate()
+            .map(|(b, tokens)| {
+                let rows = tokens.len();
+                let start = b * length * width;
+                let last_hidden_state = values[start..start + rows * width].to_vec();
+                let mean_embedding = residue_mean(&last_hidden_state, rows, width);
+                Embedding { tokens, shape: [rows, width], last_hidden_state, mean_embedding }
+            })
+            .collect())
+    }
+
+    /// Masked-LM logits per token; an error if the weights carry no LM head.
+    pub async fn logits(&self, sequences: &[&str]) -> Result<Vec<Logits>> {
+        if !self.model.has_lm_head() {
+            return Err(Error::InvalidArgument("these weights have no masked-LM head".into()));
+        }
+        let (tokens, ids, mask) = self.inputs(sequences)?;
+        let logits = self.model.logits(self.model.forward(ids, mask)).ok_or_else(|| Error::InvalidArgument("no LM head".into()))?;
+        let [_, length, vocab] = logits.dims();
+        let values = read_back(logits).await?;
+        Ok(tokens
+            .into_iter()
+            .enumerate()
+            .map(|(b, tokens)| {
+                let rows = tokens.len();
+                let start = b * length * vocab;
+                Logits { tokens, shape: [rows, vocab], logits: values[start..start + rows * vocab].to_vec() }
+            })
+            .collect())
+    }
+}
+
+/// Mean of rows `1..rows-1` (the residues between `<cls>` and `<eos>`), accumulated in f64.
+fn residue_mean(hidden: &[f32], rows: usize, width: usize) -> Vec<f32> {
+    let residues = rows - 2;
+    let mut sum = vec![0f64; width];
+    for row in hidden.chunks_exact(width).skip(1).take(residues) {
+        sum.iter_mut().zip(row).for_each(|(s, v)| *s += *v as f64);
+    }
+    sum.into_iter().map(|s| (s / residues as f64) as f32).collect()
+}
+
+/// Asynchronous readback: the only way that works on WebGPU (a sync read panics in the browser).
+pub async fn read_back<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
+    let data = tensor.into_data_async().await.map_err(|e| Error::Device(format!("{e:?}")))?;
+    data.try_into_vec::<f32>().map_err(|e| Error::Device(format!("{e:?}")))
+}

@@ -1,0 +1,133 @@
+//! ESM-2 protein encoder (every published size), with the optional masked-LM head.
+//!
+//! Upstream: transformers `models/esm/modeling_esm.py` (`EsmForMaskedLM`): token embeddings with
+//! token-dropout rescaling, pre-LayerNorm rotary encoder layers, `emb_layer_norm_after`.
+
+use burn::nn::{Embedding, LayerNorm, Linear};
+use burn::tensor::activation::gelu;
+use burn::tensor::{Int, Tensor};
+
+use crate::config::EsmConfig;
+use crate::error::Result;
+use crate::nn::{self, EncoderLayer, LayerShape, Rotary, TensorSpec, key_padding_bias};
+use crate::weights::ParamSource;
+
+/// Fraction of tokens ESM-2 masked in training (15 %, of which 80 % became `<mask>`); the
+/// embeddings are rescaled by `(1 − 0.12) / (1 − observed mask ratio)` at inference.
+const TOKEN_DROPOUT_TRAIN_RATIO: f64 = 0.15 * 0.8;
+
+pub struct Esm {
+    config: EsmConfig,
+    embeddings: Embedding,
+    embedding_norm: Option<LayerNorm>,
+    rotary: Rotary,
+    layers: Vec<EncoderLayer>,
+    final_norm: LayerNorm,
+    lm_head: Option<LmHead>,
+}
+
+/// `dense → GELU → LayerNorm → decoder (+ bias)`, giving logits over the 33 tokens.
+struct LmHead {
+    dense: Linear,
+    layer_norm: LayerNorm,
+    decoder: Linear,
+}
+
+const LM_HEAD_DECODER: &str = "lm_head.decoder.weight";
+
+impl Esm {
+    fn layer_shape(config: &EsmConfig) -> LayerShape {
+        LayerShape {
+            hidden: config.hidden_size,
+            heads: config.num_attention_heads,
+            intermediate: config.intermediate_size,
+            eps: config.layer_norm_eps,
+        }
+    }
+
+    /// Every tensor of the weight directory, in storage order; `lm_head` adds the masked-LM head.
+    pub fn tensor_specs(config: &EsmConfig, lm_head: bool) -> Vec<TensorSpec> {
+        let d = config.hidden_size;
+        let mut specs = vec![nn::spec("embeddings.weight", &[config.vocab_size, d])];
+        if config.emb_layer_norm_before {
+            specs.extend(nn::layer_norm_specs("embedding_norm", d));
+        }
+        specs.push(nn::spec(nn::ROTARY_INV_FREQ, &[config.head_dim() / 2]));
+        for i in 0..config.num_hidden_layers {
+            specs.extend(EncoderLayer::specs(&format!("layers.{i}"), Self::layer_shape(config)));
+        }
+        specs.extend(nn::layer_norm_specs("final_norm", d));
+        if lm_head {
+            specs.extend(nn::linear_specs("lm_head.dense", d, d, true));
+            specs.extend(nn::layer_norm_specs("lm_head.layer_norm", d));
+            specs.extend(nn::linear_specs("lm_head.decoder", d, config.vocab_size, true));
+        }
+        specs
+    }
+
+    /// Builds the encoder from uploaded weights; the masked-LM head is loaded when present.
+    pub fn load(config: &EsmConfig, src: &mut dyn ParamSource) -> Result<Self> {
+        config.validate()?;
+        let d = config.hidden_size;
+        let eps = config.layer_norm_eps;
+        let embeddings = nn::load_embedding(src, "embeddings", config.vocab_size, d)?;
+        let embedding_norm =
+            if config.emb_layer_norm_before { Some(nn::load_layer_norm(src, "embedding_norm", d, eps)?) } else { None };
+        let rotary = Rotary::load(src, config.head_dim())?;
+        let layers = (0..config.num_hidden_layers)
+            .map(|i| EncoderLayer::load(src, &format!("layers.{i}"), Self::layer_shape(config)))
+            .collect::<Result<Vec<_>>>()?;
+        let final_norm = nn::load_layer_norm(src, "final_norm", d, eps)?;
+        let lm_head = if src.contains(LM_HEAD_DECODER) {
+            Some(LmHead {
+                dense: nn::load_linear(src, "lm_head.dense", d, d, true)?,
+                layer_norm: nn::load_layer_norm(src, "lm_head.layer_norm", d, eps)?,
+                decoder: nn::load_linear(src, "lm_head.decoder", d, config.vocab_size, true)?,
+            })
+        } else {
+            None
+        };
+        Ok(Esm { config: config.clone(), embeddings, embedding_norm, rotary, layers, final_norm, lm_head })
+    }
+
+    pub fn config(&self) -> &EsmConfig {
+        &self.config
+    }
+
+    pub fn has_lm_head(&self) -> bool {
+        self.lm_head.is_some()
+    }
+
+    /// `ids`: `[batch, length]`, `mask`: `[batch, length]` (1 = token, 0 = padding)
+    /// → last hidden state `[batch, length, hidden]` (after `emb_layer_norm_after`).
+    pub fn forward(&self, ids: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<3> {
+        let [batch, length] = ids.dims();
+        let hidden = self.config.hidden_size;
+        let mut x = self.embeddings.forward(ids.clone());
+        if self.config.token_dropout {
+            // `<mask>` embeddings are zeroed, the rest rescaled by the observed mask ratio.
+            let is_mask = ids.equal_elem(self.config.mask_token_id as i64);
+            let observed = is_mask.clone().float().sum_dim(1).div(mask.clone().sum_dim(1)); // [batch, 1]
+            let scale = observed.neg().add_scalar(1.0).recip().reshape([batch, 1, 1]);
+            x = x.mask_fill(is_mask.reshape([batch, length, 1]).expand([batch, length, hidden]), 0.0);
+            x = x.mul_scalar(1.0 - TOKEN_DROPOUT_TRAIN_RATIO) * scale;
+        }
+        if let Some(norm) = &self.embedding_norm {
+            x = norm.forward(x);
+        }
+        x = x * mask.clone().reshape([batch, length, 1]);
+        let bias = key_padding_bias(mask);
+        let rotary = self.rotary.tables(length, &x.device());
+        for layer in &self.layers {
+            x = layer.forward(x, &bias, Some(&rotary));
+        }
+        self.final_norm.forward(x)
+    }
+
+    /// Masked-LM logits from the last hidden state: `[batch, length, hidden]` → `[batch, length, 33]`;
+    /// `None` when the weights have no LM head.
+    pub fn logits(&self, hidden: Tensor<3>) -> Option<Tensor<3>> {
+        let head = self.lm_head.as_ref()?;
+        Some(head.decoder.forward(head.layer_norm.forward(gelu(head.dense.forward(hidden)))))
+    }
+}

@@ -1,0 +1,248 @@
+//! Blocks shared by the ESM-family encoders (ESM-2, Nucleotide Transformer v2): rotary
+//! self-attention with key-padding masks, pre-LayerNorm encoder layers, and the builders that
+//! take their parameters from a [`ParamSource`] by name.
+//!
+//! Upstream: transformers `models/esm/modeling_esm.py` (`EsmSelfAttention`, `RotaryEmbedding`,
+//! `EsmLayer`).
+
+use burn::module::Param;
+use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
+use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::error::Result;
+use crate::weights::ParamSource;
+
+/// Logit added where a key is padding: exp() of it underflows to exactly 0, like `finfo.min`
+/// in transformers, without risking -inf arithmetic on GPUs.
+const MASKED_LOGIT: f32 = -1e30;
+/// Attention scores are computed a group of heads at a time so that one score tensor stays
+/// within 32 Mi elements (128 MiB), WebGPU's portable storage-binding limit.
+const MAX_SCORE_ELEMENTS: usize = 32 * 1024 * 1024;
+
+/// A tensor the weights must contain: its name in the weight directory and its shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TensorSpec {
+    pub name: String,
+    pub shape: Vec<usize>,
+}
+
+pub(crate) fn spec(name: impl Into<String>, shape: &[usize]) -> TensorSpec {
+    TensorSpec { name: name.into(), shape: shape.to_vec() }
+}
+
+pub(crate) fn linear_specs(name: &str, d_in: usize, d_out: usize, bias: bool) -> Vec<TensorSpec> {
+    let mut specs = vec![spec(format!("{name}.weight"), &[d_in, d_out])];
+    if bias {
+        specs.push(spec(format!("{name}.bias"), &[d_out]));
+    }
+    specs
+}
+
+pub(crate) fn layer_norm_specs(name: &str, d: usize) -> Vec<TensorSpec> {
+    vec![spec(format!("{name}.weight"), &[d]), spec(format!("{name}.bias"), &[d])]
+}
+
+/// A Linear layer whose weight is stored as `[d_in, d_out]` (Burn's layout; the converter
+/// transposes PyTorch's `[out, in]`).
+pub(crate) fn load_linear(src: &mut dyn ParamSource, name: &str, d_in: usize, d_out: usize, bias: bool) -> Result<Linear> {
+    let weight = src.take(&format!("{name}.weight"), &[d_in, d_out])?.reshape([d_in, d_out]);
+    let bias = if bias { Some(Param::from_tensor(src.take(&format!("{name}.bias"), &[d_out])?)) } else { None };
+    Ok(Linear { weight: Param::from_tensor(weight), bias })
+}
+
+pub(crate) fn load_layer_norm(src: &mut dyn ParamSource, name: &str, d: usize, eps: f64) -> Result<LayerNorm> {
+    let gamma = src.take(&format!("{name}.weight"), &[d])?;
+    let beta = src.take(&format!("{name}.bias"), &[d])?;
+    let mut norm = LayerNormConfig::new(d).with_epsilon(eps).init(&gamma.device());
+    norm.gamma = Param::from_tensor(gamma);
+    norm.beta = Some(Param::from_tensor(beta));
+    Ok(norm)
+}
+
+pub(crate) fn load_embedding(src: &mut dyn ParamSource, name: &str, vocab: usize, d: usize) -> Result<Embedding> {
+    let weight = src.take(&format!("{name}.weight"), &[vocab, d])?.reshape([vocab, d]);
+    Ok(Embedding { weight: Param::from_tensor(weight) })
+}
+
+/// Rotary position embeddings with `rotate_half` (halves, not interleaved), as in ESM.
+#[derive(Debug, Clone)]
+pub struct Rotary {
+    inv_freq: Vec<f32>,
+}
+
+pub(crate) const ROTARY_INV_FREQ: &str = "rotary.inv_freq";
+
+impl Rotary {
+    /// `inv_freq` as the checkpoint stores it (transformers saves it as a persistent buffer), so
+    /// the angles are bit-identical to the reference.
+    pub fn load(src: &mut dyn ParamSource, head_dim: usize) -> Result<Self> {
+        Ok(Rotary { inv_freq: src.take_host(ROTARY_INV_FREQ, &[head_dim / 2])? })
+    }
+
+    /// `1 / 10000^(2i/d)` computed in f32 step by step, as torch does when it builds the buffer.
+    pub fn default_inv_freq(head_dim: usize) -> Vec<f32> {
+        (0..head_dim / 2).map(|i| 1.0f32 / 10000f32.powf((2 * i) as f32 / head_dim as f32)).collect()
+    }
+
+    /// cos and sin tables for positions `0..length`, each `[1, 1, length, head_dim]`.
+    pub fn tables(&self, length: usize, device: &Device) -> RotaryTables {
+        let half = self.inv_freq.len();
+        let head_dim = 2 * half;
+        let mut cos = Vec::with_capacity(length * head_dim);
+        let mut sin = Vec::with_capacity(length * head_dim);
+        for position in 0..length {
+            // torch.outer(t, inv_freq) in f32, then cos/sin of that f32 angle.
+            let angles: Vec<f64> = self.inv_freq.iter().map(|f| (position as f32 * f) as f64).collect();
+            for _ in 0..2 {
+                cos.extend(angles.iter().map(|a| a.cos() as f32));
+                sin.extend(angles.iter().map(|a| a.sin() as f32));
+            }
+        }
+        let table = |values| Tensor::<4>::from_data(TensorData::new(values, [1, 1, length, head_dim]), device);
+        RotaryTables { cos: table(cos), sin: table(sin) }
+    }
+}
+
+pub struct RotaryTables {
+    cos: Tensor<4>,
+    sin: Tensor<4>,
+}
+
+impl RotaryTables {
+    /// `x`: `[batch, heads, length, head_dim]` → same shape.
+    pub fn apply(&self, x: Tensor<4>) -> Tensor<4> {
+        let [_, _, _, head_dim] = x.dims();
+        let half = head_dim / 2;
+        let first = x.clone().narrow(3, 0, half);
+        let second = x.clone().narrow(3, half, half);
+        let rotated = Tensor::cat(vec![second.neg(), first], 3);
+        x * self.cos.clone() + rotated * self.sin.clone()
+    }
+}
+
+/// Additive attention bias from a 1/0 key mask: `[batch, length]` → `[batch, 1, 1, length]`.
+pub fn key_padding_bias(mask: Tensor<2>) -> Tensor<4> {
+    let [batch, length] = mask.dims();
+    mask.sub_scalar(1.0).mul_scalar(-MASKED_LOGIT).reshape([batch, 1, 1, length])
+}
+
+/// Softmax attention. `q`: `[b, h, lq, d]`, `k`, `v`: `[b, h, lk, d]`, `bias`: broadcastable to
+/// `[b, h, lq, lk]` → `[b, h, lq, d]`. Heads are processed in groups that keep the score tensor
+/// within [`MAX_SCORE_ELEMENTS`].
+pub fn attend(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, bias: &Tensor<4>) -> Tensor<4> {
+    let [batch, heads, q_len, _] = q.dims();
+    let k_len = k.dims()[2];
+    let per_head = batch * q_len * k_len;
+    let group = (MAX_SCORE_ELEMENTS / per_head.max(1)).clamp(1, heads);
+    let scores = |q: Tensor<4>, k: Tensor<4>, v: Tensor<4>| softmax(q.matmul(k.swap_dims(2, 3)) + bias.clone(), 3).matmul(v);
+    if group == heads {
+        return scores(q, k, v);
+    }
+    let parts = (0..heads)
+        .step_by(group)
+        .map(|start| {
+            let n = group.min(heads - start);
+            scores(q.clone().narrow(1, start, n), k.clone().narrow(1, start, n), v.clone().narrow(1, start, n))
+        })
+        .collect();
+    Tensor::cat(parts, 1)
+}
+
+/// Multi-head self-attention with biased q/k/v/output projections and optional rotary.
+pub struct SelfAttention {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    output: Linear,
+    heads: usize,
+}
+
+impl SelfAttention {
+    pub(crate) fn specs(prefix: &str, d: usize) -> Vec<TensorSpec> {
+        ["query", "key", "value", "output"].iter().flat_map(|p| linear_specs(&format!("{prefix}.{p}"), d, d, true)).collect()
+    }
+
+    pub(crate) fn load(src: &mut dyn ParamSource, prefix: &str, d: usize, heads: usize) -> Result<Self> {
+        let mut projection = |part: &str| load_linear(src, &format!("{prefix}.{part}"), d, d, true);
+        Ok(SelfAttention { query: projection("query")?, key: projection("key")?, value: projection("value")?, output: projection("output")?, heads })
+    }
+
+    /// `x`: `[batch, length, d]`, `bias`: `[batch, 1, 1, length]` → `[batch, length, d]`.
+    /// Queries are scaled by `head_dim^-0.5` before rotary, as in ESM.
+    pub fn forward(&self, x: Tensor<3>, bias: &Tensor<4>, rotary: Option<&RotaryTables>) -> Tensor<3> {
+        let [batch, length, d] = x.dims();
+        let head_dim = d / self.heads;
+        let split = |t: Tensor<3>| t.reshape([batch, length, self.heads, head_dim]).swap_dims(1, 2);
+        let mut q = split(self.query.forward(x.clone())).mul_scalar((head_dim as f64).powf(-0.5));
+        let mut k = split(self.key.forward(x.clone()));
+        let v = split(self.value.forward(x));
+        if let Some(rotary) = rotary {
+            q = rotary.apply(q);
+            k = rotary.apply(k);
+        }
+        let context = attend(q, k, v, bias);
+        self.output.forward(context.swap_dims(1, 2).reshape([batch, length, d]))
+    }
+}
+
+/// Position-wise feed-forward: `fc2(GELU(fc1(x)))` with biases (ESM-2).
+pub struct FeedForward {
+    fc1: Linear,
+    fc2: Linear,
+}
+
+impl FeedForward {
+    /// `[.., d]` → `[.., d]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        self.fc2.forward(gelu(self.fc1.forward(x)))
+    }
+}
+
+/// Pre-LayerNorm transformer layer: `h = x + Attn(LN(x)); out = h + FFN(LN(h))`.
+pub struct EncoderLayer {
+    attention_norm: LayerNorm,
+    attention: SelfAttention,
+    ffn_norm: LayerNorm,
+    ffn: FeedForward,
+}
+
+/// Sizes of one encoder layer.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerShape {
+    pub hidden: usize,
+    pub heads: usize,
+    pub intermediate: usize,
+    pub eps: f64,
+}
+
+impl EncoderLayer {
+    pub(crate) fn specs(prefix: &str, shape: LayerShape) -> Vec<TensorSpec> {
+        let d = shape.hidden;
+        let mut specs = layer_norm_specs(&format!("{prefix}.attention_norm"), d);
+        specs.extend(SelfAttention::specs(&format!("{prefix}.attention"), d));
+        specs.extend(layer_norm_specs(&format!("{prefix}.ffn_norm"), d));
+        specs.extend(linear_specs(&format!("{prefix}.ffn.fc1"), d, shape.intermediate, true));
+        specs.extend(linear_specs(&format!("{prefix}.ffn.fc2"), shape.intermediate, d, true));
+        specs
+    }
+
+    pub(crate) fn load(src: &mut dyn ParamSource, prefix: &str, shape: LayerShape) -> Result<Self> {
+        let d = shape.hidden;
+        Ok(EncoderLayer {
+            attention_norm: load_layer_norm(src, &format!("{prefix}.attention_norm"), d, shape.eps)?,
+            attention: SelfAttention::load(src, &format!("{prefix}.attention"), d, shape.heads)?,
+            ffn_norm: load_layer_norm(src, &format!("{prefix}.ffn_norm"), d, shape.eps)?,
+            ffn: FeedForward {
+                fc1: load_linear(src, &format!("{prefix}.ffn.fc1"), d, shape.intermediate, true)?,
+                fc2: load_linear(src, &format!("{prefix}.ffn.fc2"), shape.intermediate, d, true)?,
+            },
+        })
+    }
+
+    /// `x`: `[batch, length, d]`, `bias`: `[batch, 1, 1, length]` → `[batch, length, d]`.
+    pub fn forward(&self, x: Tensor<3>, bias: &Tensor<4>, rotary: Option<&RotaryTables>) -> Tensor<3> {
+        let h = x.clone() + self.attention.forward(self.attention_norm.forward(x), bias, rotary);
+        h.clone() + self.ffn.forward(self.ffn_norm.forward(h))
+    }
+}

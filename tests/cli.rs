@@ -1,0 +1,105 @@
+//! The `isoformer` binary end to end: convert, embed (json and npy, one sequence and FASTA), inspect,
+//! and typed errors with exit code 2.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use support::{PARITY_TOLERANCE, cases, max_abs_diff_rows};
+
+fn isoformer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_isoformer")).args(args).output().expect("run isoformer")
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn temp(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("isoformer-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&path);
+    path
+}
+
+fn converted_tiny() -> PathBuf {
+    let out = temp("weights");
+    let from = root().join("tests/fixtures/esm2/tiny_hf_bin");
+    let result = isoformer(&["convert", "--model", "esm2", "--from", from.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    out
+}
+
+#[test]
+fn convert_then_embed_json_matches_transformers() {
+    let weights = converted_tiny();
+    let expected = cases(include_str!("fixtures/esm2/tiny_expected.json"), |f| std::fs::read(root().join("tests/fixtures/esm2").join(f)).unwrap());
+    let case = &expected[2]; // a full TP73 isoform protein
+    let result = isoformer(&["embed", "--weights", weights.to_str().unwrap(), "--protein", &case.sequences[0], "--format", "json"]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("embedded 1 sequence") && stderr.contains("RANDOM"), "timings and the random-weights note go to stderr: {stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let tokens: Vec<u32> = serde_json::from_value(json["tokens"].clone()).unwrap();
+    let shape: Vec<usize> = serde_json::from_value(json["shape"].clone()).unwrap();
+    let hidden: Vec<f32> = serde_json::from_value(json["last_hidden_state"].clone()).unwrap();
+    let mean: Vec<f32> = serde_json::from_value(json["mean_embedding"].clone()).unwrap();
+    assert_eq!(tokens, case.tokens[0]);
+    assert_eq!(shape, vec![tokens.len(), 32]);
+    assert_eq!(mean.len(), 32);
+    let diff = max_abs_diff_rows(&hidden, &case.hidden, 0, tokens.len());
+    assert!(diff <= PARITY_TOLERANCE, "max |Δ| {diff}");
+}
+
+#[test]
+fn fasta_gives_a_json_list_and_npy_files() {
+    let weights = converted_tiny();
+    let fasta = temp("in.fasta");
+    std::fs::write(&fasta, ">one first protein\nMKTAYIAK\nQRQISF\n>two\nmkvl\n").unwrap();
+    let input = format!("@{}", fasta.display());
+    let result = isoformer(&["embed", "--weights", weights.to_str().unwrap(), "--protein", &input, "--batch-size", "2"]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let list = json.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["id"], "one");
+    assert_eq!(list[0]["shape"], serde_json::json!([16, 32]));
+    assert_eq!(list[1]["shape"], serde_json::json!([6, 32]));
+
+    let dir = temp("npy");
+    let result = isoformer(&["embed", "--weights", weights.to_str().unwrap(), "--protein", &input, "--format", "npy", "--out", dir.to_str().unwrap()]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let (shape, values) = support::npy(&std::fs::read(dir.join("0000_one.npy")).unwrap());
+    assert_eq!(shape, vec![16, 32]);
+    let first: Vec<f32> = serde_json::from_value(list[0]["last_hidden_state"].clone()).unwrap();
+    assert_eq!(values, first, "npy and json carry the same numbers");
+    let (shape, _) = support::npy(&std::fs::read(dir.join("mean_embeddings.npy")).unwrap());
+    assert_eq!(shape, vec![2, 32]);
+}
+
+#[test]
+fn bad_input_exits_2_with_a_typed_error() {
+    let weights = converted_tiny();
+    let w = weights.to_str().unwrap();
+    for (protein, code) in [("MKV*", "INVALID_CHARACTER"), ("", "EMPTY_SEQUENCE"), ("@/nonexistent.fasta", "IO_ERROR")] {
+        let result = isoformer(&["embed", "--weights", w, "--protein", protein]);
+        assert_eq!(result.status.code(), Some(2), "{protein:?}");
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(stderr.contains(&format!("error[{code}]")), "{protein:?}: {stderr}");
+    }
+    let result = isoformer(&["embed", "--weights", "/nonexistent", "--protein", "MKV"]);
+    assert_eq!(result.status.code(), Some(2));
+}
+
+#[test]
+fn inspect_lists_tensors_with_shapes_and_dtypes() {
+    let file = root().join("tests/fixtures/esm2/tiny_hf_bin/pytorch_model.bin");
+    let result = isoformer(&["inspect", file.to_str().unwrap()]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let text = String::from_utf8_lossy(&result.stdout);
+    assert!(text.contains("esm.encoder.layer.0.attention.self.query.weight\tF32\t[32, 32]"), "{text}");
+    let result = isoformer(&["inspect", root().join("weights/esm2-tiny-random").to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&result.stdout);
+    assert!(result.status.success() && text.contains("random weights: true") && text.contains("layers.1.ffn.fc1.weight\tF32\t[32, 64]"), "{text}");
+}

@@ -1,0 +1,125 @@
+//! Parity with transformers' `EsmForMaskedLM` on random weights, natively: Burn's CPU backend
+//! (`flex`) and wgpu (Vulkan; lavapipe in CI), at a tiny configuration and at the published 8M
+//! configuration (regenerated from its tensor list, converted, then embedded).
+#![cfg(not(target_arch = "wasm32"))]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use isoformer::backend::{self, BackendKind, ComputeDevice};
+use isoformer::convert::{ConvertOptions, convert_esm};
+use isoformer::weights::load_dir;
+use isoformer::ProteinEncoder;
+use support::{Case, PARITY_TOLERANCE, cases, max_abs_diff_rows};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/esm2")
+}
+
+fn read_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixtures().join(name)).unwrap()
+}
+
+fn device(kind: BackendKind) -> ComputeDevice {
+    static WGPU: OnceLock<ComputeDevice> = OnceLock::new();
+    match kind {
+        BackendKind::Cpu => backend::init_native(kind).unwrap(),
+        // One wgpu runtime per process; a missing Vulkan driver fails here, loudly.
+        BackendKind::Wgpu => WGPU.get_or_init(|| backend::init_native(kind).expect("a wgpu adapter (install mesa-vulkan-drivers)")).clone(),
+    }
+}
+
+fn encoder(weights: &Path, kind: BackendKind) -> ProteinEncoder {
+    let device = device(kind);
+    eprintln!("device: {}", device.description);
+    let (manifest, loaded) = load_dir(weights, &device.device).unwrap();
+    ProteinEncoder::new(device, &manifest, loaded).unwrap()
+}
+
+fn check(encoder: &ProteinEncoder, cases: &[Case]) {
+    for case in cases {
+        let sequences: Vec<&str> = case.sequences.iter().map(String::as_str).collect();
+        let embeddings = pollster::block_on(encoder.embed(&sequences)).unwrap();
+        for (b, embedding) in embeddings.iter().enumerate() {
+            assert_eq!(embedding.tokens, case.tokens[b], "{}: token ids", case.label);
+            let rows = embedding.tokens.len();
+            let diff = max_abs_diff_rows(&embedding.last_hidden_state, &case.hidden, b, rows);
+            eprintln!("{} [{b}] {rows} tokens: max |Δ| = {diff:.3e}", case.label);
+            assert!(diff <= PARITY_TOLERANCE, "{} [{b}]: max |Δ| {diff} > {PARITY_TOLERANCE}", case.label);
+            // The mean embedding is over residues only.
+            let width = embedding.shape[1];
+            let rows_f64: Vec<f64> = (0..width)
+                .map(|j| (1..rows - 1).map(|i| embedding.last_hidden_state[i * width + j] as f64).sum::<f64>() / (rows - 2) as f64)
+                .collect();
+            let mean_diff = embedding.mean_embedding.iter().zip(&rows_f64).map(|(a, e)| (*a as f64 - e).abs()).fold(0.0, f64::max);
+            assert!(mean_diff < 1e-6, "mean embedding");
+        }
+        if let Some(expected) = &case.logits {
+            let logits = pollster::block_on(encoder.logits(&sequences)).unwrap();
+            for (b, l) in logits.iter().enumerate() {
+                let diff = max_abs_diff_rows(&l.logits, expected, b, l.tokens.len());
+                eprintln!("{} [{b}] logits: max |Δ| = {diff:.3e}", case.label);
+                assert!(diff <= PARITY_TOLERANCE, "{} logits: {diff}", case.label);
+            }
+        }
+    }
+}
+
+fn tiny_weights() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/esm2-tiny-random")
+}
+
+/// The published 8M configuration with generated weights, written as a Hugging Face directory
+/// (the real `config.json` from ../shared/data) and converted; returns the weight directory.
+fn esm2_8m_weights(tag: &str) -> PathBuf {
+    let root = std::env::temp_dir().join(format!("isoformer-8m-{}-{tag}", std::process::id()));
+    let (hf, out) = (root.join("hf"), root.join("weights"));
+    std::fs::create_dir_all(&hf).unwrap();
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/esm2_hf_configs/esm2_t6_8M_UR50D/config.json");
+    std::fs::copy(&config, hf.join("config.json")).expect("../shared/data beside the checkout");
+    let weights_json = std::fs::read_to_string(fixtures().join("esm2_8M_weights.json")).unwrap();
+    std::fs::write(hf.join("model.safetensors"), support::generated_safetensors(&weights_json)).unwrap();
+    let options = ConvertOptions { random_weights: true, ..Default::default() };
+    convert_esm(&hf, &out, &options).unwrap();
+    out
+}
+
+fn tiny_cases() -> Vec<Case> {
+    cases(include_str!("fixtures/esm2/tiny_expected.json"), read_fixture)
+}
+
+fn esm2_8m_cases() -> Vec<Case> {
+    cases(include_str!("fixtures/esm2/esm2_8M_expected.json"), read_fixture)
+}
+
+#[test]
+fn tiny_matches_transformers_on_cpu() {
+    check(&encoder(&tiny_weights(), BackendKind::Cpu), &tiny_cases());
+}
+
+#[test]
+fn published_8m_matches_transformers_on_cpu() {
+    check(&encoder(&esm2_8m_weights("cpu"), BackendKind::Cpu), &esm2_8m_cases());
+}
+
+#[test]
+fn tiny_matches_transformers_on_wgpu() {
+    check(&encoder(&tiny_weights(), BackendKind::Wgpu), &tiny_cases());
+}
+
+#[test]
+fn published_8m_matches_transformers_on_wgpu() {
+    check(&encoder(&esm2_8m_weights("wgpu"), BackendKind::Wgpu), &esm2_8m_cases());
+}
+
+#[test]
+fn bad_input_is_a_typed_error_not_a_panic() {
+    let encoder = encoder(&tiny_weights(), BackendKind::Cpu);
+    let code = |sequences: &[&str]| pollster::block_on(encoder.embed(sequences)).unwrap_err().code();
+    assert_eq!(code(&["MKV*"]), "INVALID_CHARACTER");
+    assert_eq!(code(&[""]), "EMPTY_SEQUENCE");
+    assert_eq!(code(&[&"A".repeat(1025)]), "SEQUENCE_TOO_LONG");
+    assert_eq!(code(&[]), "INVALID_ARGUMENT");
+}

@@ -1,0 +1,93 @@
+//! Shared by the native and in-browser tests: fixture files, the deterministic weight generator
+//! that mirrors tests/fixtures/make_fixtures.py, and the parity comparison.
+#![allow(dead_code)]
+
+use serde_json::Value;
+
+/// Largest absolute difference allowed between our outputs and transformers' (f32 on both sides).
+pub const PARITY_TOLERANCE: f32 = 1e-4;
+
+/// One parity case of a fixture file: inputs, expected token ids, expected `[B, L, D]` states.
+pub struct Case {
+    pub label: String,
+    pub sequences: Vec<String>,
+    pub tokens: Vec<Vec<u32>>,
+    /// Expected last hidden state, `[batch, padded length, hidden]`.
+    pub hidden: (Vec<usize>, Vec<f32>),
+    pub logits: Option<(Vec<usize>, Vec<f32>)>,
+}
+
+/// Reads a `.npy` of f32 into its shape and values.
+pub fn npy(bytes: &[u8]) -> (Vec<usize>, Vec<f32>) {
+    let file = npyz::NpyFile::new(bytes).expect("valid npy");
+    let shape = file.shape().iter().map(|&d| d as usize).collect();
+    (shape, file.into_vec::<f32>().expect("f32 npy"))
+}
+
+/// Parses `*_expected.json`, reading each `.npy` it names through `read`.
+pub fn cases(json: &str, read: impl Fn(&str) -> Vec<u8>) -> Vec<Case> {
+    let doc: Value = serde_json::from_str(json).expect("expected json");
+    doc["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .map(|case| Case {
+            label: case["label"].as_str().unwrap_or_default().to_string(),
+            sequences: serde_json::from_value(case["sequences"].clone()).expect("sequences"),
+            tokens: serde_json::from_value(case["tokens"].clone()).expect("tokens"),
+            hidden: npy(&read(case["hidden"].as_str().expect("hidden file"))),
+            logits: case["logits"].as_str().map(|file| npy(&read(file))),
+        })
+        .collect()
+}
+
+/// Max |ours − expected| over the valid rows of batch item `b` of an expected `[B, L, D]` tensor.
+pub fn max_abs_diff_rows(ours: &[f32], expected: &(Vec<usize>, Vec<f32>), b: usize, rows: usize) -> f32 {
+    let (length, width) = (expected.0[1], expected.0[2]);
+    assert_eq!(ours.len(), rows * width, "output size");
+    let start = b * length * width;
+    ours.iter().zip(&expected.1[start..start + rows * width]).map(|(a, e)| (a - e).abs()).fold(0.0, f32::max)
+}
+
+fn fnv1a64(text: &str) -> u64 {
+    text.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3))
+}
+
+/// Values in [-1, 1) for tensor `name`: SplitMix64 of FNV-1a(name) and the element index.
+pub fn uniform(name: &str, count: usize) -> impl Iterator<Item = f64> {
+    let seed = fnv1a64(name);
+    (0..count as u64).map(move |i| {
+        let mut z = seed.wrapping_add((i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    })
+}
+
+/// Regenerates a checkpoint from `*_weights.json` as a Hugging Face `model.safetensors`.
+pub fn generated_safetensors(weights_json: &str) -> Vec<u8> {
+    let doc: Value = serde_json::from_str(weights_json).expect("weights json");
+    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = doc["tensors"]
+        .as_array()
+        .expect("tensors")
+        .iter()
+        .map(|t| {
+            let name = t["name"].as_str().expect("name").to_string();
+            let shape: Vec<usize> = serde_json::from_value(t["shape"].clone()).expect("shape");
+            let count = shape.iter().product();
+            let values: Vec<f32> = match t.get("values") {
+                Some(values) => serde_json::from_value(values.clone()).expect("values"),
+                None => {
+                    let (centre, scale) = (t["centre"].as_f64().expect("centre"), t["scale"].as_f64().expect("scale"));
+                    uniform(&name, count).map(|u| (centre + scale * u) as f32).collect()
+                }
+            };
+            (name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect())
+        })
+        .collect();
+    let views = tensors.iter().map(|(name, shape, bytes)| {
+        (name.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes).expect("view"))
+    });
+    safetensors::serialize(views, None).expect("serialize")
+}

@@ -1,0 +1,80 @@
+//! In-browser parity on WebGPU (headless Chromium through wasm-bindgen-test): the committed tiny
+//! ESM-2 weights against transformers' outputs, with async readback only.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use isoformer::backend::init_webgpu;
+use isoformer::wasm::to_js_error;
+use isoformer::weights::{LoadedWeights, Manifest};
+use isoformer::{Error, ProteinEncoder};
+use support::{PARITY_TOLERANCE, cases, max_abs_diff_rows};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const MANIFEST: &str = include_str!("../weights/esm2-tiny-random/manifest.json");
+const SHARD: &[u8] = include_bytes!("../weights/esm2-tiny-random/esm2-00000-of-00001.safetensors");
+
+fn fixture(name: &str) -> Vec<u8> {
+    match name {
+        "tiny_0_hidden.npy" => include_bytes!("fixtures/esm2/tiny_0_hidden.npy").to_vec(),
+        "tiny_0_logits.npy" => include_bytes!("fixtures/esm2/tiny_0_logits.npy").to_vec(),
+        "tiny_1_hidden.npy" => include_bytes!("fixtures/esm2/tiny_1_hidden.npy").to_vec(),
+        "tiny_2_hidden.npy" => include_bytes!("fixtures/esm2/tiny_2_hidden.npy").to_vec(),
+        "tiny_3_hidden.npy" => include_bytes!("fixtures/esm2/tiny_3_hidden.npy").to_vec(),
+        other => panic!("fixture {other} is not embedded in the web test"),
+    }
+}
+
+async fn tiny_encoder() -> ProteinEncoder {
+    let device = init_webgpu().await.expect("a WebGPU adapter (Chromium with --enable-unsafe-webgpu)");
+    let manifest = Manifest::from_json(MANIFEST).unwrap();
+    assert_eq!(manifest.files.len(), 1);
+    let mut weights = LoadedWeights::new(&device.device);
+    weights.add_shard(&manifest.files[0], SHARD.to_vec()).unwrap();
+    ProteinEncoder::new(device, &manifest, weights).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn tiny_matches_transformers_on_webgpu() {
+    let encoder = tiny_encoder().await;
+    web_sys::console::log_1(&format!("device: {}", encoder.device().description).into());
+    for case in cases(include_str!("fixtures/esm2/tiny_expected.json"), fixture) {
+        let sequences: Vec<&str> = case.sequences.iter().map(String::as_str).collect();
+        let embeddings = encoder.embed(&sequences).await.unwrap();
+        for (b, embedding) in embeddings.iter().enumerate() {
+            assert_eq!(embedding.tokens, case.tokens[b]);
+            let diff = max_abs_diff_rows(&embedding.last_hidden_state, &case.hidden, b, embedding.tokens.len());
+            web_sys::console::log_1(&format!("{} [{b}]: max |Δ| = {diff:.3e}", case.label).into());
+            assert!(diff <= PARITY_TOLERANCE, "{} [{b}]: {diff}", case.label);
+        }
+        if let Some(expected) = &case.logits {
+            let logits = encoder.logits(&sequences).await.unwrap();
+            let diff = max_abs_diff_rows(&logits[0].logits, expected, 0, logits[0].tokens.len());
+            assert!(diff <= PARITY_TOLERANCE, "{} logits: {diff}", case.label);
+        }
+    }
+}
+
+/// Two readbacks in a row must return their own bytes (cubecl once reused a staging buffer).
+#[wasm_bindgen_test]
+async fn consecutive_readbacks_are_distinct() {
+    let encoder = tiny_encoder().await;
+    let first = encoder.embed(&["MKTAYIAKQR"]).await.unwrap();
+    let second = encoder.embed(&["GGGGGGGGGG"]).await.unwrap();
+    let again = encoder.embed(&["MKTAYIAKQR"]).await.unwrap();
+    assert_ne!(first[0].last_hidden_state, second[0].last_hidden_state);
+    assert_eq!(first[0].last_hidden_state, again[0].last_hidden_state);
+}
+
+#[wasm_bindgen_test]
+async fn bad_input_becomes_a_js_error_with_a_stable_code() {
+    let encoder = tiny_encoder().await;
+    let error = encoder.embed(&["MKV*"]).await.unwrap_err();
+    assert!(matches!(error, Error::InvalidCharacter { position: 4, character: '*', .. }));
+    let js = to_js_error(&error);
+    let code = js_sys::Reflect::get(&js, &JsValue::from_str("code")).unwrap();
+    assert_eq!(code.as_string().as_deref(), Some("INVALID_CHARACTER"));
+}
