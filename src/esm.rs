@@ -131,3 +131,41 @@ impl Esm {
         Some(head.decoder.forward(head.layer_norm.forward(gelu(head.dense.forward(hidden)))))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::EsmSize;
+
+    fn values(specs: &[TensorSpec]) -> usize {
+        specs.iter().filter(|s| s.name != nn::ROTARY_INV_FREQ).map(|s| s.shape.iter().product::<usize>()).sum()
+    }
+
+    /// Parameter counts of ESM-2 150M as published (shared/reference/isoformer-architecture.md §3).
+    #[test]
+    fn published_150m_has_the_published_parameter_count() {
+        let config = EsmConfig::published(EsmSize::M150);
+        assert_eq!(values(&Esm::tensor_specs(&config, false)), 147_728_000);
+        assert_eq!(values(&Esm::tensor_specs(&config, true)) - 147_728_000, 432_673);
+    }
+
+    #[test]
+    fn every_published_size_is_a_valid_configuration() {
+        for size in EsmSize::ALL {
+            let config = EsmConfig::published(size);
+            config.validate().unwrap();
+            assert_eq!(config.head_dim() % 2, 0, "{size:?}");
+            assert_eq!(EsmSize::parse(size.hub_id().rsplit('/').next().unwrap()), Some(size));
+        }
+    }
+
+    /// The published config.json files of 8M and 35M read to the same configurations.
+    #[test]
+    fn published_config_files_match() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/esm2_hf_configs");
+        for (dir, size) in [("esm2_t6_8M_UR50D", EsmSize::M8), ("esm2_t12_35M_UR50D", EsmSize::M35)] {
+            let text = std::fs::read_to_string(format!("{root}/{dir}/config.json")).expect("../shared/data beside the checkout");
+            assert_eq!(EsmConfig::from_json(&text).unwrap(), EsmConfig::published(size), "{dir}");
+        }
+    }
+}

@@ -133,6 +133,9 @@ impl LoadedWeights {
             return Err(Error::Integrity { file: entry.name.clone(), expected: entry.sha256.clone(), actual });
         }
         let shard = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| file_error(e.to_string()))?;
+        if let Some(absent) = entry.tensors.iter().find(|name| shard.tensor(name).is_err()) {
+            return Err(file_error(format!("tensor {absent} is listed in the manifest but not in the file")));
+        }
         for (name, view) in shard.tensors() {
             if view.dtype() != safetensors::Dtype::F32 {
                 return Err(file_error(format!("tensor {name} is {:?}, expected F32", view.dtype())));

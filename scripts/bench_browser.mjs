@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// Runs www/bench.html in headless Chromium (Debian's, through playwright-core) on WebGPU and
+// prints its JSON result. The site (www/dist) and a weight directory are served from a temporary
+// folder on 127.0.0.1.
+//
+//   node scripts/bench_browser.mjs --weights /path/to/weights-dir [--residues 1024] [--runs 3]
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, symlinkSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, value, i, all) => (i % 2 === 0 ? [...pairs, [value.replace(/^--/, ""), all[i + 1]]] : pairs), []));
+const site = resolve(args.site ?? "www/dist");
+const weights = resolve(args.weights ?? "weights/esm2-tiny-random");
+const port = Number(args.port ?? 8765);
+
+const root = mkdtempSync(join(tmpdir(), "isoformer-bench-"));
+for (const name of readdirSync(site)) if (name !== "weights") symlinkSync(join(site, name), join(root, name));
+mkdirSync(join(root, "weights"));
+symlinkSync(weights, join(root, "weights", "bench"));
+
+const server = spawn("python3", ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", root], { stdio: "ignore" });
+await new Promise((r) => setTimeout(r, 1000));
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: ["--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"],
+});
+try {
+  const page = await browser.newPage();
+  const done = new Promise((resolveDone, reject) => {
+    page.on("console", (message) => {
+      const text = message.text();
+      if (text.startsWith("BENCH_RESULT ")) resolveDone(JSON.parse(text.slice(13)));
+      if (text.startsWith("BENCH_ERROR ")) reject(new Error(text));
+    });
+  });
+  const query = `weights=weights/bench/&residues=${args.residues ?? 1024}&runs=${args.runs ?? 3}`;
+  await page.goto(`http://127.0.0.1:${port}/bench.html?${query}`);
+  const result = await done;
+  result.browser = browser.version();
+  console.log(JSON.stringify(result));
+} finally {
+  await browser.close();
+  server.kill();
+}
