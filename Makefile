@@ -46,8 +46,11 @@ serve:
 test-native:
 	cargo test --release
 
+# wasm-bindgen-test-runner gives the whole browser run 20 s and chromedriver 5 s by default;
+# SwiftShader on 2 cores needs more (the suite takes ~25 s warm, more on a cold shader cache).
 test-web:
-	CHROMEDRIVER=/usr/bin/chromedriver cargo test --release --target wasm32-unknown-unknown --test web
+	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900 WASM_BINDGEN_TEST_DRIVER_TIMEOUT=60 \
+	  cargo test --release --target wasm32-unknown-unknown --test web
 
 ## Regenerates the committed tiny weight directory from the committed Hugging Face fixture.
 weights:

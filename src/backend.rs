@@ -42,7 +42,12 @@ fn describe_wgpu(device: Device, setup: &burn::tensor::wgpu::WgpuSetup) -> Compu
     let limits = setup.device.limits();
     ComputeDevice {
         device,
-        description: format!("{} ({}, {:?}, {:?})", info.name, info.driver_info, info.backend, info.device_type),
+        // Browsers hide the adapter's name; say what is known instead of printing blanks.
+        description: if info.name.is_empty() {
+            format!("{:?} adapter ({:?})", info.backend, info.device_type)
+        } else {
+            format!("{} ({}, {:?}, {:?})", info.name, info.driver_info, info.backend, info.device_type)
+        },
         limits: Some((limits.max_storage_buffer_binding_size as u64, limits.max_buffer_size)),
     }
 }

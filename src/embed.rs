@@ -88,41 +88,37 @@ impl ProteinEncoder {
     /// Embeds a batch (padded to its longest member) and reads it back asynchronously.
     pub async fn embed(&self, sequences: &[&str]) -> Result<Vec<Embedding>> {
         let (tokens, ids, mask) = self.inputs(sequences)?;
-        let hidden = self.model.forward(ids, mask);
-        let [_, length, width] = hidden.dims();
-        let values = read_back(hidden).await?;
-        Ok(tokens
-            .into_iter()
-            .enumerate()
-            .map(|(b, tokens)| {
-                let rows = tokens.len();
-                let start = b * length * width;
-                let last_hidden_state = values[start..start + rows * width].to_vec();
-                let mean_embedding = residue_mean(&last_hidden_state, rows, width);
-                Embedding { tokens, shape: [rows, width], last_hidden_state, mean_embedding }
+        let per_sequence = read_rows(self.model.forward(ids, mask), tokens).await?;
+        Ok(per_sequence
+            .map(|(tokens, width, last_hidden_state)| {
+                let mean_embedding = residue_mean(&last_hidden_state, tokens.len(), width);
+                Embedding { shape: [tokens.len(), width], tokens, last_hidden_state, mean_embedding }
             })
             .collect())
     }
 
     /// Masked-LM logits per token; an error if the weights carry no LM head.
     pub async fn logits(&self, sequences: &[&str]) -> Result<Vec<Logits>> {
-        if !self.model.has_lm_head() {
-            return Err(Error::InvalidArgument("these weights have no masked-LM head".into()));
-        }
         let (tokens, ids, mask) = self.inputs(sequences)?;
-        let logits = self.model.logits(self.model.forward(ids, mask)).ok_or_else(|| Error::InvalidArgument("no LM head".into()))?;
-        let [_, length, vocab] = logits.dims();
-        let values = read_back(logits).await?;
-        Ok(tokens
-            .into_iter()
-            .enumerate()
-            .map(|(b, tokens)| {
-                let rows = tokens.len();
-                let start = b * length * vocab;
-                Logits { tokens, shape: [rows, vocab], logits: values[start..start + rows * vocab].to_vec() }
-            })
-            .collect())
+        let logits = self
+            .model
+            .logits(self.model.forward(ids, mask))
+            .ok_or_else(|| Error::InvalidArgument("these weights have no masked-LM head".into()))?;
+        let per_sequence = read_rows(logits, tokens).await?;
+        Ok(per_sequence.map(|(tokens, vocab, logits)| Logits { shape: [tokens.len(), vocab], tokens, logits }).collect())
     }
+}
+
+/// Reads back a padded `[batch, length, width]` output and cuts out each sequence's own
+/// `[tokens, width]` rows: yields `(tokens, width, rows)`.
+async fn read_rows(output: Tensor<3>, tokens: Vec<Vec<u32>>) -> Result<impl Iterator<Item = (Vec<u32>, usize, Vec<f32>)>> {
+    let [_, length, width] = output.dims();
+    let values = read_back(output).await?;
+    Ok(tokens.into_iter().enumerate().map(move |(b, tokens)| {
+        let start = b * length * width;
+        let rows = values[start..start + tokens.len() * width].to_vec();
+        (tokens, width, rows)
+    }))
 }
 
 /// Mean of rows `1..rows-1` (the residues between `<cls>` and `<eos>`), accumulated in f64.

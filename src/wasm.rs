@@ -14,6 +14,9 @@ use crate::embed::{Embedding, ProteinEncoder};
 use crate::error::Error;
 use crate::weights::{LoadedWeights, MANIFEST_FILE, Manifest};
 
+/// A short protein embedded once while loading.
+const WARM_UP_PROTEIN: &str = "MKTAYIAKQRQISFVKSHFSRQ";
+
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
@@ -75,7 +78,7 @@ pub struct ProteinModel {
 #[wasm_bindgen]
 impl ProteinModel {
     /// Fetches `<baseUrl>/manifest.json` and its shards (each verified by SHA-256 and uploaded as
-    /// it arrives), then builds the encoder on WebGPU.
+    /// it arrives), builds the encoder on WebGPU and runs one warm-up pass.
     pub async fn load(base_url: String) -> Result<ProteinModel, JsValue> {
         Self::load_inner(&base_url).await.map_err(|e| to_js_error(&e))
     }
@@ -90,7 +93,10 @@ impl ProteinModel {
             let bytes = fetch_bytes(&format!("{base}/{}", entry.name)).await?;
             weights.add_shard(entry, bytes)?;
         }
-        Ok(ProteinModel { encoder: Rc::new(ProteinEncoder::new(device, &manifest, weights)?) })
+        let encoder = ProteinEncoder::new(device, &manifest, weights)?;
+        // A warm-up pass compiles the shaders now, not on the user's first request.
+        encoder.embed(&[WARM_UP_PROTEIN]).await?;
+        Ok(ProteinModel { encoder: Rc::new(encoder) })
     }
 
     /// Resolves to `{ data: Float32Array, shape: [L, D], tokens: Uint32Array, meanEmbedding: Float32Array }`.
