@@ -160,7 +160,7 @@ pub fn convert_esm(from: &Path, out: &Path, options: &ConvertOptions) -> Result<
     let has_lm_head = mapped.keys().any(|name| name.starts_with("lm_head."));
     if has_lm_head && config.tie_word_embeddings && !mapped.contains_key(LM_DECODER_WEIGHT) {
         // Tied weights are saved once, under the embedding's name.
-        if let Some((shape, values)) = mapped.get("embeddings.weight") {
+        if let Some((shape, values)) = mapped.get("embeddings.weight").filter(|(shape, _)| shape.len() == 2) {
             let tied = transposed(values, shape[0], shape[1]);
             mapped.insert(LM_DECODER_WEIGHT.into(), (vec![shape[1], shape[0]], tied));
         }
