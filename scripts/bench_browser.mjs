@@ -30,8 +30,11 @@ const browser = await chromium.launch({
 try {
   const page = await browser.newPage();
   const done = new Promise((resolveDone, reject) => {
+    const started = Date.now();
     page.on("console", (message) => {
       const text = message.text();
+      // Progress goes to stderr so a slow adapter shows where the time goes.
+      console.error(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${text}`);
       if (text.startsWith("BENCH_RESULT ")) resolveDone(JSON.parse(text.slice(13)));
       if (text.startsWith("BENCH_ERROR ")) reject(new Error(text));
     });

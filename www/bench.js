@@ -25,13 +25,17 @@ function syntheticProtein(length) {
 async function main() {
   await init();
   const t0 = performance.now();
+  console.log(`loading ${weights}`);
   const model = await ProteinModel.load(weights);
   const loadMs = performance.now() - t0;
+  console.log(`loaded in ${loadMs.toFixed(0)} ms (includes a warm-up pass)`);
   const protein = syntheticProtein(residues);
   const time = async () => {
     const start = performance.now();
     await model.embedProtein(protein);
-    return performance.now() - start;
+    const ms = performance.now() - start;
+    console.log(`embedded ${residues} residues in ${ms.toFixed(0)} ms`);
+    return ms;
   };
   const warmupMs = await time();
   const runsMs = [];
