@@ -99,11 +99,13 @@ impl ProteinEncoder {
 
     /// Masked-LM logits per token; an error if the weights carry no LM head.
     pub async fn logits(&self, sequences: &[&str]) -> Result<Vec<Logits>> {
+        let no_head = || Error::InvalidArgument("these weights have no masked-LM head".into());
+        // Checked before the forward pass, so a missing head costs nothing.
+        if !self.model.has_lm_head() {
+            return Err(no_head());
+        }
         let (tokens, ids, mask) = self.inputs(sequences)?;
-        let logits = self
-            .model
-            .logits(self.model.forward(ids, mask))
-            .ok_or_else(|| Error::InvalidArgument("these weights have no masked-LM head".into()))?;
+        let logits = self.model.logits(self.model.forward(ids, mask)).ok_or_else(no_head)?;
         let per_sequence = read_rows(logits, tokens).await?;
         Ok(per_sequence.map(|(tokens, vocab, logits)| Logits { shape: [tokens.len(), vocab], tokens, logits }).collect())
     }
