@@ -52,6 +52,7 @@ test-web:
 	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900 WASM_BINDGEN_TEST_DRIVER_TIMEOUT=60 \
 	  cargo test --release --target wasm32-unknown-unknown --test web
 
-## Regenerates the committed tiny weight directory from the committed Hugging Face fixture.
+## Regenerates the committed tiny weight directories from the committed Hugging Face fixtures.
 weights:
 	cargo run --release --bin isoformer -- convert --model esm2 --from tests/fixtures/esm2/tiny_hf --out weights/esm2-tiny-random
+	cargo run --release --bin isoformer -- convert --model nt --from tests/fixtures/nt/tiny_hf --out weights/nt-tiny-random

@@ -2,10 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Modality, Result};
 
-/// ESM-2 configuration: the field names of Hugging Face's `EsmConfig` (`config.json`).
-/// Fields that inference does not use (dropouts, initializer range) are accepted and ignored.
+/// An ESM-family configuration: the field names of Hugging Face's `EsmConfig` (`config.json`), which
+/// ESM-2 and Nucleotide Transformer v2 (InstaDeep's `esm_config.EsmConfig`, adding `add_bias_fnn`)
+/// share. Fields that inference does not use (dropouts, initializer range) are accepted and ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EsmConfig {
     pub vocab_size: usize,
@@ -32,6 +33,65 @@ pub struct EsmConfig {
     /// When true (transformers' default) the LM decoder shares the word-embedding matrix.
     #[serde(default = "default_true")]
     pub tie_word_embeddings: bool,
+    /// Whether the feed-forward Linears have biases (NT-v2: false; absent in ESM-2 files, which
+    /// always have them).
+    #[serde(default = "default_true")]
+    pub add_bias_fnn: bool,
+}
+
+/// Which network an ESM-family `config.json` describes; the weight directory's `model` says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EsmFamily {
+    /// ESM-2: GELU feed-forward with biases, the 33-token protein alphabet.
+    Esm2,
+    /// Nucleotide Transformer v2: SwiGLU feed-forward (biases per `add_bias_fnn`), the 4,107-token
+    /// 6-mer vocabulary.
+    NucleotideTransformer,
+}
+
+impl EsmFamily {
+    /// `model` in a weight directory's manifest.
+    pub fn model_name(self) -> &'static str {
+        match self {
+            EsmFamily::Esm2 => "esm2",
+            EsmFamily::NucleotideTransformer => "nt",
+        }
+    }
+
+    pub fn from_model_name(name: &str) -> Option<Self> {
+        [EsmFamily::Esm2, EsmFamily::NucleotideTransformer].into_iter().find(|f| f.model_name() == name)
+    }
+
+    pub fn modality(self) -> Modality {
+        match self {
+            EsmFamily::Esm2 => Modality::Protein,
+            EsmFamily::NucleotideTransformer => Modality::Rna,
+        }
+    }
+
+    pub fn vocab_size(self) -> usize {
+        match self {
+            EsmFamily::Esm2 => crate::tokenize::PROTEIN_VOCAB.len(),
+            EsmFamily::NucleotideTransformer => crate::tokenize::NUCLEOTIDE_VOCAB_SIZE,
+        }
+    }
+
+    /// The feed-forward block of this family's layers.
+    pub fn feed_forward(self) -> FeedForwardKind {
+        match self {
+            EsmFamily::Esm2 => FeedForwardKind::Gelu,
+            EsmFamily::NucleotideTransformer => FeedForwardKind::SwiGlu,
+        }
+    }
+}
+
+/// The position-wise feed-forward of an encoder layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedForwardKind {
+    /// `fc2(GELU(fc1(x)))`, fc1: hidden → intermediate (ESM-2).
+    Gelu,
+    /// `fc2(SiLU(a) · b)` with `[a | b] = fc1(x)`, fc1: hidden → 2 × intermediate (NT-v2).
+    SwiGlu,
 }
 
 fn default_true() -> bool {
@@ -115,25 +175,24 @@ impl EsmConfig {
             pad_token_id: 1,
             hidden_act: "gelu".into(),
             tie_word_embeddings: true,
+            add_bias_fnn: true,
         }
     }
 
-    pub fn from_json(text: &str) -> Result<Self> {
+    pub fn from_json(text: &str, family: EsmFamily) -> Result<Self> {
         let config: EsmConfig = serde_json::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
-        config.validate()?;
+        config.validate(family)?;
         Ok(config)
     }
 
     /// Rejects configurations this implementation does not run, rather than running them wrongly.
-    pub fn validate(&self) -> Result<()> {
+    /// (`hidden_act` is not checked: both upstream implementations hard-code the erf GELU.)
+    pub fn validate(&self, family: EsmFamily) -> Result<()> {
         if self.position_embedding_type != "rotary" {
             return Err(Error::Config(format!(
-                "position_embedding_type {:?} is not supported (ESM-2 uses \"rotary\")",
+                "position_embedding_type {:?} is not supported (ESM-2 and NT-v2 use \"rotary\")",
                 self.position_embedding_type
             )));
-        }
-        if self.hidden_act != "gelu" {
-            return Err(Error::Config(format!("hidden_act {:?} is not supported (ESM-2 uses \"gelu\")", self.hidden_act)));
         }
         if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
             return Err(Error::Config(format!(
@@ -144,12 +203,16 @@ impl EsmConfig {
         if (self.hidden_size / self.num_attention_heads) % 2 != 0 {
             return Err(Error::Config("rotary embeddings need an even attention head size".into()));
         }
-        if self.vocab_size != crate::tokenize::PROTEIN_VOCAB.len() {
+        if self.vocab_size != family.vocab_size() {
             return Err(Error::Config(format!(
-                "vocab_size {} differs from the ESM-2 alphabet of {} tokens",
+                "vocab_size {} differs from the {} vocabulary of {} tokens",
                 self.vocab_size,
-                crate::tokenize::PROTEIN_VOCAB.len()
+                family.model_name(),
+                family.vocab_size()
             )));
+        }
+        if family == EsmFamily::Esm2 && !self.add_bias_fnn {
+            return Err(Error::Config("ESM-2 feed-forward layers always have biases (add_bias_fnn is false)".into()));
         }
         if self.max_position_embeddings < 3 || self.intermediate_size == 0 || self.num_hidden_layers == 0 {
             return Err(Error::Config("max_position_embeddings, intermediate_size and num_hidden_layers must be positive".into()));
@@ -161,7 +224,7 @@ impl EsmConfig {
         self.hidden_size / self.num_attention_heads
     }
 
-    /// Residues that fit in the trained context: `max_position_embeddings` minus `<cls>` and `<eos>`.
+    /// Protein residues that fit in the trained context: `max_position_embeddings` minus `<cls>` and `<eos>`.
     pub fn max_residues(&self) -> usize {
         self.max_position_embeddings - 2
     }

@@ -1,7 +1,8 @@
 //! Converting published checkpoints into the project's weight directory (native only).
 //!
-//! This is the only module that knows upstream tensor names. The ESM-2 mapping, Hugging Face
-//! (`EsmForMaskedLM` / `EsmModel`, with or without the `esm.` prefix) → weight directory:
+//! This is the only module that knows upstream tensor names. The ESM-family mapping (ESM-2 and
+//! NT-v2 share it), Hugging Face (`EsmForMaskedLM` / `EsmModel`, with or without the `esm.`
+//! prefix) → weight directory:
 //!
 //! | Hugging Face                                              | weight directory               |
 //! |-----------------------------------------------------------|--------------------------------|
@@ -13,7 +14,7 @@
 //! | `encoder.layer.N.attention.self.{query,key,value}.*`      | `layers.N.attention.{query,key,value}.*` |
 //! | `encoder.layer.N.attention.output.dense.*`                | `layers.N.attention.output.*`  |
 //! | `encoder.layer.N.LayerNorm.*`                             | `layers.N.ffn_norm.*`          |
-//! | `encoder.layer.N.intermediate.dense.*`                    | `layers.N.ffn.fc1.*`           |
+//! | `encoder.layer.N.intermediate.dense.*` (NT-v2: `[2·inter, hidden]`, no bias) | `layers.N.ffn.fc1.*` |
 //! | `encoder.layer.N.output.dense.*`                          | `layers.N.ffn.fc2.*`           |
 //! | `encoder.emb_layer_norm_after.*`                          | `final_norm.*`                 |
 //! | `lm_head.dense.*`, `lm_head.layer_norm.*`                 | same names                     |
@@ -32,7 +33,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::checkpoint::Checkpoint;
-use crate::config::EsmConfig;
+use crate::config::{EsmConfig, EsmFamily};
 use crate::error::{CheckpointMismatch, Error, Result};
 use crate::esm::Esm;
 use crate::nn::TensorSpec;
@@ -45,12 +46,20 @@ pub struct ConvertOptions {
     /// Marks the output as random weights (also set when `config.json` has `"random_weights": true`,
     /// which the project's fixture generator writes).
     pub random_weights: bool,
-    pub licence: String,
+    /// The source weights' licence; by default the published one of the model family.
+    pub licence: Option<String>,
 }
 
 impl Default for ConvertOptions {
     fn default() -> Self {
-        ConvertOptions { max_shard_bytes: weights::DEFAULT_SHARD_BYTES, random_weights: false, licence: "MIT (ESM-2)".into() }
+        ConvertOptions { max_shard_bytes: weights::DEFAULT_SHARD_BYTES, random_weights: false, licence: None }
+    }
+}
+
+fn published_licence(family: EsmFamily) -> &'static str {
+    match family {
+        EsmFamily::Esm2 => "MIT (ESM-2)",
+        EsmFamily::NucleotideTransformer => "CC BY-NC-SA 4.0 (Nucleotide Transformer v2)",
     }
 }
 
@@ -116,12 +125,12 @@ fn esm_target(hf_name: &str) -> Option<Target> {
 
 const LM_DECODER_WEIGHT: &str = "lm_head.decoder.weight";
 
-/// `isoformer convert --model esm2`: a Hugging Face ESM-2 directory → a weight directory.
-pub fn convert_esm(from: &Path, out: &Path, options: &ConvertOptions) -> Result<ConvertReport> {
+/// `isoformer convert --model esm2|nt`: a Hugging Face ESM-2 or NT-v2 directory → a weight directory.
+pub fn convert_esm(from: &Path, out: &Path, family: EsmFamily, options: &ConvertOptions) -> Result<ConvertReport> {
     let config_path = from.join("config.json");
     let config_text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(config_path.display(), e))?;
     let config_json: Value = serde_json::from_str(&config_text).map_err(|e| Error::Config(format!("{}: {e}", config_path.display())))?;
-    let config = EsmConfig::from_json(&config_text)?;
+    let config = EsmConfig::from_json(&config_text, family)?;
     let checkpoint_path = Checkpoint::find_in_dir(from)?;
     let checkpoint = Checkpoint::open(&checkpoint_path)?;
 
@@ -165,7 +174,7 @@ pub fn convert_esm(from: &Path, out: &Path, options: &ConvertOptions) -> Result<
             mapped.insert(LM_DECODER_WEIGHT.into(), (vec![shape[1], shape[0]], tied));
         }
     }
-    let specs = Esm::tensor_specs(&config, has_lm_head);
+    let specs = Esm::tensor_specs(&config, family, has_lm_head);
     check_against_specs(&specs, &mapped, &mut mismatch);
     if !mismatch.is_empty() {
         return Err(mismatch.into());
@@ -174,10 +183,10 @@ pub fn convert_esm(from: &Path, out: &Path, options: &ConvertOptions) -> Result<
     let random = options.random_weights || config_json.get("random_weights").and_then(Value::as_bool).unwrap_or(false);
     let source = Source {
         checkpoint: config_json.get("_name_or_path").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| relative_name(&checkpoint_path)),
-        licence: options.licence.clone(),
+        licence: options.licence.clone().unwrap_or_else(|| published_licence(family).into()),
         random_weights: random,
     };
-    let manifest = write_weight_dir(out, "esm2", config_json, source, &specs, &mut mapped, options.max_shard_bytes)?;
+    let manifest = write_weight_dir(out, family.model_name(), config_json, source, &specs, &mut mapped, options.max_shard_bytes)?;
     Ok(ConvertReport { manifest, ignored })
 }
 

@@ -5,10 +5,10 @@ use burn::tensor::{Int, Tensor, TensorData};
 use serde::Serialize;
 
 use crate::backend::ComputeDevice;
-use crate::config::EsmConfig;
-use crate::error::{Error, Result};
+use crate::config::{EsmConfig, EsmFamily};
+use crate::error::{Error, Modality, Result};
 use crate::esm::Esm;
-use crate::tokenize::{PROTEIN_PAD, ProteinTokenizer, pad_batch};
+use crate::tokenize::{NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, ProteinTokenizer, Tokenizer, pad_batch};
 use crate::weights::{LoadedWeights, Manifest};
 
 /// One sequence's embedding, row-major.
@@ -18,7 +18,8 @@ pub struct Embedding {
     /// `[tokens, hidden]`, special tokens included.
     pub shape: [usize; 2],
     pub last_hidden_state: Vec<f32>,
-    /// Mean over residues only (no `<cls>`, `<eos>` or padding): `[hidden]`.
+    /// Mean over the sequence's own tokens (residues, or NT-v2's 6-mer and single-nucleotide
+    /// tokens), without `<cls>`, `<eos>` or padding: `[hidden]`.
     pub mean_embedding: Vec<f32>,
 }
 
@@ -30,35 +31,53 @@ pub struct Logits {
     pub logits: Vec<f32>,
 }
 
-/// ESM-2 on one device, with its tokenizer.
-pub struct ProteinEncoder {
+/// An ESM-family encoder on one device with its tokenizer: ESM-2 for proteins (manifest model
+/// `esm2`) or NT-v2 for RNA (`nt`).
+pub struct SequenceEncoder {
     device: ComputeDevice,
     model: Esm,
-    tokenizer: ProteinTokenizer,
+    tokenizer: Tokenizer,
     random_weights: bool,
 }
 
-impl ProteinEncoder {
+impl SequenceEncoder {
     /// Builds the encoder from a manifest and its uploaded weights; every tensor must be used.
+    /// Proteins may have `max_position_embeddings − 2` residues; RNA may have
+    /// [`NUCLEOTIDE_MAX_TOKENS`] tokens with `<cls>` (fewer if the config has fewer positions).
     pub fn new(device: ComputeDevice, manifest: &Manifest, mut weights: LoadedWeights) -> Result<Self> {
-        if manifest.model != "esm2" {
-            return Err(Error::Manifest(format!("model {:?} is not an ESM-2 protein encoder", manifest.model)));
-        }
+        let family = EsmFamily::from_model_name(&manifest.model).ok_or_else(|| {
+            Error::Manifest(format!("model {:?} is not an ESM-family encoder (expected \"esm2\" or \"nt\")", manifest.model))
+        })?;
         let config: EsmConfig = serde_json::from_value(manifest.config.clone()).map_err(|e| Error::Config(e.to_string()))?;
-        let model = Esm::load(&config, &mut weights)?;
+        let model = Esm::load(&config, family, &mut weights)?;
         weights.finish()?;
-        let tokenizer = ProteinTokenizer::new(config.max_residues());
-        Ok(ProteinEncoder { device, model, tokenizer, random_weights: manifest.source.random_weights })
+        let tokenizer = match family {
+            EsmFamily::Esm2 => Tokenizer::Protein(ProteinTokenizer::new(config.max_residues())),
+            EsmFamily::NucleotideTransformer => {
+                Tokenizer::Nucleotide(NucleotideTokenizer::new(NUCLEOTIDE_MAX_TOKENS.min(config.max_position_embeddings)))
+            }
+        };
+        Ok(SequenceEncoder { device, model, tokenizer, random_weights: manifest.source.random_weights })
     }
 
-    /// Allows proteins longer than the trained context (rotary positions extrapolate, quality may drop).
-    pub fn with_max_residues(mut self, max_residues: usize) -> Self {
-        self.tokenizer = ProteinTokenizer::new(max_residues);
-        self
+    /// Replaces the tokenizer (a longer maximum, an ambiguity or crop policy); it must be for
+    /// this encoder's modality. Longer than the trained context works (rotary positions
+    /// extrapolate) but quality may drop.
+    pub fn with_tokenizer(mut self, tokenizer: Tokenizer) -> Result<Self> {
+        if tokenizer.modality() != self.modality() {
+            return Err(Error::WrongModality { requested: tokenizer.modality(), loaded: self.modality() });
+        }
+        self.tokenizer = tokenizer;
+        Ok(self)
     }
 
     pub fn config(&self) -> &EsmConfig {
         self.model.config()
+    }
+
+    /// Protein for ESM-2, RNA for NT-v2.
+    pub fn modality(&self) -> Modality {
+        self.model.family().modality()
     }
 
     pub fn device(&self) -> &ComputeDevice {
@@ -69,16 +88,22 @@ impl ProteinEncoder {
         self.random_weights
     }
 
-    pub fn tokenizer(&self) -> &ProteinTokenizer {
+    pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
     }
 
-    fn inputs(&self, sequences: &[&str]) -> Result<(Vec<Vec<u32>>, Tensor<2, Int>, Tensor<2>)> {
+    /// An error unless this encoder reads `modality` (so a protein never reaches NT-v2).
+    pub fn expect_modality(&self, modality: Modality) -> Result<()> {
+        if modality == self.modality() { Ok(()) } else { Err(Error::WrongModality { requested: modality, loaded: self.modality() }) }
+    }
+
+    fn inputs(&self, tokenizer: &Tokenizer, sequences: &[&str]) -> Result<(Vec<Vec<u32>>, Tensor<2, Int>, Tensor<2>)> {
         if sequences.is_empty() {
             return Err(Error::InvalidArgument("no sequences given".into()));
         }
-        let tokens = sequences.iter().map(|s| self.tokenizer.encode(s)).collect::<Result<Vec<_>>>()?;
-        let (ids, mask, length) = pad_batch(&tokens, PROTEIN_PAD);
+        self.expect_modality(tokenizer.modality())?;
+        let tokens = sequences.iter().map(|s| tokenizer.encode(s)).collect::<Result<Vec<_>>>()?;
+        let (ids, mask, length) = pad_batch(&tokens, tokenizer.pad_id());
         let shape = [tokens.len(), length];
         let ids: Vec<i32> = ids.into_iter().map(|id| id as i32).collect();
         let device = &self.device.device;
@@ -87,11 +112,17 @@ impl ProteinEncoder {
 
     /// Embeds a batch (padded to its longest member) and reads it back asynchronously.
     pub async fn embed(&self, sequences: &[&str]) -> Result<Vec<Embedding>> {
-        let (tokens, ids, mask) = self.inputs(sequences)?;
+        self.embed_with(&self.tokenizer, sequences).await
+    }
+
+    /// [`Self::embed`] with another tokenizer for this modality (per-request crop or ambiguity policy).
+    pub async fn embed_with(&self, tokenizer: &Tokenizer, sequences: &[&str]) -> Result<Vec<Embedding>> {
+        let (tokens, ids, mask) = self.inputs(tokenizer, sequences)?;
         let per_sequence = read_rows(self.model.forward(ids, mask), tokens).await?;
+        let trailing = tokenizer.trailing_special_tokens();
         Ok(per_sequence
             .map(|(tokens, width, last_hidden_state)| {
-                let mean_embedding = residue_mean(&last_hidden_state, tokens.len(), width);
+                let mean_embedding = sequence_mean(&last_hidden_state, tokens.len() - 1 - trailing, width);
                 Embedding { shape: [tokens.len(), width], tokens, last_hidden_state, mean_embedding }
             })
             .collect())
@@ -104,7 +135,7 @@ impl ProteinEncoder {
         if !self.model.has_lm_head() {
             return Err(no_head());
         }
-        let (tokens, ids, mask) = self.inputs(sequences)?;
+        let (tokens, ids, mask) = self.inputs(&self.tokenizer, sequences)?;
         let logits = self.model.logits(self.model.forward(ids, mask)).ok_or_else(no_head)?;
         let per_sequence = read_rows(logits, tokens).await?;
         Ok(per_sequence.map(|(tokens, vocab, logits)| Logits { shape: [tokens.len(), vocab], tokens, logits }).collect())
@@ -123,14 +154,13 @@ async fn read_rows(output: Tensor<3>, tokens: Vec<Vec<u32>>) -> Result<impl Iter
     }))
 }
 
-/// Mean of rows `1..rows-1` (the residues between `<cls>` and `<eos>`), accumulated in f64.
-fn residue_mean(hidden: &[f32], rows: usize, width: usize) -> Vec<f32> {
-    let residues = rows - 2;
+/// Mean of the `count` rows after `<cls>` (the sequence's own tokens), accumulated in f64.
+fn sequence_mean(hidden: &[f32], count: usize, width: usize) -> Vec<f32> {
     let mut sum = vec![0f64; width];
-    for row in hidden.chunks_exact(width).skip(1).take(residues) {
+    for row in hidden.chunks_exact(width).skip(1).take(count) {
         sum.iter_mut().zip(row).for_each(|(s, v)| *s += *v as f64);
     }
-    sum.into_iter().map(|s| (s / residues as f64) as f32).collect()
+    sum.into_iter().map(|s| (s / count.max(1) as f64) as f32).collect()
 }
 
 /// Asynchronous readback: the only way that works on WebGPU (a sync read panics in the browser).

@@ -31,8 +31,11 @@ pub enum Error {
     #[error("the {modality} sequence is empty")]
     EmptySequence { modality: Modality },
 
-    #[error("the {modality} sequence has {length} residues; this model accepts at most {max}")]
-    SequenceTooLong { modality: Modality, length: usize, max: usize },
+    #[error("the {modality} sequence has {length} {unit}; this model accepts at most {max}{hint}")]
+    SequenceTooLong { modality: Modality, length: usize, max: usize, unit: &'static str, hint: &'static str },
+
+    #[error("these weights encode {loaded} sequences, not {requested}")]
+    WrongModality { requested: Modality, loaded: Modality },
 
     #[error("FASTA input: {0}")]
     Fasta(String),
@@ -75,6 +78,7 @@ impl Error {
             Error::InvalidCharacter { .. } => "INVALID_CHARACTER",
             Error::EmptySequence { .. } => "EMPTY_SEQUENCE",
             Error::SequenceTooLong { .. } => "SEQUENCE_TOO_LONG",
+            Error::WrongModality { .. } => "WRONG_MODALITY",
             Error::Fasta(_) => "INVALID_FASTA",
             Error::Config(_) => "INVALID_CONFIG",
             Error::Manifest(_) => "INVALID_MANIFEST",

@@ -1,13 +1,16 @@
-//! ESM-2 protein encoder (every published size), with the optional masked-LM head.
+//! The ESM-family encoder with its optional masked-LM head: ESM-2 for proteins (every published
+//! size) and, with the SwiGLU feed-forward, Nucleotide Transformer v2 for RNA (its sizes are in
+//! `nucleotide.rs`). One implementation; [`EsmFamily`] picks the feed-forward and the vocabulary.
 //!
 //! Upstream: transformers `models/esm/modeling_esm.py` (`EsmForMaskedLM`): token embeddings with
-//! token-dropout rescaling, pre-LayerNorm rotary encoder layers, `emb_layer_norm_after`.
+//! token-dropout rescaling (when the config enables it), pre-LayerNorm rotary encoder layers,
+//! `emb_layer_norm_after`; InstaDeep's NT-v2 copy of it differs only in the feed-forward.
 
 use burn::nn::{Embedding, LayerNorm, Linear};
 use burn::tensor::activation::gelu;
 use burn::tensor::{Int, Tensor};
 
-use crate::config::EsmConfig;
+use crate::config::{EsmConfig, EsmFamily};
 use crate::error::Result;
 use crate::nn::{self, EncoderLayer, LayerShape, Rotary, TensorSpec, key_padding_bias};
 use crate::weights::ParamSource;
@@ -18,6 +21,7 @@ const TOKEN_DROPOUT_TRAIN_RATIO: f64 = 0.15 * 0.8;
 
 pub struct Esm {
     config: EsmConfig,
+    family: EsmFamily,
     embeddings: Embedding,
     embedding_norm: Option<LayerNorm>,
     rotary: Rotary,
@@ -26,7 +30,7 @@ pub struct Esm {
     lm_head: Option<LmHead>,
 }
 
-/// `dense → GELU → LayerNorm → decoder (+ bias)`, giving logits over the 33 tokens.
+/// `dense → GELU → LayerNorm → decoder (+ bias)`, giving logits over the vocabulary.
 struct LmHead {
     dense: Linear,
     layer_norm: LayerNorm,
@@ -36,17 +40,19 @@ struct LmHead {
 const LM_HEAD_DECODER: &str = "lm_head.decoder.weight";
 
 impl Esm {
-    fn layer_shape(config: &EsmConfig) -> LayerShape {
+    fn layer_shape(config: &EsmConfig, family: EsmFamily) -> LayerShape {
         LayerShape {
             hidden: config.hidden_size,
             heads: config.num_attention_heads,
             intermediate: config.intermediate_size,
             eps: config.layer_norm_eps,
+            feed_forward: family.feed_forward(),
+            ffn_bias: config.add_bias_fnn,
         }
     }
 
     /// Every tensor of the weight directory, in storage order; `lm_head` adds the masked-LM head.
-    pub fn tensor_specs(config: &EsmConfig, lm_head: bool) -> Vec<TensorSpec> {
+    pub fn tensor_specs(config: &EsmConfig, family: EsmFamily, lm_head: bool) -> Vec<TensorSpec> {
         let d = config.hidden_size;
         let mut specs = vec![nn::spec("embeddings.weight", &[config.vocab_size, d])];
         if config.emb_layer_norm_before {
@@ -54,7 +60,7 @@ impl Esm {
         }
         specs.push(nn::spec(nn::ROTARY_INV_FREQ, &[config.head_dim() / 2]));
         for i in 0..config.num_hidden_layers {
-            specs.extend(EncoderLayer::specs(&format!("layers.{i}"), Self::layer_shape(config)));
+            specs.extend(EncoderLayer::specs(&format!("layers.{i}"), Self::layer_shape(config, family)));
         }
         specs.extend(nn::layer_norm_specs("final_norm", d));
         if lm_head {
@@ -66,8 +72,8 @@ impl Esm {
     }
 
     /// Builds the encoder from uploaded weights; the masked-LM head is loaded when present.
-    pub fn load(config: &EsmConfig, src: &mut dyn ParamSource) -> Result<Self> {
-        config.validate()?;
+    pub fn load(config: &EsmConfig, family: EsmFamily, src: &mut dyn ParamSource) -> Result<Self> {
+        config.validate(family)?;
         let d = config.hidden_size;
         let eps = config.layer_norm_eps;
         let embeddings = nn::load_embedding(src, "embeddings", config.vocab_size, d)?;
@@ -75,7 +81,7 @@ impl Esm {
             if config.emb_layer_norm_before { Some(nn::load_layer_norm(src, "embedding_norm", d, eps)?) } else { None };
         let rotary = Rotary::load(src, config.head_dim())?;
         let layers = (0..config.num_hidden_layers)
-            .map(|i| EncoderLayer::load(src, &format!("layers.{i}"), Self::layer_shape(config)))
+            .map(|i| EncoderLayer::load(src, &format!("layers.{i}"), Self::layer_shape(config, family)))
             .collect::<Result<Vec<_>>>()?;
         let final_norm = nn::load_layer_norm(src, "final_norm", d, eps)?;
         let lm_head = if src.contains(LM_HEAD_DECODER) {
@@ -87,11 +93,15 @@ impl Esm {
         } else {
             None
         };
-        Ok(Esm { config: config.clone(), embeddings, embedding_norm, rotary, layers, final_norm, lm_head })
+        Ok(Esm { config: config.clone(), family, embeddings, embedding_norm, rotary, layers, final_norm, lm_head })
     }
 
     pub fn config(&self) -> &EsmConfig {
         &self.config
+    }
+
+    pub fn family(&self) -> EsmFamily {
+        self.family
     }
 
     pub fn has_lm_head(&self) -> bool {
@@ -124,7 +134,7 @@ impl Esm {
         self.final_norm.forward(x)
     }
 
-    /// Masked-LM logits from the last hidden state: `[batch, length, hidden]` → `[batch, length, 33]`;
+    /// Masked-LM logits from the last hidden state: `[batch, length, hidden]` → `[batch, length, vocab]`;
     /// `None` when the weights have no LM head.
     pub fn logits(&self, hidden: Tensor<3>) -> Option<Tensor<3>> {
         let head = self.lm_head.as_ref()?;
@@ -136,24 +146,21 @@ impl Esm {
 mod tests {
     use super::*;
     use crate::config::EsmSize;
-
-    fn values(specs: &[TensorSpec]) -> usize {
-        specs.iter().filter(|s| s.name != nn::ROTARY_INV_FREQ).map(|s| s.shape.iter().product::<usize>()).sum()
-    }
+    use crate::nn::parameter_count as values;
 
     /// Parameter counts of ESM-2 150M as published (shared/reference/isoformer-architecture.md §3).
     #[test]
     fn published_150m_has_the_published_parameter_count() {
         let config = EsmConfig::published(EsmSize::M150);
-        assert_eq!(values(&Esm::tensor_specs(&config, false)), 147_728_000);
-        assert_eq!(values(&Esm::tensor_specs(&config, true)) - 147_728_000, 432_673);
+        assert_eq!(values(&Esm::tensor_specs(&config, EsmFamily::Esm2, false)), 147_728_000);
+        assert_eq!(values(&Esm::tensor_specs(&config, EsmFamily::Esm2, true)) - 147_728_000, 432_673);
     }
 
     #[test]
     fn every_published_size_is_a_valid_configuration() {
         for size in EsmSize::ALL {
             let config = EsmConfig::published(size);
-            config.validate().unwrap();
+            config.validate(EsmFamily::Esm2).unwrap();
             assert_eq!(config.head_dim() % 2, 0, "{size:?}");
             assert_eq!(EsmSize::parse(size.hub_id().rsplit('/').next().unwrap()), Some(size));
         }
@@ -165,7 +172,7 @@ mod tests {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/esm2_hf_configs");
         for (dir, size) in [("esm2_t6_8M_UR50D", EsmSize::M8), ("esm2_t12_35M_UR50D", EsmSize::M35)] {
             let text = std::fs::read_to_string(format!("{root}/{dir}/config.json")).expect("../shared/data beside the checkout");
-            assert_eq!(EsmConfig::from_json(&text).unwrap(), EsmConfig::published(size), "{dir}");
+            assert_eq!(EsmConfig::from_json(&text, EsmFamily::Esm2).unwrap(), EsmConfig::published(size), "{dir}");
         }
     }
 }

@@ -1,10 +1,11 @@
-//! isoformer-web: IsoFormer's encoders (ESM-2 today; Nucleotide Transformer v2, Enformer and the
-//! aggregator as they land) in Burn, running natively and in the browser on WebGPU.
+//! isoformer-web: IsoFormer's encoders (ESM-2 for proteins, Nucleotide Transformer v2 for RNA;
+//! Enformer and the aggregator as they land) in Burn, running natively and in the browser on WebGPU.
 //!
 //! Data flow: a Hugging Face checkpoint is converted natively (`convert`) into a weight directory
 //! (`weights`); the weights are uploaded to a device (`backend`) shard by shard; sequences are
-//! read (`fasta`), tokenized (`tokenize`) and encoded (`esm` over the shared blocks in `nn`);
-//! `embed` runs the forward pass and reads the result back asynchronously.
+//! read (`fasta`), tokenized (`tokenize`) and encoded (`esm`, the ESM-family encoder over the
+//! shared blocks in `nn`; NT-v2's sizes in `nucleotide`); `embed` runs the forward pass and reads
+//! the result back asynchronously.
 
 pub mod backend;
 #[cfg(not(target_arch = "wasm32"))]
@@ -17,16 +18,17 @@ pub mod error;
 pub mod esm;
 pub mod fasta;
 pub mod nn;
+pub mod nucleotide;
 pub mod tokenize;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 pub mod weights;
 
 pub use backend::{BackendKind, ComputeDevice};
-pub use config::{EsmConfig, EsmSize};
-pub use embed::{Embedding, Logits, ProteinEncoder};
-pub use error::{Error, Result};
+pub use config::{EsmConfig, EsmFamily, EsmSize};
+pub use embed::{Embedding, Logits, SequenceEncoder};
+pub use error::{Error, Modality, Result};
 pub use esm::Esm;
 pub use fasta::{SequenceRecord, read_sequences};
-pub use tokenize::ProteinTokenizer;
+pub use tokenize::{AmbiguityPolicy, CropPolicy, NucleotideTokenizer, ProteinTokenizer, Tokenizer};
 pub use weights::{LoadedWeights, Manifest};

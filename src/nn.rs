@@ -1,15 +1,16 @@
 //! Blocks shared by the ESM-family encoders (ESM-2, Nucleotide Transformer v2): rotary
-//! self-attention with key-padding masks, pre-LayerNorm encoder layers, and the builders that
-//! take their parameters from a [`ParamSource`] by name.
+//! self-attention with key-padding masks, the GELU and SwiGLU feed-forwards, pre-LayerNorm encoder
+//! layers, and the builders that take their parameters from a [`ParamSource`] by name.
 //!
 //! Upstream: transformers `models/esm/modeling_esm.py` (`EsmSelfAttention`, `RotaryEmbedding`,
-//! `EsmLayer`).
+//! `EsmLayer`); InstaDeep's NT-v2 `modeling_esm.py` (`EsmIntermediate` with SiLU-gated GLU).
 
 use burn::module::Param;
 use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::{gelu, silu, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::config::FeedForwardKind;
 use crate::error::Result;
 use crate::weights::ParamSource;
 
@@ -29,6 +30,12 @@ pub struct TensorSpec {
 
 pub(crate) fn spec(name: impl Into<String>, shape: &[usize]) -> TensorSpec {
     TensorSpec { name: name.into(), shape: shape.to_vec() }
+}
+
+/// Values a list of specs holds, host buffers (rotary frequencies) excluded.
+#[cfg(test)]
+pub(crate) fn parameter_count(specs: &[TensorSpec]) -> usize {
+    specs.iter().filter(|s| s.name != ROTARY_INV_FREQ).map(|s| s.shape.iter().product::<usize>()).sum()
 }
 
 pub(crate) fn linear_specs(name: &str, d_in: usize, d_out: usize, bias: bool) -> Vec<TensorSpec> {
@@ -186,16 +193,34 @@ impl SelfAttention {
     }
 }
 
-/// Position-wise feed-forward: `fc2(GELU(fc1(x)))` with biases (ESM-2).
+/// Position-wise feed-forward: `fc2(GELU(fc1(x)))` (ESM-2) or the SwiGLU `fc2(SiLU(a) · b)`
+/// with `[a | b] = fc1(x)` (NT-v2, InstaDeep `EsmIntermediate`: the first half is gated).
 pub struct FeedForward {
     fc1: Linear,
     fc2: Linear,
+    kind: FeedForwardKind,
 }
 
 impl FeedForward {
-    /// `[.., d]` → `[.., d]`.
+    /// Width of fc1's output for an `intermediate` size.
+    fn fc1_width(kind: FeedForwardKind, intermediate: usize) -> usize {
+        match kind {
+            FeedForwardKind::Gelu => intermediate,
+            FeedForwardKind::SwiGlu => 2 * intermediate,
+        }
+    }
+
+    /// `x`: `[batch, length, d]` → `[batch, length, d]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        self.fc2.forward(gelu(self.fc1.forward(x)))
+        let h = self.fc1.forward(x);
+        match self.kind {
+            FeedForwardKind::Gelu => self.fc2.forward(gelu(h)),
+            FeedForwardKind::SwiGlu => {
+                let half = h.dims()[2] / 2;
+                let gate = h.clone().narrow(2, 0, half);
+                self.fc2.forward(silu(gate) * h.narrow(2, half, half))
+            }
+        }
     }
 }
 
@@ -214,6 +239,8 @@ pub struct LayerShape {
     pub heads: usize,
     pub intermediate: usize,
     pub eps: f64,
+    pub feed_forward: FeedForwardKind,
+    pub ffn_bias: bool,
 }
 
 impl EncoderLayer {
@@ -222,20 +249,23 @@ impl EncoderLayer {
         let mut specs = layer_norm_specs(&format!("{prefix}.attention_norm"), d);
         specs.extend(SelfAttention::specs(&format!("{prefix}.attention"), d));
         specs.extend(layer_norm_specs(&format!("{prefix}.ffn_norm"), d));
-        specs.extend(linear_specs(&format!("{prefix}.ffn.fc1"), d, shape.intermediate, true));
-        specs.extend(linear_specs(&format!("{prefix}.ffn.fc2"), shape.intermediate, d, true));
+        let fc1 = FeedForward::fc1_width(shape.feed_forward, shape.intermediate);
+        specs.extend(linear_specs(&format!("{prefix}.ffn.fc1"), d, fc1, shape.ffn_bias));
+        specs.extend(linear_specs(&format!("{prefix}.ffn.fc2"), shape.intermediate, d, shape.ffn_bias));
         specs
     }
 
     pub(crate) fn load(src: &mut dyn ParamSource, prefix: &str, shape: LayerShape) -> Result<Self> {
         let d = shape.hidden;
+        let fc1 = FeedForward::fc1_width(shape.feed_forward, shape.intermediate);
         Ok(EncoderLayer {
             attention_norm: load_layer_norm(src, &format!("{prefix}.attention_norm"), d, shape.eps)?,
             attention: SelfAttention::load(src, &format!("{prefix}.attention"), d, shape.heads)?,
             ffn_norm: load_layer_norm(src, &format!("{prefix}.ffn_norm"), d, shape.eps)?,
             ffn: FeedForward {
-                fc1: load_linear(src, &format!("{prefix}.ffn.fc1"), d, shape.intermediate, true)?,
-                fc2: load_linear(src, &format!("{prefix}.ffn.fc2"), shape.intermediate, d, true)?,
+                fc1: load_linear(src, &format!("{prefix}.ffn.fc1"), d, fc1, shape.ffn_bias)?,
+                fc2: load_linear(src, &format!("{prefix}.ffn.fc2"), shape.intermediate, d, shape.ffn_bias)?,
+                kind: shape.feed_forward,
             },
         })
     }

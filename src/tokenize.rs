@@ -49,7 +49,13 @@ impl ProteinTokenizer {
             return Err(Error::EmptySequence { modality: Modality::Protein });
         }
         if residues > self.max_residues {
-            return Err(Error::SequenceTooLong { modality: Modality::Protein, length: residues, max: self.max_residues });
+            return Err(Error::SequenceTooLong {
+                modality: Modality::Protein,
+                length: residues,
+                max: self.max_residues,
+                unit: "residues",
+                hint: "",
+            });
         }
         ids.push(PROTEIN_EOS);
         Ok(ids)
@@ -60,6 +66,184 @@ fn protein_residue_id(character: char) -> Option<u32> {
     let upper = character.to_ascii_uppercase();
     // Residue tokens are the single-character entries 4..=30 of the vocabulary.
     PROTEIN_VOCAB[4..=30].iter().position(|token| token.len() == 1 && token.starts_with(upper)).map(|i| i as u32 + 4)
+}
+
+/// NT-v2's special tokens, ids 0–5 (InstaDeep's `compute_tokens_to_ids_v2`).
+pub const NUCLEOTIDE_SPECIAL_TOKENS: [&str; 6] = ["<unk>", "<pad>", "<mask>", "<cls>", "<eos>", "<bos>"];
+pub const NUCLEOTIDE_PAD: u32 = 1;
+pub const NUCLEOTIDE_MASK: u32 = 2;
+pub const NUCLEOTIDE_CLS: u32 = 3;
+/// 6 specials + 4⁶ 6-mers + A T C G N.
+pub const NUCLEOTIDE_VOCAB_SIZE: usize = 6 + 4096 + 5;
+/// IsoFormer's RNA input length in tokens, `<cls>` included (NT-v2's 2,048-token context).
+pub const NUCLEOTIDE_MAX_TOKENS: usize = 2048;
+const KMER: usize = 6;
+/// The vocabulary's nucleotide order: 6-mers follow `itertools.product("ATCG", repeat=6)`.
+const NUCLEOTIDE_ORDER: [char; 4] = ['A', 'T', 'C', 'G'];
+const FIRST_KMER_ID: u32 = 6;
+const FIRST_SINGLE_ID: u32 = FIRST_KMER_ID + 4096;
+const N_ID: u32 = FIRST_SINGLE_ID + 4;
+/// IUPAC ambiguity codes other than N; read as N only when the caller asks for it.
+const IUPAC_AMBIGUITY_CODES: &str = "RYSWKMBDHV";
+const NUCLEOTIDE_ALLOWED: &str =
+    "A C G T U N (lower case is read as upper case, U as T); the IUPAC codes R Y S W K M B D H V only with the read-as-N option";
+
+/// The 4,107 NT-v2 tokens in id order, generated from their definition: the specials, the 4,096
+/// 6-mers (first letter most significant, digits A=0 T=1 C=2 G=3), then single A T C G N.
+pub fn nucleotide_vocab() -> Vec<String> {
+    let mut vocab: Vec<String> = NUCLEOTIDE_SPECIAL_TOKENS.iter().map(|t| t.to_string()).collect();
+    for index in 0..4096usize {
+        vocab.push((0..KMER).map(|i| NUCLEOTIDE_ORDER[(index >> (2 * (KMER - 1 - i))) & 3]).collect());
+    }
+    vocab.extend(NUCLEOTIDE_ORDER.iter().map(char::to_string));
+    vocab.push("N".into());
+    vocab
+}
+
+/// What the nucleotide tokenizer does with IUPAC ambiguity codes (R, Y, S, W, K, M, B, D, H, V).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AmbiguityPolicy {
+    /// A typed error naming the position (default): the model was trained on A C G T N only.
+    #[default]
+    Reject,
+    /// Read each one as N (breaking the 6-mers there, as N does).
+    ReadAsN,
+}
+
+/// What the nucleotide tokenizer does with a sequence longer than its maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CropPolicy {
+    /// A typed error (`SEQUENCE_TOO_LONG`), the default: nothing is dropped silently.
+    #[default]
+    Reject,
+    /// Keep the first tokens (the 5′ end). The whole sequence is tokenized first, so the 6-mer
+    /// frame is the uncropped sequence's.
+    KeepStart,
+    /// Keep the last tokens (the 3′ end, with the 3′ UTR), after `<cls>`; same 6-mer frame.
+    KeepEnd,
+}
+
+/// NT-v2's 6-mer tokenizer, identical to its Hugging Face `EsmTokenizer` on A C G T N input:
+/// `<cls>`, then left to right the non-overlapping 6-mers of each run without N, a run's leftover
+/// (< 6) as single nucleotides, each N as its own token; no `<eos>`.
+#[derive(Debug, Clone)]
+pub struct NucleotideTokenizer {
+    max_tokens: usize,
+    ambiguity: AmbiguityPolicy,
+    crop: CropPolicy,
+}
+
+impl NucleotideTokenizer {
+    /// `max_tokens` includes `<cls>` (IsoFormer: [`NUCLEOTIDE_MAX_TOKENS`]).
+    pub fn new(max_tokens: usize) -> Self {
+        NucleotideTokenizer { max_tokens, ambiguity: AmbiguityPolicy::Reject, crop: CropPolicy::Reject }
+    }
+
+    pub fn with_ambiguity(mut self, ambiguity: AmbiguityPolicy) -> Self {
+        self.ambiguity = ambiguity;
+        self
+    }
+
+    pub fn with_crop(mut self, crop: CropPolicy) -> Self {
+        self.crop = crop;
+        self
+    }
+
+    pub fn max_tokens(&self) -> usize {
+        self.max_tokens
+    }
+
+    /// Token ids of one RNA (or DNA) sequence. Whitespace is an error, as for proteins.
+    pub fn encode(&self, sequence: &str) -> Result<Vec<u32>> {
+        if self.max_tokens < 2 {
+            return Err(Error::InvalidArgument(format!("a maximum of {} tokens leaves no room after <cls>", self.max_tokens)));
+        }
+        let mut ids = Vec::with_capacity(sequence.len() / KMER + 8);
+        ids.push(NUCLEOTIDE_CLS);
+        let mut run: Vec<u32> = Vec::with_capacity(KMER);
+        let flush = |ids: &mut Vec<u32>, run: &mut Vec<u32>| ids.extend(run.drain(..).map(|digit| FIRST_SINGLE_ID + digit));
+        for (index, character) in sequence.chars().enumerate() {
+            let upper = character.to_ascii_uppercase();
+            if let Some(digit) = nucleotide_digit(upper) {
+                run.push(digit);
+                if run.len() == KMER {
+                    ids.push(FIRST_KMER_ID + run.drain(..).fold(0, |id, digit| id * 4 + digit));
+                }
+            } else if upper == 'N' || (self.ambiguity == AmbiguityPolicy::ReadAsN && IUPAC_AMBIGUITY_CODES.contains(upper)) {
+                flush(&mut ids, &mut run);
+                ids.push(N_ID);
+            } else {
+                return Err(Error::InvalidCharacter { modality: Modality::Rna, position: index + 1, character, allowed: NUCLEOTIDE_ALLOWED });
+            }
+        }
+        flush(&mut ids, &mut run);
+        if ids.len() == 1 {
+            return Err(Error::EmptySequence { modality: Modality::Rna });
+        }
+        if ids.len() > self.max_tokens {
+            match self.crop {
+                CropPolicy::Reject => {
+                    return Err(Error::SequenceTooLong {
+                        modality: Modality::Rna,
+                        length: ids.len(),
+                        max: self.max_tokens,
+                        unit: "tokens (with <cls>)",
+                        hint: "; pick a crop policy (keep the 5' start or the 3' end) to crop it",
+                    });
+                }
+                CropPolicy::KeepStart => ids.truncate(self.max_tokens),
+                CropPolicy::KeepEnd => {
+                    ids.drain(1..ids.len() - (self.max_tokens - 1));
+                }
+            }
+        }
+        Ok(ids)
+    }
+}
+
+/// A C G T (U read as T) → their digit in the vocabulary's order.
+fn nucleotide_digit(upper: char) -> Option<u32> {
+    let upper = if upper == 'U' { 'T' } else { upper };
+    NUCLEOTIDE_ORDER.iter().position(|&c| c == upper).map(|i| i as u32)
+}
+
+/// The tokenizer of a loaded encoder.
+#[derive(Debug, Clone)]
+pub enum Tokenizer {
+    Protein(ProteinTokenizer),
+    Nucleotide(NucleotideTokenizer),
+}
+
+impl Tokenizer {
+    pub fn encode(&self, sequence: &str) -> Result<Vec<u32>> {
+        match self {
+            Tokenizer::Protein(t) => t.encode(sequence),
+            Tokenizer::Nucleotide(t) => t.encode(sequence),
+        }
+    }
+
+    pub fn modality(&self) -> Modality {
+        match self {
+            Tokenizer::Protein(_) => Modality::Protein,
+            Tokenizer::Nucleotide(_) => Modality::Rna,
+        }
+    }
+
+    pub fn pad_id(&self) -> u32 {
+        match self {
+            Tokenizer::Protein(_) => PROTEIN_PAD,
+            Tokenizer::Nucleotide(_) => NUCLEOTIDE_PAD,
+        }
+    }
+
+    /// Special tokens after the sequence's own (`<eos>` for proteins, none for NT-v2); `<cls>`
+    /// always comes first.
+    pub fn trailing_special_tokens(&self) -> usize {
+        match self {
+            Tokenizer::Protein(_) => 1,
+            Tokenizer::Nucleotide(_) => 0,
+        }
+    }
 }
 
 /// Pads token-id lists to one length with `pad_id`, returning the flat `[batch, length]` ids and the
@@ -112,6 +296,48 @@ mod tests {
         assert!(matches!(tokenizer.encode(""), Err(Error::EmptySequence { .. })));
         assert!(tokenizer.encode("MKV").is_ok());
         assert!(matches!(tokenizer.encode("MKVL"), Err(Error::SequenceTooLong { length: 4, max: 3, .. })));
+    }
+
+    fn tokens(ids: &[u32]) -> Vec<String> {
+        let vocab = nucleotide_vocab();
+        ids.iter().map(|&id| vocab[id as usize].clone()).collect()
+    }
+
+    #[test]
+    fn nucleotide_vocab_follows_its_definition() {
+        let vocab = nucleotide_vocab();
+        assert_eq!(vocab.len(), NUCLEOTIDE_VOCAB_SIZE);
+        assert_eq!(&vocab[..7], &["<unk>", "<pad>", "<mask>", "<cls>", "<eos>", "<bos>", "AAAAAA"]);
+        assert_eq!(vocab[7], "AAAAAT");
+        assert_eq!(vocab[4101], "GGGGGG");
+        assert_eq!(&vocab[4102..], &["A", "T", "C", "G", "N"]);
+    }
+
+    #[test]
+    fn six_mers_from_the_left_with_single_leftovers() {
+        let tokenizer = NucleotideTokenizer::new(2048);
+        let ids = tokenizer.encode("ATCGAATGGCGATGCAC").unwrap();
+        assert_eq!(tokens(&ids), ["<cls>", "ATCGAA", "TGGCGA", "T", "G", "C", "A", "C"]);
+        assert_eq!(tokens(&tokenizer.encode("ACGTACGTNAC").unwrap()), ["<cls>", "ACGTAC", "G", "T", "N", "A", "C"]);
+        assert_eq!(tokenizer.encode("acguac").unwrap(), tokenizer.encode("ACGTAC").unwrap());
+    }
+
+    #[test]
+    fn nucleotide_errors_and_policies() {
+        let tokenizer = NucleotideTokenizer::new(2048);
+        assert!(matches!(tokenizer.encode("ACGR"), Err(Error::InvalidCharacter { position: 4, character: 'R', .. })));
+        assert!(matches!(tokenizer.encode("AC GT"), Err(Error::InvalidCharacter { position: 3, .. })));
+        assert!(matches!(tokenizer.encode(""), Err(Error::EmptySequence { modality: Modality::Rna })));
+        let as_n = NucleotideTokenizer::new(2048).with_ambiguity(AmbiguityPolicy::ReadAsN);
+        assert_eq!(as_n.encode("ACGRyA").unwrap(), tokenizer.encode("ACGNNA").unwrap());
+        assert!(matches!(as_n.encode("ACG*"), Err(Error::InvalidCharacter { character: '*', .. })));
+
+        let sequence = "AAAAAACCCCCCGGGGGGTT"; // <cls> + 3 six-mers + T T = 6 tokens
+        let short = NucleotideTokenizer::new(4);
+        assert!(matches!(short.encode(sequence), Err(Error::SequenceTooLong { length: 6, max: 4, .. })));
+        assert_eq!(tokens(&short.clone().with_crop(CropPolicy::KeepStart).encode(sequence).unwrap()), ["<cls>", "AAAAAA", "CCCCCC", "GGGGGG"]);
+        assert_eq!(tokens(&short.with_crop(CropPolicy::KeepEnd).encode(sequence).unwrap()), ["<cls>", "GGGGGG", "T", "T"]);
+        assert!(NucleotideTokenizer::new(1).encode("A").is_err());
     }
 
     #[test]

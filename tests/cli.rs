@@ -17,8 +17,11 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A fresh path per call: tests run in parallel and must not share (or delete) each other's files.
 fn temp(name: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("isoformer-cli-{}-{name}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("isoformer-cli-{}-{n}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&path);
     path
 }
@@ -102,4 +105,57 @@ fn inspect_lists_tensors_with_shapes_and_dtypes() {
     let result = isoformer(&["inspect", root().join("weights/esm2-tiny-random").to_str().unwrap()]);
     let text = String::from_utf8_lossy(&result.stdout);
     assert!(result.status.success() && text.contains("random weights: true") && text.contains("layers.1.ffn.fc1.weight\tF32\t[32, 64]"), "{text}");
+}
+
+fn converted_nt_tiny() -> PathBuf {
+    let out = temp("nt-weights");
+    let from = root().join("tests/fixtures/nt/tiny_hf");
+    let result = isoformer(&["convert", "--model", "nt", "--from", from.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    out
+}
+
+#[test]
+fn convert_nt_then_embed_rna_matches_the_reference() {
+    let weights = converted_nt_tiny();
+    let expected = cases(include_str!("fixtures/nt/tiny_expected.json"), |f| std::fs::read(root().join("tests/fixtures/nt").join(f)).unwrap());
+    let case = &expected[0]; // N run, leftover, lower case and U
+    let result = isoformer(&["embed", "--weights", weights.to_str().unwrap(), "--rna", &case.sequences[0]]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let tokens: Vec<u32> = serde_json::from_value(json["tokens"].clone()).unwrap();
+    let hidden: Vec<f32> = serde_json::from_value(json["last_hidden_state"].clone()).unwrap();
+    assert_eq!(tokens, case.tokens[0]);
+    assert_eq!(json["shape"], serde_json::json!([tokens.len(), 16]));
+    assert_eq!(json["mean_embedding"].as_array().unwrap().len(), 16);
+    let diff = max_abs_diff_rows(&hidden, &case.hidden, 0, tokens.len());
+    assert!(diff <= PARITY_TOLERANCE, "max |Δ| {diff}");
+}
+
+#[test]
+fn rna_limits_policies_and_modalities_from_the_command_line() {
+    let weights = converted_nt_tiny();
+    let w = weights.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["embed", "--weights", w];
+        args.extend_from_slice(extra);
+        isoformer(&args)
+    };
+    let code = |output: &Output| {
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        stderr.split("error[").nth(1).and_then(|s| s.split(']').next()).unwrap_or_default().to_string()
+    };
+    let long = "ACGTAC".repeat(10) + "GG"; // <cls> + 10 six-mers + G G = 13 tokens
+    assert_eq!(code(&run(&["--rna", &long, "--max-tokens", "8"])), "SEQUENCE_TOO_LONG");
+    let cropped = run(&["--rna", &long, "--max-tokens", "8", "--crop", "keep-end"]);
+    assert!(cropped.status.success(), "{}", String::from_utf8_lossy(&cropped.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&cropped.stdout).unwrap();
+    assert_eq!(json["shape"][0], 8);
+    assert_eq!(json["tokens"][7], 4105, "the last token is the leftover G");
+    assert_eq!(code(&run(&["--rna", "ACGRT"])), "INVALID_CHARACTER");
+    assert!(run(&["--rna", "ACGRT", "--ambiguous", "as-n"]).status.success());
+    assert_eq!(code(&run(&["--protein", "MKV"])), "WRONG_MODALITY");
+    let protein_weights = root().join("weights/esm2-tiny-random");
+    assert_eq!(code(&isoformer(&["embed", "--weights", protein_weights.to_str().unwrap(), "--rna", "ACGU"])), "WRONG_MODALITY");
 }

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use isoformer::config::EsmFamily;
 use isoformer::convert::{ConvertOptions, convert_esm};
 use isoformer::error::Error;
 
@@ -20,8 +21,8 @@ fn temp_dir(name: &str) -> PathBuf {
 
 #[test]
 fn safetensors_and_pytorch_bin_convert_to_identical_shards() {
-    let a = convert_esm(&fixture("tiny_hf"), &temp_dir("st"), &ConvertOptions::default()).unwrap();
-    let b = convert_esm(&fixture("tiny_hf_bin"), &temp_dir("bin"), &ConvertOptions::default()).unwrap();
+    let a = convert_esm(&fixture("tiny_hf"), &temp_dir("st"), EsmFamily::Esm2, &ConvertOptions::default()).unwrap();
+    let b = convert_esm(&fixture("tiny_hf_bin"), &temp_dir("bin"), EsmFamily::Esm2, &ConvertOptions::default()).unwrap();
     assert!(a.manifest.source.random_weights, "the fixture's config marks its weights random");
     let hashes = |m: &isoformer::Manifest| m.files.iter().map(|f| f.sha256.clone()).collect::<Vec<_>>();
     assert_eq!(hashes(&a.manifest), hashes(&b.manifest));
@@ -31,7 +32,7 @@ fn safetensors_and_pytorch_bin_convert_to_identical_shards() {
 #[test]
 fn committed_tiny_weights_are_the_converters_output() {
     let out = temp_dir("committed");
-    let report = convert_esm(&fixture("tiny_hf"), &out, &ConvertOptions::default()).unwrap();
+    let report = convert_esm(&fixture("tiny_hf"), &out, EsmFamily::Esm2, &ConvertOptions::default()).unwrap();
     let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/esm2-tiny-random");
     for file in &report.manifest.files {
         let ours = std::fs::read(out.join(&file.name)).unwrap();
@@ -41,10 +42,35 @@ fn committed_tiny_weights_are_the_converters_output() {
 }
 
 #[test]
+fn committed_nt_tiny_weights_are_the_converters_output() {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nt/tiny_hf");
+    let out = temp_dir("committed-nt");
+    let report = convert_esm(&from, &out, EsmFamily::NucleotideTransformer, &ConvertOptions::default()).unwrap();
+    assert_eq!(report.manifest.model, "nt");
+    assert!(report.manifest.source.licence.contains("CC BY-NC-SA"), "{}", report.manifest.source.licence);
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/nt-tiny-random");
+    for file in &report.manifest.files {
+        let ours = std::fs::read(out.join(&file.name)).unwrap();
+        let theirs = std::fs::read(committed.join(&file.name)).expect("weights/nt-tiny-random is up to date (make weights)");
+        assert!(ours == theirs, "{} differs: regenerate weights/nt-tiny-random", file.name);
+    }
+}
+
+/// A checkpoint of one family converted as the other is refused with a config error, not mangled.
+#[test]
+fn family_mismatch_is_a_typed_error() {
+    let nt = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nt/tiny_hf");
+    let error = convert_esm(&nt, &temp_dir("nt-as-esm"), EsmFamily::Esm2, &ConvertOptions::default()).unwrap_err();
+    assert_eq!(error.code(), "INVALID_CONFIG", "{error}");
+    let error = convert_esm(&fixture("tiny_hf"), &temp_dir("esm-as-nt"), EsmFamily::NucleotideTransformer, &ConvertOptions::default()).unwrap_err();
+    assert_eq!(error.code(), "INVALID_CONFIG", "{error}");
+}
+
+#[test]
 fn small_shards_split_the_model() {
     let out = temp_dir("shards");
     let options = ConvertOptions { max_shard_bytes: 16 * 1024, ..Default::default() };
-    let report = convert_esm(&fixture("tiny_hf"), &out, &options).unwrap();
+    let report = convert_esm(&fixture("tiny_hf"), &out, EsmFamily::Esm2, &options).unwrap();
     assert!(report.manifest.files.len() > 3);
     for file in &report.manifest.files {
         let single_tensor = file.tensors.len() == 1;
@@ -78,7 +104,7 @@ fn mismatched_checkpoint_lists_every_problem() {
     let views = kept.iter().map(|(n, s, d)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d).unwrap()));
     std::fs::write(dir.join("model.safetensors"), safetensors::serialize(views, None).unwrap()).unwrap();
 
-    match convert_esm(&dir, &temp_dir("mismatch-out"), &ConvertOptions::default()) {
+    match convert_esm(&dir, &temp_dir("mismatch-out"), EsmFamily::Esm2, &ConvertOptions::default()) {
         Err(Error::Checkpoint(mismatch)) => {
             assert_eq!(mismatch.unknown.len(), 1, "{mismatch}");
             assert!(mismatch.unknown[0].starts_with("esm.encoder.layer.1.intermediate.gate.bias"));
@@ -98,6 +124,6 @@ fn unsupported_config_is_a_typed_error() {
     let text = std::fs::read_to_string(fixture("tiny_hf/config.json")).unwrap().replace("\"rotary\"", "\"absolute\"");
     std::fs::write(dir.join("config.json"), text).unwrap();
     std::fs::copy(fixture("tiny_hf/model.safetensors"), dir.join("model.safetensors")).unwrap();
-    let error = convert_esm(&dir, &temp_dir("config-out"), &ConvertOptions::default()).unwrap_err();
+    let error = convert_esm(&dir, &temp_dir("config-out"), EsmFamily::Esm2, &ConvertOptions::default()).unwrap_err();
     assert_eq!(error.code(), "INVALID_CONFIG", "{error}");
 }

@@ -1,6 +1,8 @@
-//! Parity with transformers' `EsmForMaskedLM` on random weights, natively: Burn's CPU backend
-//! (`flex`) and wgpu (Vulkan; lavapipe in CI), at a tiny configuration and at the published 8M
-//! configuration (regenerated from its tensor list, converted, then embedded).
+//! Parity with the PyTorch references on random weights, natively: Burn's CPU backend (`flex`) and
+//! wgpu (Vulkan; lavapipe in CI). ESM-2 against transformers' `EsmForMaskedLM`, NT-v2 against
+//! tests/fixtures/nt_reference.py (transformers' ESM with the SwiGLU feed-forward), each at a tiny
+//! configuration and at a published one (ESM-2 8M, NT-v2 50M: regenerated from their tensor
+//! lists, converted, then embedded).
 #![cfg(not(target_arch = "wasm32"))]
 
 mod support;
@@ -9,17 +11,22 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use isoformer::backend::{self, BackendKind, ComputeDevice};
+use isoformer::config::EsmFamily;
 use isoformer::convert::{ConvertOptions, convert_esm};
 use isoformer::weights::load_dir;
-use isoformer::ProteinEncoder;
+use isoformer::SequenceEncoder;
 use support::{Case, PARITY_TOLERANCE, cases, max_abs_diff_rows};
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/esm2")
+fn fixtures(family: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(family)
 }
 
 fn read_fixture(name: &str) -> Vec<u8> {
-    std::fs::read(fixtures().join(name)).unwrap()
+    std::fs::read(fixtures("esm2").join(name)).unwrap()
+}
+
+fn read_nt_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixtures("nt").join(name)).unwrap()
 }
 
 fn device(kind: BackendKind) -> ComputeDevice {
@@ -31,14 +38,14 @@ fn device(kind: BackendKind) -> ComputeDevice {
     }
 }
 
-fn encoder(weights: &Path, kind: BackendKind) -> ProteinEncoder {
+fn encoder(weights: &Path, kind: BackendKind) -> SequenceEncoder {
     let device = device(kind);
     eprintln!("device: {}", device.description);
     let (manifest, loaded) = load_dir(weights, &device.device).unwrap();
-    ProteinEncoder::new(device, &manifest, loaded).unwrap()
+    SequenceEncoder::new(device, &manifest, loaded).unwrap()
 }
 
-fn check(encoder: &ProteinEncoder, cases: &[Case]) {
+fn check(encoder: &SequenceEncoder, cases: &[Case]) {
     for case in cases {
         let sequences: Vec<&str> = case.sequences.iter().map(String::as_str).collect();
         let embeddings = pollster::block_on(encoder.embed(&sequences)).unwrap();
@@ -48,10 +55,11 @@ fn check(encoder: &ProteinEncoder, cases: &[Case]) {
             let diff = max_abs_diff_rows(&embedding.last_hidden_state, &case.hidden, b, rows);
             eprintln!("{} [{b}] {rows} tokens: max |Δ| = {diff:.3e}", case.label);
             assert!(diff <= PARITY_TOLERANCE, "{} [{b}]: max |Δ| {diff} > {PARITY_TOLERANCE}", case.label);
-            // The mean embedding is over residues only.
+            // The mean embedding is over the sequence's own tokens: no <cls>, no <eos>.
             let width = embedding.shape[1];
+            let own = 1..rows - encoder.tokenizer().trailing_special_tokens();
             let rows_f64: Vec<f64> = (0..width)
-                .map(|j| (1..rows - 1).map(|i| embedding.last_hidden_state[i * width + j] as f64).sum::<f64>() / (rows - 2) as f64)
+                .map(|j| own.clone().map(|i| embedding.last_hidden_state[i * width + j] as f64).sum::<f64>() / own.len() as f64)
                 .collect();
             let mean_diff = embedding.mean_embedding.iter().zip(&rows_f64).map(|(a, e)| (*a as f64 - e).abs()).fold(0.0, f64::max);
             assert!(mean_diff < 1e-6, "mean embedding");
@@ -71,19 +79,36 @@ fn tiny_weights() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/esm2-tiny-random")
 }
 
-/// The published 8M configuration with generated weights, written as a Hugging Face directory
-/// (the real `config.json` from ../shared/data) and converted; returns the weight directory.
-fn esm2_8m_weights(tag: &str) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("isoformer-8m-{}-{tag}", std::process::id()));
+fn nt_tiny_weights() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/nt-tiny-random")
+}
+
+/// A published configuration with generated weights, written as a Hugging Face directory
+/// (`config` copied as config.json, the tensors regenerated from `weights_json`) and converted;
+/// returns the weight directory.
+fn generated_weights(config: &Path, weights_json: &Path, family: EsmFamily, tag: &str) -> PathBuf {
+    let root = std::env::temp_dir().join(format!("isoformer-{tag}-{}", std::process::id()));
     let (hf, out) = (root.join("hf"), root.join("weights"));
     std::fs::create_dir_all(&hf).unwrap();
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/esm2_hf_configs/esm2_t6_8M_UR50D/config.json");
-    std::fs::copy(&config, hf.join("config.json")).expect("../shared/data beside the checkout");
-    let weights_json = std::fs::read_to_string(fixtures().join("esm2_8M_weights.json")).unwrap();
+    std::fs::copy(config, hf.join("config.json")).expect("the config file (../shared/data beside the checkout)");
+    let weights_json = std::fs::read_to_string(weights_json).unwrap();
     std::fs::write(hf.join("model.safetensors"), support::generated_safetensors(&weights_json)).unwrap();
     let options = ConvertOptions { random_weights: true, ..Default::default() };
-    convert_esm(&hf, &out, &options).unwrap();
+    convert_esm(&hf, &out, family, &options).unwrap();
+    let _ = std::fs::remove_dir_all(&hf);
     out
+}
+
+/// ESM-2 8M with the real `config.json` from ../shared/data.
+fn esm2_8m_weights(tag: &str) -> PathBuf {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/esm2_hf_configs/esm2_t6_8M_UR50D/config.json");
+    generated_weights(&config, &fixtures("esm2").join("esm2_8M_weights.json"), EsmFamily::Esm2, &format!("8m-{tag}"))
+}
+
+/// NT-v2 50M multi-species with its published config fields.
+fn nt_50m_weights(tag: &str) -> PathBuf {
+    let nt = fixtures("nt");
+    generated_weights(&nt.join("nt_50M_config.json"), &nt.join("nt_50M_weights.json"), EsmFamily::NucleotideTransformer, &format!("nt50m-{tag}"))
 }
 
 fn tiny_cases() -> Vec<Case> {
@@ -92,6 +117,46 @@ fn tiny_cases() -> Vec<Case> {
 
 fn esm2_8m_cases() -> Vec<Case> {
     cases(include_str!("fixtures/esm2/esm2_8M_expected.json"), read_fixture)
+}
+
+fn nt_tiny_cases() -> Vec<Case> {
+    cases(include_str!("fixtures/nt/tiny_expected.json"), read_nt_fixture)
+}
+
+fn nt_50m_cases() -> Vec<Case> {
+    cases(include_str!("fixtures/nt/nt_50M_expected.json"), read_nt_fixture)
+}
+
+#[test]
+fn nt_tiny_matches_reference_on_cpu() {
+    check(&encoder(&nt_tiny_weights(), BackendKind::Cpu), &nt_tiny_cases());
+}
+
+#[test]
+fn nt_tiny_matches_reference_on_wgpu() {
+    check(&encoder(&nt_tiny_weights(), BackendKind::Wgpu), &nt_tiny_cases());
+}
+
+#[test]
+fn nt_published_50m_matches_reference_on_cpu() {
+    check(&encoder(&nt_50m_weights("cpu"), BackendKind::Cpu), &nt_50m_cases());
+}
+
+#[test]
+fn nt_published_50m_matches_reference_on_wgpu() {
+    check(&encoder(&nt_50m_weights("wgpu"), BackendKind::Wgpu), &nt_50m_cases());
+}
+
+#[test]
+fn bad_rna_is_a_typed_error_not_a_panic() {
+    let encoder = encoder(&nt_tiny_weights(), BackendKind::Cpu);
+    let code = |sequences: &[&str]| pollster::block_on(encoder.embed(sequences)).unwrap_err().code();
+    assert_eq!(code(&["ACGUX"]), "INVALID_CHARACTER");
+    assert_eq!(code(&["ACGR"]), "INVALID_CHARACTER");
+    assert_eq!(code(&[""]), "EMPTY_SEQUENCE");
+    assert_eq!(code(&[&"ACGTAC".repeat(2048)]), "SEQUENCE_TOO_LONG");
+    let protein = isoformer::Tokenizer::Protein(isoformer::ProteinTokenizer::new(100));
+    assert_eq!(pollster::block_on(encoder.embed_with(&protein, &["MKV"])).unwrap_err().code(), "WRONG_MODALITY");
 }
 
 #[test]

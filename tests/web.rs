@@ -1,5 +1,5 @@
 //! In-browser parity on WebGPU (headless Chromium through wasm-bindgen-test): the committed tiny
-//! ESM-2 weights against transformers' outputs, with async readback only.
+//! ESM-2 and NT-v2 weights against the PyTorch references' outputs, with async readback only.
 #![cfg(target_arch = "wasm32")]
 
 mod support;
@@ -7,7 +7,7 @@ mod support;
 use isoformer::backend::init_webgpu;
 use isoformer::wasm::to_js_error;
 use isoformer::weights::{LoadedWeights, Manifest};
-use isoformer::{Error, ProteinEncoder};
+use isoformer::{Error, SequenceEncoder};
 use support::{PARITY_TOLERANCE, cases, max_abs_diff_rows};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
@@ -16,6 +16,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const MANIFEST: &str = include_str!("../weights/esm2-tiny-random/manifest.json");
 const SHARD: &[u8] = include_bytes!("../weights/esm2-tiny-random/esm2-00000-of-00001.safetensors");
+const NT_MANIFEST: &str = include_str!("../weights/nt-tiny-random/manifest.json");
+const NT_SHARD: &[u8] = include_bytes!("../weights/nt-tiny-random/nt-00000-of-00001.safetensors");
 
 fn fixture(name: &str) -> Vec<u8> {
     match name {
@@ -28,20 +30,34 @@ fn fixture(name: &str) -> Vec<u8> {
     }
 }
 
-async fn tiny_encoder() -> ProteinEncoder {
-    let device = init_webgpu().await.expect("a WebGPU adapter (Chromium with --enable-unsafe-webgpu)");
-    let manifest = Manifest::from_json(MANIFEST).unwrap();
-    assert_eq!(manifest.files.len(), 1);
-    let mut weights = LoadedWeights::new(&device.device);
-    weights.add_shard(&manifest.files[0], SHARD.to_vec()).unwrap();
-    ProteinEncoder::new(device, &manifest, weights).unwrap()
+fn nt_fixture(name: &str) -> Vec<u8> {
+    match name {
+        "tiny_0_hidden.npy" => include_bytes!("fixtures/nt/tiny_0_hidden.npy").to_vec(),
+        "tiny_0_logits.npy" => include_bytes!("fixtures/nt/tiny_0_logits.npy").to_vec(),
+        "tiny_1_hidden.npy" => include_bytes!("fixtures/nt/tiny_1_hidden.npy").to_vec(),
+        "tiny_2_hidden.npy" => include_bytes!("fixtures/nt/tiny_2_hidden.npy").to_vec(),
+        "tiny_3_hidden.npy" => include_bytes!("fixtures/nt/tiny_3_hidden.npy").to_vec(),
+        other => panic!("fixture {other} is not embedded in the web test"),
+    }
 }
 
-#[wasm_bindgen_test]
-async fn tiny_matches_transformers_on_webgpu() {
-    let encoder = tiny_encoder().await;
+async fn load_encoder(manifest: &str, shard: &[u8]) -> SequenceEncoder {
+    let device = init_webgpu().await.expect("a WebGPU adapter (Chromium with --enable-unsafe-webgpu)");
+    let manifest = Manifest::from_json(manifest).unwrap();
+    assert_eq!(manifest.files.len(), 1);
+    let mut weights = LoadedWeights::new(&device.device);
+    weights.add_shard(&manifest.files[0], shard.to_vec()).unwrap();
+    SequenceEncoder::new(device, &manifest, weights).unwrap()
+}
+
+async fn tiny_encoder() -> SequenceEncoder {
+    load_encoder(MANIFEST, SHARD).await
+}
+
+/// Every case of a fixture file within [`PARITY_TOLERANCE`], logits included where the fixture has them.
+async fn check_parity(encoder: &SequenceEncoder, cases: Vec<support::Case>) {
     web_sys::console::log_1(&format!("device: {}", encoder.device().description).into());
-    for case in cases(include_str!("fixtures/esm2/tiny_expected.json"), fixture) {
+    for case in cases {
         let sequences: Vec<&str> = case.sequences.iter().map(String::as_str).collect();
         let embeddings = encoder.embed(&sequences).await.unwrap();
         for (b, embedding) in embeddings.iter().enumerate() {
@@ -56,6 +72,19 @@ async fn tiny_matches_transformers_on_webgpu() {
             assert!(diff <= PARITY_TOLERANCE, "{} logits: {diff}", case.label);
         }
     }
+}
+
+#[wasm_bindgen_test]
+async fn tiny_matches_transformers_on_webgpu() {
+    check_parity(&tiny_encoder().await, cases(include_str!("fixtures/esm2/tiny_expected.json"), fixture)).await;
+}
+
+#[wasm_bindgen_test]
+async fn nt_tiny_matches_reference_on_webgpu() {
+    let encoder = load_encoder(NT_MANIFEST, NT_SHARD).await;
+    check_parity(&encoder, cases(include_str!("fixtures/nt/tiny_expected.json"), nt_fixture)).await;
+    let error = encoder.embed(&["ACGUZ"]).await.unwrap_err();
+    assert_eq!(error.code(), "INVALID_CHARACTER");
 }
 
 /// Two readbacks in a row must return their own bytes (cubecl once reused a staging buffer).

@@ -20,11 +20,19 @@ mod cli {
     use npyz::WriterBuilder;
     use isoformer::checkpoint::Checkpoint;
     use isoformer::convert::{ConvertOptions, convert_esm};
+    use isoformer::tokenize::NUCLEOTIDE_MAX_TOKENS;
     use isoformer::weights::{self, Manifest};
-    use isoformer::{BackendKind, Embedding, Error, ProteinEncoder, Result, backend, read_sequences};
+    use isoformer::{
+        AmbiguityPolicy, BackendKind, CropPolicy, Embedding, Error, EsmFamily, Modality, NucleotideTokenizer, ProteinTokenizer,
+        Result, SequenceEncoder, Tokenizer, backend, read_sequences,
+    };
 
     #[derive(Parser)]
-    #[command(name = "isoformer", version, about = "IsoFormer encoders (ESM-2 today) natively, from the crate that runs them in the browser")]
+    #[command(
+        name = "isoformer",
+        version,
+        about = "IsoFormer's encoders (ESM-2 for proteins, Nucleotide Transformer v2 for RNA) natively, from the crate that runs them in the browser"
+    )]
     struct Cli {
         #[command(subcommand)]
         command: Command,
@@ -53,39 +61,69 @@ mod cli {
             #[arg(long)]
             random: bool,
         },
-        /// Embed sequences: per-token last hidden state and the mean over residues.
-        Embed {
-            /// Weight directory (manifest.json + shards).
-            #[arg(long)]
-            weights: PathBuf,
-            /// A protein sequence, or @file with FASTA or a bare sequence.
-            #[arg(long)]
-            protein: String,
-            #[arg(long, value_enum, default_value_t = Backend::Cpu)]
-            backend: Backend,
-            #[arg(long, value_enum, default_value_t = Format::Json)]
-            format: Format,
-            /// Output file (json, or npy for one sequence), or a directory (npy, several sequences).
-            #[arg(long)]
-            out: Option<PathBuf>,
-            /// Sequences per forward pass (padded to the longest).
-            #[arg(long, default_value_t = 1)]
-            batch_size: usize,
-            /// Accept proteins longer than the trained context (default: max_position_embeddings − 2).
-            #[arg(long)]
-            max_residues: Option<usize>,
-        },
-        /// Time the protein encoder: one warm-up run, then the median of --runs (JSON on stdout).
+        /// Embed sequences: per-token last hidden state and the mean over the sequence's own tokens.
+        Embed(EmbedArgs),
+        /// Time an encoder: one warm-up run, then the median of --runs (JSON on stdout).
         Bench(BenchArgs),
+    }
+
+    #[derive(clap::Args)]
+    #[command(group(clap::ArgGroup::new("input").required(true).args(["protein", "rna"])))]
+    struct EmbedArgs {
+        /// Weight directory (manifest.json + shards): ESM-2 for --protein, NT-v2 for --rna.
+        #[arg(long)]
+        weights: PathBuf,
+        /// A protein sequence, or @file with FASTA or a bare sequence.
+        #[arg(long)]
+        protein: Option<String>,
+        /// An RNA (or cDNA) sequence, or @file with FASTA or a bare sequence. U is read as T.
+        #[arg(long)]
+        rna: Option<String>,
+        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+        backend: Backend,
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Output file (json, or npy for one sequence), or a directory (npy, several sequences).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Sequences per forward pass (padded to the longest).
+        #[arg(long, default_value_t = 1)]
+        batch_size: usize,
+        /// Accept proteins longer than the trained context (default: max_position_embeddings − 2).
+        #[arg(long, conflicts_with = "rna")]
+        max_residues: Option<usize>,
+        /// Most RNA tokens, <cls> included (default: 2048, IsoFormer's RNA length).
+        #[arg(long, conflicts_with = "protein")]
+        max_tokens: Option<usize>,
+        /// RNA longer than --max-tokens: an error (none), or keep its 5' start or 3' end tokens.
+        #[arg(long, value_enum, default_value_t = Crop::None, conflicts_with = "protein")]
+        crop: Crop,
+        /// IUPAC ambiguity codes (R Y S W K M B D H V) in RNA: an error (reject) or read as N.
+        #[arg(long, value_enum, default_value_t = Ambiguous::Reject, conflicts_with = "protein")]
+        ambiguous: Ambiguous,
+    }
+
+    #[derive(Clone, Copy, ValueEnum)]
+    enum Crop {
+        None,
+        KeepStart,
+        KeepEnd,
+    }
+
+    #[derive(Clone, Copy, ValueEnum)]
+    enum Ambiguous {
+        Reject,
+        AsN,
     }
 
     #[derive(clap::Args)]
     struct BenchArgs {
         #[arg(long)]
         weights: PathBuf,
-        /// Length of the synthetic protein (a fixed pseudo-random sequence of the 20 amino acids).
-        #[arg(long, default_value_t = 1024)]
-        residues: usize,
+        /// Length of the synthetic input (a fixed pseudo-random sequence of the 20 amino acids, or
+        /// of A C G T for an NT-v2 model): residues or nucleotides.
+        #[arg(long, alias = "residues", default_value_t = 1024)]
+        length: usize,
         #[arg(long, value_enum, default_value_t = Backend::Cpu)]
         backend: Backend,
         /// Timed runs after one warm-up run (which includes shader compilation on wgpu).
@@ -95,7 +133,10 @@ mod cli {
 
     #[derive(Clone, Copy, ValueEnum)]
     enum ModelKind {
+        /// ESM-2 (Hugging Face EsmForMaskedLM / EsmModel)
         Esm2,
+        /// Nucleotide Transformer v2 (InstaDeep's Hugging Face format)
+        Nt,
     }
 
     #[derive(Clone, Copy, ValueEnum)]
@@ -114,9 +155,13 @@ mod cli {
         let cli = Cli::parse();
         let result = match cli.command {
             Command::Inspect { path } => inspect(&path),
-            Command::Convert { model: ModelKind::Esm2, from, out, shard_mib, random } => {
+            Command::Convert { model, from, out, shard_mib, random } => {
+                let family = match model {
+                    ModelKind::Esm2 => EsmFamily::Esm2,
+                    ModelKind::Nt => EsmFamily::NucleotideTransformer,
+                };
                 let options = ConvertOptions { max_shard_bytes: shard_mib * 1024 * 1024, random_weights: random, ..Default::default() };
-                convert_esm(&from, &out, &options).map(|report| {
+                convert_esm(&from, &out, family, &options).map(|report| {
                     let manifest = &report.manifest;
                     eprintln!("wrote {} ({} files, {} bytes)", out.display(), manifest.files.len() + 1, manifest.total_bytes());
                     if !report.ignored.is_empty() {
@@ -124,9 +169,7 @@ mod cli {
                     }
                 })
             }
-            Command::Embed { weights, protein, backend, format, out, batch_size, max_residues } => {
-                embed(&weights, &protein, backend, format, out.as_deref(), batch_size, max_residues)
-            }
+            Command::Embed(args) => embed(&args),
             Command::Bench(args) => bench(&args),
         };
         match result {
@@ -179,16 +222,15 @@ mod cli {
         }
     }
 
-    /// A fixed pseudo-random protein, so benchmark runs are comparable across machines.
-    fn synthetic_protein(residues: usize) -> String {
-        const AMINO_ACIDS: &[u8] = b"ACDEFGHIKLMNPQRSTVWY";
+    /// A fixed pseudo-random sequence over `alphabet`, so benchmark runs are comparable across machines.
+    fn synthetic_sequence(length: usize, alphabet: &[u8]) -> String {
         let mut state = 0x2545_F491_4F6C_DD1Du64;
-        (0..residues)
+        (0..length)
             .map(|_| {
                 state ^= state << 13;
                 state ^= state >> 7;
                 state ^= state << 17;
-                AMINO_ACIDS[(state % 20) as usize] as char
+                alphabet[(state % alphabet.len() as u64) as usize] as char
             })
             .collect()
     }
@@ -201,12 +243,20 @@ mod cli {
         let device = backend::init_native(backend_kind(args.backend))?;
         let (manifest, loaded) = weights::load_dir(&args.weights, &device.device)?;
         let description = device.description.clone();
-        let encoder = ProteinEncoder::new(device, &manifest, loaded)?.with_max_residues(args.residues.max(1));
+        let encoder = SequenceEncoder::new(device, &manifest, loaded)?;
+        let length = args.length.max(1);
+        let (encoder, sequence) = match encoder.modality() {
+            Modality::Rna => (
+                encoder.with_tokenizer(Tokenizer::Nucleotide(NucleotideTokenizer::new(length + 1)))?,
+                synthetic_sequence(length, b"ACGT"),
+            ),
+            _ => (encoder.with_tokenizer(Tokenizer::Protein(ProteinTokenizer::new(length)))?, synthetic_sequence(length, b"ACDEFGHIKLMNPQRSTVWY")),
+        };
         let load_ms = started.elapsed().as_secs_f64() * 1e3;
-        let protein = synthetic_protein(args.residues);
+        let tokens = encoder.tokenizer().encode(&sequence)?.len();
         let time = || -> Result<f64> {
             let started = Instant::now();
-            pollster::block_on(encoder.embed(&[protein.as_str()]))?;
+            pollster::block_on(encoder.embed(&[sequence.as_str()]))?;
             Ok(started.elapsed().as_secs_f64() * 1e3)
         };
         let warmup_ms = time()?;
@@ -218,7 +268,9 @@ mod cli {
             "hidden_size": encoder.config().hidden_size,
             "random_weights": encoder.random_weights(),
             "device": description,
-            "residues": args.residues,
+            "modality": encoder.modality(),
+            "length": length,
+            "tokens": tokens,
             "load_ms": load_ms,
             "warmup_ms": warmup_ms,
             "runs_ms": runs,
@@ -228,28 +280,44 @@ mod cli {
         Ok(())
     }
 
-    fn embed(
-        weights_dir: &Path,
-        protein: &str,
-        backend: Backend,
-        format: Format,
-        out: Option<&Path>,
-        batch_size: usize,
-        max_residues: Option<usize>,
-    ) -> Result<()> {
-        if batch_size == 0 {
+    /// The tokenizer the options ask for, or `None` for the encoder's default.
+    fn tokenizer_from(args: &EmbedArgs) -> Option<Tokenizer> {
+        if args.protein.is_some() {
+            return args.max_residues.map(|max| Tokenizer::Protein(ProteinTokenizer::new(max)));
+        }
+        let crop = match args.crop {
+            Crop::None => CropPolicy::Reject,
+            Crop::KeepStart => CropPolicy::KeepStart,
+            Crop::KeepEnd => CropPolicy::KeepEnd,
+        };
+        let ambiguity = match args.ambiguous {
+            Ambiguous::Reject => AmbiguityPolicy::Reject,
+            Ambiguous::AsN => AmbiguityPolicy::ReadAsN,
+        };
+        let tokenizer = NucleotideTokenizer::new(args.max_tokens.unwrap_or(NUCLEOTIDE_MAX_TOKENS)).with_crop(crop).with_ambiguity(ambiguity);
+        Some(Tokenizer::Nucleotide(tokenizer))
+    }
+
+    fn embed(args: &EmbedArgs) -> Result<()> {
+        if args.batch_size == 0 {
             return Err(Error::InvalidArgument("--batch-size must be at least 1".into()));
         }
-        let records = read_sequences(&read_input(protein)?)?;
+        let (modality, input) = match (&args.protein, &args.rna) {
+            (Some(protein), _) => (Modality::Protein, protein),
+            (None, Some(rna)) => (Modality::Rna, rna),
+            (None, None) => return Err(Error::InvalidArgument("give --protein or --rna".into())),
+        };
+        let records = read_sequences(&read_input(input)?)?;
         let started = Instant::now();
-        let device = backend::init_native(backend_kind(backend))?;
+        let device = backend::init_native(backend_kind(args.backend))?;
         eprintln!("device: {}", device.description);
-        let (manifest, loaded) = weights::load_dir(weights_dir, &device.device)?;
-        let mut encoder = ProteinEncoder::new(device, &manifest, loaded)?;
-        if let Some(max) = max_residues {
-            encoder = encoder.with_max_residues(max);
+        let (manifest, loaded) = weights::load_dir(&args.weights, &device.device)?;
+        let mut encoder = SequenceEncoder::new(device, &manifest, loaded)?;
+        encoder.expect_modality(modality)?;
+        if let Some(tokenizer) = tokenizer_from(args) {
+            encoder = encoder.with_tokenizer(tokenizer)?;
         }
-        eprintln!("loaded {} in {:.1} ms", weights_dir.display(), started.elapsed().as_secs_f64() * 1e3);
+        eprintln!("loaded {} in {:.1} ms", args.weights.display(), started.elapsed().as_secs_f64() * 1e3);
         if encoder.random_weights() {
             eprintln!("note: these weights are RANDOM (untrained); embeddings are for testing only");
         }
@@ -261,7 +329,7 @@ mod cli {
             }
         }
         let mut embeddings = Vec::with_capacity(records.len());
-        for batch in records.chunks(batch_size) {
+        for batch in records.chunks(args.batch_size) {
             let started = Instant::now();
             let sequences: Vec<&str> = batch.iter().map(|r| r.sequence.as_str()).collect();
             let result = pollster::block_on(encoder.embed(&sequences))?;
@@ -270,9 +338,9 @@ mod cli {
             embeddings.extend(result);
         }
         let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
-        match format {
-            Format::Json => write_json(&ids, &embeddings, out),
-            Format::Npy => write_npy(&ids, &embeddings, out),
+        match args.format {
+            Format::Json => write_json(&ids, &embeddings, args.out.as_deref()),
+            Format::Npy => write_npy(&ids, &embeddings, args.out.as_deref()),
         }
     }
 
