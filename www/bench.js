@@ -1,6 +1,6 @@
 // In-browser benchmark of the protein encoder, driven by scripts/bench_browser.mjs (or by hand):
 // load the weights, one warm-up embedding (shader compilation), then `runs` timed embeddings.
-import init, { ProteinModel } from "./pkg/isoformer.js";
+import init, { EncoderModel } from "./pkg/isoformer.js";
 
 const params = new URLSearchParams(location.search);
 const weights = new URL(params.get("weights") ?? "weights/esm2-tiny-random/", document.baseURI).href;
@@ -26,7 +26,7 @@ async function main() {
   await init();
   const t0 = performance.now();
   console.log(`loading ${weights}`);
-  const model = await ProteinModel.load(weights);
+  const model = await EncoderModel.load(weights);
   const loadMs = performance.now() - t0;
   console.log(`loaded in ${loadMs.toFixed(0)} ms (includes a warm-up pass)`);
   const protein = syntheticProtein(residues);
