@@ -229,3 +229,121 @@ impl EsmConfig {
         self.max_position_embeddings - 2
     }
 }
+
+/// Enformer configuration: the field names of enformer-pytorch's `EnformerConfig` (its
+/// `config.json`, and Isoformer's `enformer_*` fields without the prefix). Dropouts are accepted and
+/// ignored (inference).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnformerConfig {
+    #[serde(default = "default_enformer_dim")]
+    pub dim: usize,
+    #[serde(default = "default_enformer_depth")]
+    pub depth: usize,
+    #[serde(default = "default_enformer_heads")]
+    pub heads: usize,
+    #[serde(default = "default_enformer_attn_dim_key")]
+    pub attn_dim_key: usize,
+    #[serde(default = "default_enformer_num_downsamples")]
+    pub num_downsamples: usize,
+    #[serde(default = "default_enformer_dim_divisible_by")]
+    pub dim_divisible_by: usize,
+    #[serde(default = "default_enformer_target_length")]
+    pub target_length: usize,
+    /// Track heads (`human`: 5,313, `mouse`: 1,643 in the published model). Which heads are loaded
+    /// is decided by the weights; these sizes only check them.
+    #[serde(default)]
+    pub output_heads: std::collections::BTreeMap<String, usize>,
+    /// `true` swaps in TensorFlow's precomputed gamma features; only `false` (enformer-pytorch's
+    /// own computation, IsoFormer's setting) is implemented.
+    #[serde(default)]
+    pub use_tf_gamma: bool,
+}
+
+fn default_enformer_dim() -> usize {
+    1536
+}
+fn default_enformer_depth() -> usize {
+    11
+}
+fn default_enformer_heads() -> usize {
+    8
+}
+fn default_enformer_attn_dim_key() -> usize {
+    64
+}
+fn default_enformer_num_downsamples() -> usize {
+    7
+}
+fn default_enformer_dim_divisible_by() -> usize {
+    128
+}
+fn default_enformer_target_length() -> usize {
+    896
+}
+
+/// Input length of the published Enformer and of IsoFormer's DNA input, in base pairs.
+pub const ENFORMER_SEQUENCE_LENGTH: usize = 196_608;
+
+impl EnformerConfig {
+    /// The published trunk as IsoFormer configures it (dim 1536, 11 layers, 8 heads; no heads).
+    pub fn published() -> Self {
+        serde_json::from_str("{}").unwrap_or_else(|_| unreachable!("every field has a default"))
+    }
+
+    pub fn from_json(text: &str) -> Result<Self> {
+        let config: EnformerConfig = serde_json::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.use_tf_gamma {
+            return Err(Error::Config("use_tf_gamma: true (TensorFlow's precomputed gamma features) is not supported".into()));
+        }
+        let fail = |what: &str| Err(Error::Config(format!("Enformer config: {what}")));
+        if self.dim == 0 || self.dim % 2 != 0 || self.heads == 0 || self.dim % self.heads != 0 {
+            return fail("dim must be even and divisible by heads");
+        }
+        if self.relative_features() % 6 != 0 {
+            return fail("dim / heads (the relative position features) must be divisible by 6");
+        }
+        if self.num_downsamples < 2 || self.depth == 0 || self.attn_dim_key == 0 || self.dim_divisible_by == 0 {
+            return fail("num_downsamples ≥ 2, depth, attn_dim_key and dim_divisible_by must be positive");
+        }
+        if self.target_length == 0 || self.target_length > ENFORMER_SEQUENCE_LENGTH >> self.num_downsamples {
+            return fail("target_length must be between 1 and the number of bins");
+        }
+        Ok(())
+    }
+
+    /// `dim // heads`: relative position features per distance, and the value width per head.
+    pub fn relative_features(&self) -> usize {
+        self.dim / self.heads
+    }
+
+    /// Channels after the stem and after each conv-tower block: `[dim/2, …, dim]`
+    /// (enformer-pytorch `exponential_linspace_int`, Python's round-half-to-even).
+    pub fn filter_list(&self) -> Vec<usize> {
+        let (start, end, num) = (self.dim as f64 / 2.0, self.dim as f64, self.num_downsamples - 1);
+        let base = ((end / start).ln() / (num - 1) as f64).exp();
+        let divisor = self.dim_divisible_by as f64;
+        let mut filters = vec![self.dim / 2];
+        filters.extend((0..num).map(|i| ((start * base.powi(i as i32) / divisor).round_ties_even() * divisor) as usize));
+        filters
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enformer_filter_list_matches_enformer_pytorch() {
+        // shared/reference/isoformer-architecture.md §4.1
+        assert_eq!(EnformerConfig::published().filter_list(), vec![768, 768, 896, 1024, 1152, 1280, 1536]);
+        let tiny = EnformerConfig { dim: 48, depth: 2, heads: 2, attn_dim_key: 8, dim_divisible_by: 8, ..EnformerConfig::published() };
+        assert_eq!(tiny.filter_list(), vec![24, 24, 24, 32, 40, 40, 48]);
+        EnformerConfig::published().validate().unwrap();
+        assert!(EnformerConfig { use_tf_gamma: true, ..EnformerConfig::published() }.validate().is_err());
+    }
+}

@@ -191,12 +191,12 @@ pub fn convert_esm(from: &Path, out: &Path, family: EsmFamily, options: &Convert
 }
 
 /// `dir/file` of a checkpoint path, so manifests do not record the converting machine's paths.
-fn relative_name(path: &Path) -> String {
+pub(crate) fn relative_name(path: &Path) -> String {
     let parts: Vec<String> = path.iter().rev().take(2).map(|p| p.to_string_lossy().into_owned()).collect();
     parts.into_iter().rev().collect::<Vec<_>>().join("/")
 }
 
-fn check_against_specs(specs: &[TensorSpec], mapped: &BTreeMap<String, (Vec<usize>, Vec<f32>)>, mismatch: &mut CheckpointMismatch) {
+pub(crate) fn check_against_specs(specs: &[TensorSpec], mapped: &BTreeMap<String, (Vec<usize>, Vec<f32>)>, mismatch: &mut CheckpointMismatch) {
     for spec in specs {
         match mapped.get(&spec.name) {
             None => mismatch.missing.push(spec.name.clone()),
@@ -210,7 +210,7 @@ fn check_against_specs(specs: &[TensorSpec], mapped: &BTreeMap<String, (Vec<usiz
     mismatch.unknown.extend(mapped.keys().filter(|name| !expected.contains(name.as_str())).cloned());
 }
 
-fn transposed(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+pub(crate) fn transposed(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0f32; values.len()];
     for r in 0..rows {
         for c in 0..cols {

@@ -1,14 +1,17 @@
 //! Sequence in, embedding out: tokenization, the encoder's forward pass and async readback.
 //! Used by the CLI (through `pollster`) and by the wasm API (awaited in the browser).
 
+use std::collections::BTreeMap;
+
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::Serialize;
 
 use crate::backend::ComputeDevice;
-use crate::config::{EsmConfig, EsmFamily};
+use crate::config::{ENFORMER_SEQUENCE_LENGTH, EnformerConfig, EsmConfig, EsmFamily};
+use crate::enformer::{ConvChunks, Enformer};
 use crate::error::{Error, Modality, Result};
 use crate::esm::Esm;
-use crate::tokenize::{NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, ProteinTokenizer, Tokenizer, pad_batch};
+use crate::tokenize::{DnaOneHot, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, ProteinTokenizer, Tokenizer, pad_batch};
 use crate::weights::{LoadedWeights, Manifest};
 
 /// One sequence's embedding, row-major.
@@ -139,6 +142,130 @@ impl SequenceEncoder {
         let logits = self.model.logits(self.model.forward(ids, mask)).ok_or_else(no_head)?;
         let per_sequence = read_rows(logits, tokens).await?;
         Ok(per_sequence.map(|(tokens, vocab, logits)| Logits { shape: [tokens.len(), vocab], tokens, logits }).collect())
+    }
+}
+
+/// One DNA window through Enformer, row-major.
+#[derive(Debug, Clone, Serialize)]
+pub struct DnaEmbedding {
+    /// Base pairs given, before centre padding or cropping to the model's input length.
+    pub bases: usize,
+    /// `[target_length, 2·dim]`: 896 bins × 3,072 for the published trunk.
+    pub shape: [usize; 2],
+    pub last_hidden_state: Vec<f32>,
+    /// Mean over the bins: `[2·dim]`.
+    pub mean_embedding: Vec<f32>,
+    /// Track predictions per head (`human`, `mouse`) when the weights have heads.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tracks: BTreeMap<String, Tracks>,
+}
+
+/// One head's predictions: `[bins, tracks]` row-major (Softplus outputs, ≥ 0).
+#[derive(Debug, Clone, Serialize)]
+pub struct Tracks {
+    pub shape: [usize; 2],
+    pub values: Vec<f32>,
+}
+
+/// Host budget for one convolution window on the CPU backend (no device limits there).
+const CPU_BUFFER_BUDGET: u64 = 1 << 30;
+
+/// Enformer on one device with its one-hot encoder (manifest model `enformer`).
+pub struct DnaEncoder {
+    device: ComputeDevice,
+    model: Enformer,
+    one_hot: DnaOneHot,
+    chunks: ConvChunks,
+    random_weights: bool,
+}
+
+impl DnaEncoder {
+    /// Builds the trunk (and the heads the weights carry); the convolution chunks are planned
+    /// from the device's buffer limits.
+    pub fn new(device: ComputeDevice, manifest: &Manifest, mut weights: LoadedWeights) -> Result<Self> {
+        if manifest.model != "enformer" {
+            return Err(Error::Manifest(format!("model {:?} is not an Enformer DNA encoder", manifest.model)));
+        }
+        let config: EnformerConfig = serde_json::from_value(manifest.config.clone()).map_err(|e| Error::Config(e.to_string()))?;
+        let heads: Vec<String> = manifest
+            .files
+            .iter()
+            .flat_map(|f| &f.tensors)
+            .filter_map(|t| t.strip_prefix("heads.").and_then(|t| t.strip_suffix(".weight")))
+            .map(str::to_string)
+            .collect();
+        let model = Enformer::load(&config, &mut weights, &heads)?;
+        weights.finish()?;
+        let limit = device.limits.map_or(CPU_BUFFER_BUDGET, |(binding, buffer)| binding.min(buffer));
+        let chunks = ConvChunks::plan(&config, limit);
+        Ok(DnaEncoder { device, model, one_hot: DnaOneHot::new(ENFORMER_SEQUENCE_LENGTH), chunks, random_weights: manifest.source.random_weights })
+    }
+
+    /// Plans the convolution chunks for a smaller buffer limit (for example WebGPU's portable
+    /// 128 MiB where the adapter grants more).
+    pub fn with_buffer_limit(mut self, bytes: u64) -> Self {
+        self.chunks = ConvChunks::plan(self.model.config(), bytes);
+        self
+    }
+
+    /// Uses explicit chunks (tests compare chunked and unchunked runs).
+    pub fn with_chunks(mut self, chunks: ConvChunks) -> Self {
+        self.chunks = chunks;
+        self
+    }
+
+    /// Replaces the one-hot encoder (ambiguity or crop policy).
+    pub fn with_one_hot(mut self, one_hot: DnaOneHot) -> Self {
+        self.one_hot = one_hot;
+        self
+    }
+
+    pub fn config(&self) -> &EnformerConfig {
+        self.model.config()
+    }
+
+    pub fn device(&self) -> &ComputeDevice {
+        &self.device
+    }
+
+    pub fn random_weights(&self) -> bool {
+        self.random_weights
+    }
+
+    pub fn chunks(&self) -> ConvChunks {
+        self.chunks
+    }
+
+    pub fn one_hot(&self) -> &DnaOneHot {
+        &self.one_hot
+    }
+
+    pub fn head_names(&self) -> Vec<String> {
+        self.model.head_names()
+    }
+
+    /// Embeds one DNA sequence and reads the result back asynchronously.
+    pub async fn embed(&self, sequence: &str) -> Result<DnaEmbedding> {
+        self.embed_with(&self.one_hot, sequence).await
+    }
+
+    /// [`Self::embed`] with another one-hot encoder (per-request policies).
+    pub async fn embed_with(&self, one_hot: &DnaOneHot, sequence: &str) -> Result<DnaEmbedding> {
+        let encoded = one_hot.encode(sequence)?;
+        let output = self.model.forward(&encoded, self.chunks, &self.device.device)?;
+        let [_, bins, width] = output.dims();
+        let mut tracks = BTreeMap::new();
+        for (name, values) in self.model.heads(&output) {
+            let count = values.dims()[2];
+            tracks.insert(name, Tracks { shape: [bins, count], values: read_back(values).await? });
+        }
+        let last_hidden_state = read_back(output).await?;
+        let mut sum = vec![0f64; width];
+        for row in last_hidden_state.chunks_exact(width) {
+            sum.iter_mut().zip(row).for_each(|(s, v)| *s += *v as f64);
+        }
+        let mean_embedding = sum.into_iter().map(|s| (s / bins as f64) as f32).collect();
+        Ok(DnaEmbedding { bases: sequence.chars().count(), shape: [bins, width], last_hidden_state, mean_embedding, tracks })
     }
 }
 

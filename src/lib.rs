@@ -13,7 +13,10 @@ pub mod checkpoint;
 pub mod config;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod convert;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod convert_enformer;
 pub mod embed;
+pub mod enformer;
 pub mod error;
 pub mod esm;
 pub mod fasta;
@@ -25,10 +28,10 @@ pub mod wasm;
 pub mod weights;
 
 pub use backend::{BackendKind, ComputeDevice};
-pub use config::{EsmConfig, EsmFamily, EsmSize};
-pub use embed::{Embedding, Logits, SequenceEncoder};
+pub use config::{EnformerConfig, EsmConfig, EsmFamily, EsmSize};
+pub use embed::{DnaEmbedding, DnaEncoder, Embedding, Logits, SequenceEncoder};
 pub use error::{Error, Modality, Result};
 pub use esm::Esm;
 pub use fasta::{SequenceRecord, read_sequences};
-pub use tokenize::{AmbiguityPolicy, CropPolicy, NucleotideTokenizer, ProteinTokenizer, Tokenizer};
+pub use tokenize::{AmbiguityPolicy, CropPolicy, DnaCropPolicy, DnaOneHot, NucleotideTokenizer, ProteinTokenizer, Tokenizer};
 pub use weights::{LoadedWeights, Manifest};

@@ -19,7 +19,7 @@ use crate::weights::ParamSource;
 const MASKED_LOGIT: f32 = -1e30;
 /// Attention scores are computed a group of heads at a time so that one score tensor stays
 /// within 32 Mi elements (128 MiB), WebGPU's portable storage-binding limit.
-const MAX_SCORE_ELEMENTS: usize = 32 * 1024 * 1024;
+pub(crate) const MAX_SCORE_ELEMENTS: usize = 32 * 1024 * 1024;
 
 /// A tensor the weights must contain: its name in the weight directory and its shape.
 #[derive(Debug, Clone, PartialEq, Eq)]

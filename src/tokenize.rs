@@ -207,6 +207,93 @@ fn nucleotide_digit(upper: char) -> Option<u32> {
     NUCLEOTIDE_ORDER.iter().position(|&c| c == upper).map(|i| i as u32)
 }
 
+/// What the DNA encoder does with a sequence longer than the model's input length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DnaCropPolicy {
+    /// A typed error (`SEQUENCE_TOO_LONG`), the default.
+    #[default]
+    Reject,
+    /// Keep the central window: `(len − length) / 2` bases dropped before it, the rest after.
+    Centre,
+}
+
+/// One-hot DNA for Enformer: A C G T → rows of the identity, N (and, on request, IUPAC ambiguity
+/// codes) → zeros, exactly enformer-pytorch's `str_to_one_hot`; lower case is read as upper case.
+/// A shorter sequence is N-padded around its centre (`(length − len) / 2` N before it, the rest
+/// after), so the model's centre is the sequence's centre.
+#[derive(Debug, Clone)]
+pub struct DnaOneHot {
+    length: usize,
+    ambiguity: AmbiguityPolicy,
+    crop: DnaCropPolicy,
+}
+
+const DNA_ALLOWED: &str =
+    "A C G T N (lower case is read as upper case); the IUPAC codes R Y S W K M B D H V only with the read-as-N option";
+
+impl DnaOneHot {
+    /// `length`: the model's input length in base pairs (Enformer: 196,608).
+    pub fn new(length: usize) -> Self {
+        DnaOneHot { length, ambiguity: AmbiguityPolicy::Reject, crop: DnaCropPolicy::Reject }
+    }
+
+    pub fn with_ambiguity(mut self, ambiguity: AmbiguityPolicy) -> Self {
+        self.ambiguity = ambiguity;
+        self
+    }
+
+    pub fn with_crop(mut self, crop: DnaCropPolicy) -> Self {
+        self.crop = crop;
+        self
+    }
+
+    pub fn length(&self) -> usize {
+        self.length
+    }
+
+    /// `[length, 4]` row-major one-hot of the (padded or cropped) sequence.
+    pub fn encode(&self, sequence: &str) -> Result<Vec<f32>> {
+        let mut rows: Vec<Option<usize>> = Vec::with_capacity(sequence.len());
+        for (index, character) in sequence.chars().enumerate() {
+            let upper = character.to_ascii_uppercase();
+            let row = match upper {
+                'A' => Some(0),
+                'C' => Some(1),
+                'G' => Some(2),
+                'T' => Some(3),
+                'N' => None,
+                c if self.ambiguity == AmbiguityPolicy::ReadAsN && IUPAC_AMBIGUITY_CODES.contains(c) => None,
+                _ => return Err(Error::InvalidCharacter { modality: Modality::Dna, position: index + 1, character, allowed: DNA_ALLOWED }),
+            };
+            rows.push(row);
+        }
+        if rows.is_empty() {
+            return Err(Error::EmptySequence { modality: Modality::Dna });
+        }
+        if rows.len() > self.length {
+            if self.crop == DnaCropPolicy::Reject {
+                return Err(Error::SequenceTooLong {
+                    modality: Modality::Dna,
+                    length: rows.len(),
+                    max: self.length,
+                    unit: "bp",
+                    hint: "; ask for the centre crop to keep the central window",
+                });
+            }
+            let start = (rows.len() - self.length) / 2;
+            rows = rows[start..start + self.length].to_vec();
+        }
+        let left = (self.length - rows.len()) / 2;
+        let mut one_hot = vec![0f32; self.length * 4];
+        for (offset, row) in rows.iter().enumerate() {
+            if let Some(column) = row {
+                one_hot[(left + offset) * 4 + column] = 1.0;
+            }
+        }
+        Ok(one_hot)
+    }
+}
+
 /// The tokenizer of a loaded encoder.
 #[derive(Debug, Clone)]
 pub enum Tokenizer {
@@ -338,6 +425,20 @@ mod tests {
         assert_eq!(tokens(&short.clone().with_crop(CropPolicy::KeepStart).encode(sequence).unwrap()), ["<cls>", "AAAAAA", "CCCCCC", "GGGGGG"]);
         assert_eq!(tokens(&short.with_crop(CropPolicy::KeepEnd).encode(sequence).unwrap()), ["<cls>", "GGGGGG", "T", "T"]);
         assert!(NucleotideTokenizer::new(1).encode("A").is_err());
+    }
+
+    #[test]
+    fn dna_one_hot_pads_and_crops_around_the_centre() {
+        let one_hot = DnaOneHot::new(8);
+        let rows = |v: Vec<f32>| v.chunks(4).map(|r| r.iter().position(|&x| x == 1.0).map_or('N', |i| b"ACGT"[i] as char)).collect::<String>();
+        assert_eq!(rows(one_hot.encode("acgt").unwrap()), "NNACGTNN");
+        assert_eq!(rows(one_hot.encode("ACG").unwrap()), "NNACGNNN");
+        assert!(matches!(one_hot.encode("ACGTACGTA"), Err(Error::SequenceTooLong { length: 9, max: 8, .. })));
+        assert_eq!(rows(one_hot.clone().with_crop(DnaCropPolicy::Centre).encode("AACCGGTTAC").unwrap()), "ACCGGTTA");
+        assert!(matches!(one_hot.encode("ACGU"), Err(Error::InvalidCharacter { position: 4, character: 'U', .. })));
+        assert!(matches!(one_hot.encode("ACRT"), Err(Error::InvalidCharacter { position: 3, .. })));
+        assert_eq!(rows(one_hot.clone().with_ambiguity(AmbiguityPolicy::ReadAsN).encode("ACRT").unwrap()), "NNACNTNN");
+        assert!(matches!(one_hot.encode(""), Err(Error::EmptySequence { modality: Modality::Dna })));
     }
 
     #[test]

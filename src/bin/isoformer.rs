@@ -20,11 +20,12 @@ mod cli {
     use npyz::WriterBuilder;
     use isoformer::checkpoint::Checkpoint;
     use isoformer::convert::{ConvertOptions, convert_esm};
+    use isoformer::convert_enformer::convert_enformer;
     use isoformer::tokenize::NUCLEOTIDE_MAX_TOKENS;
     use isoformer::weights::{self, Manifest};
     use isoformer::{
-        AmbiguityPolicy, BackendKind, CropPolicy, Embedding, Error, EsmFamily, Modality, NucleotideTokenizer, ProteinTokenizer,
-        Result, SequenceEncoder, Tokenizer, backend, read_sequences,
+        AmbiguityPolicy, BackendKind, CropPolicy, DnaCropPolicy, DnaEmbedding, DnaEncoder, Embedding, Error, EsmFamily, Modality,
+        NucleotideTokenizer, ProteinTokenizer, Result, SequenceEncoder, Tokenizer, backend, read_sequences,
     };
 
     #[derive(Parser)]
@@ -68,9 +69,9 @@ mod cli {
     }
 
     #[derive(clap::Args)]
-    #[command(group(clap::ArgGroup::new("input").required(true).args(["protein", "rna"])))]
+    #[command(group(clap::ArgGroup::new("input").required(true).args(["protein", "rna", "dna"])))]
     struct EmbedArgs {
-        /// Weight directory (manifest.json + shards): ESM-2 for --protein, NT-v2 for --rna.
+        /// Weight directory (manifest.json + shards): ESM-2 for --protein, NT-v2 for --rna, Enformer for --dna.
         #[arg(long)]
         weights: PathBuf,
         /// A protein sequence, or @file with FASTA or a bare sequence.
@@ -79,6 +80,13 @@ mod cli {
         /// An RNA (or cDNA) sequence, or @file with FASTA or a bare sequence. U is read as T.
         #[arg(long)]
         rna: Option<String>,
+        /// A DNA sequence (at most 196,608 bp; shorter ones are N-padded around their centre), or
+        /// @file with FASTA or a bare sequence. Output: Enformer's [896, 3072] trunk embedding.
+        #[arg(long)]
+        dna: Option<String>,
+        /// DNA longer than 196,608 bp: an error (none) or keep the central 196,608 bp (centre).
+        #[arg(long, value_enum, default_value_t = DnaCrop::None, requires = "dna")]
+        crop_dna: DnaCrop,
         #[arg(long, value_enum, default_value_t = Backend::Cpu)]
         backend: Backend,
         #[arg(long, value_enum, default_value_t = Format::Json)]
@@ -98,9 +106,15 @@ mod cli {
         /// RNA longer than --max-tokens: an error (none), or keep its 5' start or 3' end tokens.
         #[arg(long, value_enum, default_value_t = Crop::None, conflicts_with = "protein")]
         crop: Crop,
-        /// IUPAC ambiguity codes (R Y S W K M B D H V) in RNA: an error (reject) or read as N.
+        /// IUPAC ambiguity codes (R Y S W K M B D H V) in RNA or DNA: an error (reject) or read as N.
         #[arg(long, value_enum, default_value_t = Ambiguous::Reject, conflicts_with = "protein")]
         ambiguous: Ambiguous,
+    }
+
+    #[derive(Clone, Copy, ValueEnum)]
+    enum DnaCrop {
+        None,
+        Centre,
     }
 
     #[derive(Clone, Copy, ValueEnum)]
@@ -137,6 +151,8 @@ mod cli {
         Esm2,
         /// Nucleotide Transformer v2 (InstaDeep's Hugging Face format)
         Nt,
+        /// Enformer (enformer-pytorch state dict or save_pretrained directory; an IsoFormer checkpoint's Enformer part)
+        Enformer,
     }
 
     #[derive(Clone, Copy, ValueEnum)]
@@ -156,12 +172,13 @@ mod cli {
         let result = match cli.command {
             Command::Inspect { path } => inspect(&path),
             Command::Convert { model, from, out, shard_mib, random } => {
-                let family = match model {
-                    ModelKind::Esm2 => EsmFamily::Esm2,
-                    ModelKind::Nt => EsmFamily::NucleotideTransformer,
-                };
                 let options = ConvertOptions { max_shard_bytes: shard_mib * 1024 * 1024, random_weights: random, ..Default::default() };
-                convert_esm(&from, &out, family, &options).map(|report| {
+                let report = match model {
+                    ModelKind::Esm2 => convert_esm(&from, &out, EsmFamily::Esm2, &options),
+                    ModelKind::Nt => convert_esm(&from, &out, EsmFamily::NucleotideTransformer, &options),
+                    ModelKind::Enformer => convert_enformer(&from, &out, &options),
+                };
+                report.map(|report| {
                     let manifest = &report.manifest;
                     eprintln!("wrote {} ({} files, {} bytes)", out.display(), manifest.files.len() + 1, manifest.total_bytes());
                     if !report.ignored.is_empty() {
@@ -169,6 +186,7 @@ mod cli {
                     }
                 })
             }
+            Command::Embed(args) if args.dna.is_some() => embed_dna(&args),
             Command::Embed(args) => embed(&args),
             Command::Bench(args) => bench(&args),
         };
@@ -290,11 +308,7 @@ mod cli {
             Crop::KeepStart => CropPolicy::KeepStart,
             Crop::KeepEnd => CropPolicy::KeepEnd,
         };
-        let ambiguity = match args.ambiguous {
-            Ambiguous::Reject => AmbiguityPolicy::Reject,
-            Ambiguous::AsN => AmbiguityPolicy::ReadAsN,
-        };
-        let tokenizer = NucleotideTokenizer::new(args.max_tokens.unwrap_or(NUCLEOTIDE_MAX_TOKENS)).with_crop(crop).with_ambiguity(ambiguity);
+        let tokenizer = NucleotideTokenizer::new(args.max_tokens.unwrap_or(NUCLEOTIDE_MAX_TOKENS)).with_crop(crop).with_ambiguity(ambiguity(args));
         Some(Tokenizer::Nucleotide(tokenizer))
     }
 
@@ -312,6 +326,9 @@ mod cli {
         let device = backend::init_native(backend_kind(args.backend))?;
         eprintln!("device: {}", device.description);
         let (manifest, loaded) = weights::load_dir(&args.weights, &device.device)?;
+        if manifest.model == "enformer" {
+            return Err(Error::WrongModality { requested: modality, loaded: Modality::Dna });
+        }
         let mut encoder = SequenceEncoder::new(device, &manifest, loaded)?;
         encoder.expect_modality(modality)?;
         if let Some(tokenizer) = tokenizer_from(args) {
@@ -344,7 +361,62 @@ mod cli {
         }
     }
 
-    fn write_json(ids: &[&str], embeddings: &[Embedding], out: Option<&Path>) -> Result<()> {
+    fn ambiguity(args: &EmbedArgs) -> AmbiguityPolicy {
+        match args.ambiguous {
+            Ambiguous::Reject => AmbiguityPolicy::Reject,
+            Ambiguous::AsN => AmbiguityPolicy::ReadAsN,
+        }
+    }
+
+    /// `embed --dna`: one Enformer pass per record (JSON or npy as for the other modalities; the
+    /// JSON adds `bases` and, when the weights have heads, `tracks`).
+    fn embed_dna(args: &EmbedArgs) -> Result<()> {
+        let input = args.dna.as_deref().unwrap_or_default();
+        let records = read_sequences(&read_input(input)?)?;
+        let started = Instant::now();
+        let device = backend::init_native(backend_kind(args.backend))?;
+        eprintln!("device: {}", device.description);
+        let (manifest, loaded) = weights::load_dir(&args.weights, &device.device)?;
+        if manifest.model != "enformer" {
+            let loaded = EsmFamily::from_model_name(&manifest.model).map_or(Modality::Dna, |f| f.modality());
+            return Err(Error::WrongModality { requested: Modality::Dna, loaded });
+        }
+        let encoder = DnaEncoder::new(device, &manifest, loaded)?;
+        let crop = match args.crop_dna {
+            DnaCrop::None => DnaCropPolicy::Reject,
+            DnaCrop::Centre => DnaCropPolicy::Centre,
+        };
+        let one_hot = encoder.one_hot().clone().with_crop(crop).with_ambiguity(ambiguity(args));
+        eprintln!("loaded {} in {:.1} ms; convolutions in windows of {:?}", args.weights.display(), started.elapsed().as_secs_f64() * 1e3, encoder.chunks());
+        if encoder.random_weights() {
+            eprintln!("note: these weights are RANDOM (untrained); embeddings are for testing only");
+        }
+        for record in &records {
+            if let Err(error) = one_hot.encode(&record.sequence) {
+                eprintln!("in record {:?}:", record.id);
+                return Err(error);
+            }
+        }
+        let mut embeddings: Vec<DnaEmbedding> = Vec::with_capacity(records.len());
+        for record in &records {
+            let started = Instant::now();
+            embeddings.push(pollster::block_on(encoder.embed_with(&one_hot, &record.sequence))?);
+            eprintln!("embedded {:?} ({} bp) in {:.1} ms", record.id, record.sequence.len(), started.elapsed().as_secs_f64() * 1e3);
+        }
+        let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+        match args.format {
+            Format::Json => write_json(&ids, &embeddings, args.out.as_deref()),
+            Format::Npy => {
+                let rows: Vec<Embedding> = embeddings
+                    .into_iter()
+                    .map(|e| Embedding { tokens: Vec::new(), shape: e.shape, last_hidden_state: e.last_hidden_state, mean_embedding: e.mean_embedding })
+                    .collect();
+                write_npy(&ids, &rows, args.out.as_deref())
+            }
+        }
+    }
+
+    fn write_json<T: serde::Serialize>(ids: &[&str], embeddings: &[T], out: Option<&Path>) -> Result<()> {
         let text = if embeddings.len() == 1 {
             serde_json::to_string(&embeddings[0])
         } else {

@@ -20,6 +20,7 @@ pub struct Case {
 /// Reads a `.npy` of f32 into its shape and values.
 pub fn npy(bytes: &[u8]) -> (Vec<usize>, Vec<f32>) {
     let file = npyz::NpyFile::new(bytes).expect("valid npy");
+    assert_eq!(file.order(), npyz::Order::C, "fixture .npy files are written in C order");
     let shape = file.shape().iter().map(|&d| d as usize).collect();
     (shape, file.into_vec::<f32>().expect("f32 npy"))
 }
@@ -90,4 +91,39 @@ pub fn generated_safetensors(weights_json: &str) -> Vec<u8> {
         (name.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes).expect("view"))
     });
     safetensors::serialize(views, None).expect("serialize")
+}
+
+/// xorshift64 over `alphabet`: the same sequence as `isoformer bench` and the fixture script.
+pub fn synthetic_sequence(length: usize, alphabet: &[u8]) -> String {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    (0..length)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            alphabet[(state % alphabet.len() as u64) as usize] as char
+        })
+        .collect()
+}
+
+/// The genomic sequence of a GenBank file's ORIGIN section, upper case (TP73 region: 83,686 bp).
+pub fn genbank_origin(text: &str) -> String {
+    let origin = text.split("ORIGIN").nth(1).unwrap_or_default().split("//").next().unwrap_or_default();
+    origin.chars().filter(char::is_ascii_alphabetic).map(|c| c.to_ascii_uppercase()).collect()
+}
+
+/// The Enformer fixture inputs by label (tests/fixtures/make_fixtures.py builds the same ones).
+pub fn enformer_input(label: &str, tp73_genbank: &str) -> String {
+    match label {
+        "tp73_region_centre_padded" => genbank_origin(tp73_genbank),
+        "synthetic_full_length" => synthetic_sequence(196_608, b"ACGTN"),
+        other => panic!("unknown Enformer fixture input {other}"),
+    }
+}
+
+/// max |ours − expected| / max |expected| over every element (`expected` row-major, same layout).
+pub fn relative_diff(ours: &[f32], expected: &[f32]) -> f32 {
+    assert_eq!(ours.len(), expected.len(), "output size");
+    let scale = expected.iter().fold(0f32, |m, v| m.max(v.abs())).max(f32::MIN_POSITIVE);
+    ours.iter().zip(expected).map(|(a, e)| (a - e).abs()).fold(0.0, f32::max) / scale
 }
