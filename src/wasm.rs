@@ -10,14 +10,16 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use crate::backend;
-use crate::embed::{Embedding, SequenceEncoder};
+use crate::embed::{DnaEmbedding, DnaEncoder, Embedding, SequenceEncoder};
 use crate::error::{Error, Modality};
-use crate::tokenize::{AmbiguityPolicy, CropPolicy, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, Tokenizer};
+use crate::tokenize::{AmbiguityPolicy, CropPolicy, DnaCropPolicy, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, Tokenizer};
 use crate::weights::{LoadedWeights, MANIFEST_FILE, Manifest};
 
 /// Short inputs embedded once while loading, so shaders compile before the first request.
 const WARM_UP_PROTEIN: &str = "MKTAYIAKQRQISFVKSHFSRQ";
 const WARM_UP_RNA: &str = "AUGGCCAUUGUAAUGGGCCGCUGAAAGGGUGCCCGAUAG";
+/// Enformer always runs at 196,608 bp, so any sequence compiles every shader.
+const WARM_UP_DNA: &str = "ACGT";
 
 #[wasm_bindgen(start)]
 pub fn start() {
@@ -61,6 +63,24 @@ async fn fetch_bytes(url: &str) -> Result<Vec<u8>, Error> {
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
+fn dna_embedding_to_js(embedding: &DnaEmbedding) -> JsValue {
+    let object = Object::new();
+    let shape = |s: [usize; 2]| -> JsValue { s.iter().map(|&n| JsValue::from(n as u32)).collect::<Array>().into() };
+    set(&object, "data", &Float32Array::from(embedding.last_hidden_state.as_slice()).into());
+    set(&object, "shape", &shape(embedding.shape));
+    set(&object, "meanEmbedding", &Float32Array::from(embedding.mean_embedding.as_slice()).into());
+    set(&object, "bases", &(embedding.bases as u32).into());
+    let tracks = Object::new();
+    for (name, head) in &embedding.tracks {
+        let entry = Object::new();
+        set(&entry, "data", &Float32Array::from(head.values.as_slice()).into());
+        set(&entry, "shape", &shape(head.shape));
+        set(&tracks, name, &entry.into());
+    }
+    set(&object, "tracks", &tracks.into());
+    object.into()
+}
+
 fn embedding_to_js(embedding: &Embedding) -> JsValue {
     let object = Object::new();
     set(&object, "data", &Float32Array::from(embedding.last_hidden_state.as_slice()).into());
@@ -97,25 +117,47 @@ impl RnaOptions {
             "keep-end" => CropPolicy::KeepEnd,
             other => return Err(Error::InvalidArgument(format!("crop {other:?}: expected \"none\", \"keep-start\" or \"keep-end\""))),
         };
-        let ambiguity = match self.ambiguous.as_deref().unwrap_or("reject") {
-            "reject" => AmbiguityPolicy::Reject,
-            "as-n" => AmbiguityPolicy::ReadAsN,
-            other => return Err(Error::InvalidArgument(format!("ambiguous {other:?}: expected \"reject\" or \"as-n\""))),
-        };
+        let ambiguity = ambiguity(self.ambiguous.as_deref())?;
         let max_tokens = self.max_tokens.unwrap_or(NUCLEOTIDE_MAX_TOKENS);
         Ok(Tokenizer::Nucleotide(NucleotideTokenizer::new(max_tokens).with_crop(crop).with_ambiguity(ambiguity)))
     }
 }
 
-/// An ESM-family encoder loaded on the browser's WebGPU device: ESM-2 (proteins) or NT-v2 (RNA),
-/// whichever the weight directory holds.
+/// `embedDna` options: `{ crop?: "none" | "centre", ambiguous?: "reject" | "as-n" }` (defaults:
+/// an error above 196,608 bp, an error on IUPAC ambiguity codes).
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DnaOptions {
+    crop: Option<String>,
+    ambiguous: Option<String>,
+}
+
+fn ambiguity(value: Option<&str>) -> Result<AmbiguityPolicy, Error> {
+    match value.unwrap_or("reject") {
+        "reject" => Ok(AmbiguityPolicy::Reject),
+        "as-n" => Ok(AmbiguityPolicy::ReadAsN),
+        other => Err(Error::InvalidArgument(format!("ambiguous {other:?}: expected \"reject\" or \"as-n\""))),
+    }
+}
+
+/// An encoder loaded on the browser's WebGPU device, whichever the weight directory holds:
+/// ESM-2 (proteins), NT-v2 (RNA) or Enformer (DNA).
 #[wasm_bindgen]
 pub struct EncoderModel {
-    encoder: Rc<SequenceEncoder>,
+    loaded: Loaded,
+}
+
+enum Loaded {
+    Sequence(Rc<SequenceEncoder>),
+    Dna(Rc<DnaEncoder>),
 }
 
 /// Embeds one sequence and converts the result (or the error) for JavaScript.
-fn embed_one(encoder: Rc<SequenceEncoder>, sequence: String, modality: Modality, tokenizer: Option<Tokenizer>) -> Promise {
+fn embed_one(loaded: &Loaded, sequence: String, modality: Modality, tokenizer: Option<Tokenizer>) -> Promise {
+    let encoder = match loaded {
+        Loaded::Sequence(encoder) => encoder.clone(),
+        Loaded::Dna(_) => return Promise::reject(&to_js_error(&Error::WrongModality { requested: modality, loaded: Modality::Dna })),
+    };
     future_to_promise(async move {
         let run = async {
             encoder.expect_modality(modality)?;
@@ -147,45 +189,94 @@ impl EncoderModel {
             let bytes = fetch_bytes(&format!("{base}/{}", entry.name)).await?;
             weights.add_shard(entry, bytes)?;
         }
-        let encoder = SequenceEncoder::new(device, &manifest, weights)?;
         // A warm-up pass compiles the shaders now, not on the user's first request.
+        if manifest.model == "enformer" {
+            let encoder = DnaEncoder::new(device, &manifest, weights)?;
+            encoder.embed(WARM_UP_DNA).await?;
+            return Ok(EncoderModel { loaded: Loaded::Dna(Rc::new(encoder)) });
+        }
+        let encoder = SequenceEncoder::new(device, &manifest, weights)?;
         let warm_up = if encoder.modality() == Modality::Rna { WARM_UP_RNA } else { WARM_UP_PROTEIN };
         encoder.embed(&[warm_up]).await?;
-        Ok(EncoderModel { encoder: Rc::new(encoder) })
+        Ok(EncoderModel { loaded: Loaded::Sequence(Rc::new(encoder)) })
     }
 
     /// Resolves to `{ data: Float32Array, shape: [L, D], tokens: Uint32Array, meanEmbedding: Float32Array }`;
     /// rejects with code `WRONG_MODALITY` if the weights are not ESM-2.
     #[wasm_bindgen(js_name = embedProtein)]
     pub fn embed_protein(&self, sequence: String) -> Promise {
-        embed_one(self.encoder.clone(), sequence, Modality::Protein, None)
+        embed_one(&self.loaded, sequence, Modality::Protein, None)
     }
 
     /// Like `embedProtein`, for RNA on NT-v2 weights; `options` as [`RnaOptions`] describes.
     #[wasm_bindgen(js_name = embedRna)]
     pub fn embed_rna(&self, sequence: String, options: JsValue) -> Promise {
         match RnaOptions::from_js(options).and_then(|o| o.tokenizer()) {
-            Ok(tokenizer) => embed_one(self.encoder.clone(), sequence, Modality::Rna, Some(tokenizer)),
+            Ok(tokenizer) => embed_one(&self.loaded, sequence, Modality::Rna, Some(tokenizer)),
             Err(error) => Promise::reject(&to_js_error(&error)),
         }
     }
 
-    /// `{ modality: "protein" | "rna", device, randomWeights, hiddenSize, layers, maxLength }`;
-    /// `maxLength` is residues for proteins and tokens (with `<cls>`) for RNA.
+    /// Resolves to `{ data: Float32Array, shape: [896, 3072], meanEmbedding, bases, tracks: { human?:
+    /// { data, shape }, mouse?: … } }` on Enformer weights; shorter DNA is N-padded around its centre.
+    #[wasm_bindgen(js_name = embedDna)]
+    pub fn embed_dna(&self, sequence: String, options: JsValue) -> Promise {
+        let Loaded::Dna(encoder) = &self.loaded else {
+            let loaded = self.modality();
+            return Promise::reject(&to_js_error(&Error::WrongModality { requested: Modality::Dna, loaded }));
+        };
+        let encoder = encoder.clone();
+        let parsed = if options.is_undefined() || options.is_null() {
+            Ok(DnaOptions::default())
+        } else {
+            serde_wasm_bindgen::from_value::<DnaOptions>(options).map_err(|e| Error::InvalidArgument(format!("embedDna options: {e}")))
+        };
+        let one_hot = parsed.and_then(|o| {
+            let crop = match o.crop.as_deref().unwrap_or("none") {
+                "none" => DnaCropPolicy::Reject,
+                "centre" | "center" => DnaCropPolicy::Centre,
+                other => return Err(Error::InvalidArgument(format!("crop {other:?}: expected \"none\" or \"centre\""))),
+            };
+            Ok(encoder.one_hot().clone().with_crop(crop).with_ambiguity(ambiguity(o.ambiguous.as_deref())?))
+        });
+        future_to_promise(async move {
+            let one_hot = one_hot.map_err(|e| to_js_error(&e))?;
+            encoder.embed_with(&one_hot, &sequence).await.map(|e| dna_embedding_to_js(&e)).map_err(|e| to_js_error(&e))
+        })
+    }
+
+    fn modality(&self) -> Modality {
+        match &self.loaded {
+            Loaded::Sequence(encoder) => encoder.modality(),
+            Loaded::Dna(_) => Modality::Dna,
+        }
+    }
+
+    /// `{ modality: "protein" | "rna" | "dna", device, randomWeights, hiddenSize, layers, maxLength }`;
+    /// `maxLength` is residues for proteins, tokens (with `<cls>`) for RNA, base pairs for DNA.
     #[wasm_bindgen(getter)]
     pub fn info(&self) -> JsValue {
         let object = Object::new();
-        let config = self.encoder.config();
-        let modality = serde_wasm_bindgen::to_value(&self.encoder.modality()).unwrap_or(JsValue::NULL);
-        let max_length = match self.encoder.tokenizer() {
-            Tokenizer::Protein(t) => t.max_residues(),
-            Tokenizer::Nucleotide(t) => t.max_tokens(),
+        let (device, random, hidden, layers, max_length) = match &self.loaded {
+            Loaded::Sequence(encoder) => {
+                let config = encoder.config();
+                let max_length = match encoder.tokenizer() {
+                    Tokenizer::Protein(t) => t.max_residues(),
+                    Tokenizer::Nucleotide(t) => t.max_tokens(),
+                };
+                (&encoder.device().description, encoder.random_weights(), config.hidden_size, config.num_hidden_layers, max_length)
+            }
+            Loaded::Dna(encoder) => {
+                let config = encoder.config();
+                (&encoder.device().description, encoder.random_weights(), 2 * config.dim, config.depth, encoder.one_hot().length())
+            }
         };
+        let modality = serde_wasm_bindgen::to_value(&self.modality()).unwrap_or(JsValue::NULL);
         set(&object, "modality", &modality);
-        set(&object, "device", &self.encoder.device().description.clone().into());
-        set(&object, "randomWeights", &self.encoder.random_weights().into());
-        set(&object, "hiddenSize", &(config.hidden_size as u32).into());
-        set(&object, "layers", &(config.num_hidden_layers as u32).into());
+        set(&object, "device", &device.clone().into());
+        set(&object, "randomWeights", &random.into());
+        set(&object, "hiddenSize", &(hidden as u32).into());
+        set(&object, "layers", &(layers as u32).into());
         set(&object, "maxLength", &(max_length as u32).into());
         object.into()
     }

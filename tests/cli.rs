@@ -159,3 +159,43 @@ fn rna_limits_policies_and_modalities_from_the_command_line() {
     let protein_weights = root().join("weights/esm2-tiny-random");
     assert_eq!(code(&isoformer(&["embed", "--weights", protein_weights.to_str().unwrap(), "--rna", "ACGU"])), "WRONG_MODALITY");
 }
+
+/// `embed --dna` on the TP73 region (83,686 bp, N-padded around its centre to 196,608) with the
+/// committed tiny Enformer: enformer-pytorch's numbers, and the heads' tracks in the JSON.
+#[test]
+fn embed_dna_matches_enformer_pytorch() {
+    let genbank = std::fs::read_to_string(root().join("../shared/data/gentle_rs/tp73.ncbi.gb")).expect("../shared/data beside the checkout");
+    let fasta = temp("tp73.fasta");
+    std::fs::write(&fasta, format!(">tp73_region\n{}\n", support::genbank_origin(&genbank))).unwrap();
+    let weights = root().join("weights/enformer-tiny-random");
+    let result = isoformer(&["embed", "--weights", weights.to_str().unwrap(), "--dna", &format!("@{}", fasta.display())]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    assert_eq!(json["shape"], serde_json::json!([896, 96]));
+    assert_eq!(json["bases"], 83_686);
+    assert_eq!(json["tracks"]["human"]["shape"], serde_json::json!([896, 12]));
+    let ours: Vec<f32> = serde_json::from_value(json["last_hidden_state"].clone()).unwrap();
+    let (_, expected) = support::npy(&std::fs::read(root().join("tests/fixtures/enformer/tiny_0_embedding.npy")).unwrap());
+    let diff = support::relative_diff(&ours, &expected);
+    assert!(diff <= 1e-4, "relative max |Δ| {diff}");
+}
+
+#[test]
+fn dna_limits_and_modalities_from_the_command_line() {
+    let enformer = root().join("weights/enformer-tiny-random");
+    let e = enformer.to_str().unwrap();
+    let code = |output: &Output| {
+        assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stderr).split("error[").nth(1).and_then(|s| s.split(']').next()).unwrap_or_default().to_string()
+    };
+    assert_eq!(code(&isoformer(&["embed", "--weights", e, "--dna", "ACGTX"])), "INVALID_CHARACTER");
+    assert!(isoformer(&["embed", "--weights", e, "--dna", "ACGTR", "--ambiguous", "as-n"]).status.success());
+    let long = temp("long.fasta");
+    std::fs::write(&long, format!(">long\n{}\n", "ACGT".repeat(49_153))).unwrap();
+    let long = format!("@{}", long.display());
+    assert_eq!(code(&isoformer(&["embed", "--weights", e, "--dna", &long])), "SEQUENCE_TOO_LONG");
+    assert!(isoformer(&["embed", "--weights", e, "--dna", &long, "--crop-dna", "centre", "--format", "npy", "--out", temp("dna.npy").to_str().unwrap()]).status.success());
+    assert_eq!(code(&isoformer(&["embed", "--weights", e, "--protein", "MKV"])), "WRONG_MODALITY");
+    let nt = root().join("weights/nt-tiny-random");
+    assert_eq!(code(&isoformer(&["embed", "--weights", nt.to_str().unwrap(), "--dna", "ACGT"])), "WRONG_MODALITY");
+}

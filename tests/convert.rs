@@ -127,3 +127,95 @@ fn unsupported_config_is_a_typed_error() {
     let error = convert_esm(&dir, &temp_dir("config-out"), EsmFamily::Esm2, &ConvertOptions::default()).unwrap_err();
     assert_eq!(error.code(), "INVALID_CONFIG", "{error}");
 }
+
+mod enformer {
+    use super::*;
+    use isoformer::Manifest;
+    use isoformer::convert_enformer::convert_enformer;
+
+    fn state_dict_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/enformer/tiny_state_dict")
+    }
+
+    /// The tensors of the tiny enformer-pytorch state dict (both key sets), as (name, shape, bytes).
+    fn state_dict_tensors() -> Vec<(String, Vec<usize>, Vec<u8>)> {
+        let checkpoint = isoformer::checkpoint::Checkpoint::open(&state_dict_dir().join("pytorch_model.bin")).unwrap();
+        checkpoint
+            .tensors
+            .iter()
+            .filter(|(name, _)| !name.ends_with("num_batches_tracked"))
+            .map(|(name, t)| (name.clone(), t.shape.clone(), t.read_f32().unwrap().iter().flat_map(|v| v.to_le_bytes()).collect()))
+            .collect()
+    }
+
+    fn write_safetensors(dir: &Path, tensors: &[(String, Vec<usize>, Vec<u8>)]) {
+        let views = tensors.iter().map(|(n, s, d)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d).unwrap()));
+        std::fs::write(dir.join("model.safetensors"), safetensors::serialize(views, None).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn committed_tiny_weights_are_the_converters_output_of_a_state_dict() {
+        let out = temp_dir("committed-enformer");
+        let report = convert_enformer(&state_dict_dir(), &out, &ConvertOptions::default()).unwrap();
+        assert_eq!(report.manifest.model, "enformer");
+        assert!(report.manifest.source.random_weights);
+        assert!(report.ignored.iter().all(|n| n.ends_with("num_batches_tracked")), "{:?}", report.ignored);
+        let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/enformer-tiny-random");
+        for file in &report.manifest.files {
+            let ours = std::fs::read(out.join(&file.name)).unwrap();
+            let theirs = std::fs::read(committed.join(&file.name)).expect("weights/enformer-tiny-random is up to date (make weights)");
+            assert!(ours == theirs, "{} differs: regenerate weights/enformer-tiny-random", file.name);
+        }
+    }
+
+    /// The Enformer part of an IsoFormer-style checkpoint: keys under a prefix, other parts beside
+    /// them, the config as `enformer_*` fields. Only the `_trunk.` copies are kept, to show either
+    /// key set is enough.
+    #[test]
+    fn prefixed_enformer_inside_a_larger_checkpoint() {
+        let dir = temp_dir("isoformer-like");
+        let mut tensors: Vec<_> = state_dict_tensors()
+            .into_iter()
+            .filter(|(n, _, _)| n.starts_with("_trunk.") || n.starts_with("_heads."))
+            .map(|(n, s, d)| (format!("enformer.{n}"), s, d))
+            .collect();
+        tensors.push(("cross_attention_layer_rna.query.weight".into(), vec![2, 2], vec![0; 16]));
+        write_safetensors(&dir, &tensors);
+        let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(state_dict_dir().join("config.json")).unwrap()).unwrap();
+        let prefixed: serde_json::Map<String, serde_json::Value> =
+            config.as_object().unwrap().iter().map(|(k, v)| (format!("enformer_{k}"), v.clone())).collect();
+        std::fs::write(dir.join("config.json"), serde_json::Value::Object(prefixed).to_string()).unwrap();
+        let out = temp_dir("isoformer-like-out");
+        let report = convert_enformer(&dir, &out, &ConvertOptions::default()).unwrap();
+        assert_eq!(report.ignored, vec!["cross_attention_layer_rna.query.weight"]);
+        let committed = Manifest::from_json(&std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/enformer-tiny-random/manifest.json")).unwrap()).unwrap();
+        assert_eq!(report.manifest.files[0].sha256, committed.files[0].sha256, "same tensors as the plain state dict");
+    }
+
+    #[test]
+    fn disagreeing_duplicates_and_missing_tensors_are_reported() {
+        let dir = temp_dir("enformer-broken");
+        let tensors: Vec<_> = state_dict_tensors()
+            .into_iter()
+            .filter(|(n, _, _)| n != "transformer.1.1.fn.4.bias" && n != "_trunk.4.1.1.fn.4.bias")
+            .map(|(n, s, mut d)| {
+                if n == "_trunk.1.0.bias" {
+                    d[0] ^= 0x01; // the duplicate of stem.0.bias now differs
+                }
+                (n, s, d)
+            })
+            .collect();
+        write_safetensors(&dir, &tensors);
+        std::fs::copy(state_dict_dir().join("config.json"), dir.join("config.json")).unwrap();
+        match convert_enformer(&dir, &temp_dir("enformer-broken-out"), &ConvertOptions::default()) {
+            Err(Error::Checkpoint(mismatch)) => {
+                assert_eq!(mismatch.missing, vec!["transformer.1.ffn.fc2.bias"], "{mismatch}");
+                assert!(mismatch.misshaped.iter().any(|m| m.contains("stem.0.bias")), "{mismatch}");
+            }
+            other => panic!("expected a checkpoint mismatch, got {:?}", other.map(|r| r.manifest.files.len())),
+        }
+        let no_enformer = temp_dir("not-enformer");
+        std::fs::copy(fixture("tiny_hf/model.safetensors"), no_enformer.join("model.safetensors")).unwrap();
+        assert_eq!(convert_enformer(&no_enformer, &temp_dir("x"), &ConvertOptions::default()).unwrap_err().code(), "CHECKPOINT_MISMATCH");
+    }
+}

@@ -1,5 +1,6 @@
 //! In-browser parity on WebGPU (headless Chromium through wasm-bindgen-test): the committed tiny
-//! ESM-2 and NT-v2 weights against the PyTorch references' outputs, with async readback only.
+//! ESM-2, NT-v2 and Enformer weights against the PyTorch references' outputs, with async readback
+//! only. Enformer runs at the full 196,608 bp with chunks planned for WebGPU's default limits.
 #![cfg(target_arch = "wasm32")]
 
 mod support;
@@ -7,7 +8,8 @@ mod support;
 use isoformer::backend::init_webgpu;
 use isoformer::wasm::to_js_error;
 use isoformer::weights::{LoadedWeights, Manifest};
-use isoformer::{Error, SequenceEncoder};
+use isoformer::enformer::{ConvChunks, DEFAULT_BINDING_LIMIT};
+use isoformer::{DnaEncoder, Error, SequenceEncoder};
 use support::{PARITY_TOLERANCE, cases, max_abs_diff_rows};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
@@ -16,6 +18,9 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const MANIFEST: &str = include_str!("../weights/esm2-tiny-random/manifest.json");
 const SHARD: &[u8] = include_bytes!("../weights/esm2-tiny-random/esm2-00000-of-00001.safetensors");
+const ENFORMER_MANIFEST: &str = include_str!("../weights/enformer-tiny-random/manifest.json");
+const ENFORMER_SHARD: &[u8] = include_bytes!("../weights/enformer-tiny-random/enformer-00000-of-00001.safetensors");
+const TP73_GENBANK: &str = include_str!("../../shared/data/gentle_rs/tp73.ncbi.gb");
 const NT_MANIFEST: &str = include_str!("../weights/nt-tiny-random/manifest.json");
 const NT_SHARD: &[u8] = include_bytes!("../weights/nt-tiny-random/nt-00000-of-00001.safetensors");
 
@@ -85,6 +90,28 @@ async fn nt_tiny_matches_reference_on_webgpu() {
     check_parity(&encoder, cases(include_str!("fixtures/nt/tiny_expected.json"), nt_fixture)).await;
     let error = encoder.embed(&["ACGUZ"]).await.unwrap_err();
     assert_eq!(error.code(), "INVALID_CHARACTER");
+}
+
+/// The TP73 region N-padded to 196,608 bp through the tiny Enformer, the convolutions in windows
+/// planned for 128 MiB bindings (and forced small, so several windows run), heads included.
+#[wasm_bindgen_test]
+async fn enformer_tiny_matches_enformer_pytorch_on_webgpu_at_full_length() {
+    let device = init_webgpu().await.expect("a WebGPU adapter");
+    let manifest = Manifest::from_json(ENFORMER_MANIFEST).unwrap();
+    let mut weights = LoadedWeights::new(&device.device);
+    weights.add_shard(&manifest.files[0], ENFORMER_SHARD.to_vec()).unwrap();
+    let encoder = DnaEncoder::new(device, &manifest, weights).unwrap().with_buffer_limit(DEFAULT_BINDING_LIMIT);
+    let halo = encoder.chunks().halo_bins;
+    let encoder = encoder.with_chunks(ConvChunks { chunk_bins: 384, halo_bins: halo });
+    let output = encoder.embed(&support::genbank_origin(TP73_GENBANK)).await.unwrap();
+    assert_eq!(output.shape, [896, 96]);
+    let expected = support::npy(include_bytes!("fixtures/enformer/tiny_0_embedding.npy")).1;
+    let diff = support::relative_diff(&output.last_hidden_state, &expected);
+    web_sys::console::log_1(&format!("enformer tiny, 196,608 bp, {:?}: relative max |Δ| = {diff:.3e}", encoder.chunks()).into());
+    assert!(diff <= 1e-4, "{diff}");
+    let human = support::npy(include_bytes!("fixtures/enformer/tiny_0_human.npy")).1;
+    assert!(support::relative_diff(&output.tracks["human"].values, &human) <= 1e-4);
+    assert_eq!(encoder.embed("ACGTZ").await.unwrap_err().code(), "INVALID_CHARACTER");
 }
 
 /// Two readbacks in a row must return their own bytes (cubecl once reused a staging buffer).
