@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""PyTorch reference timing for BENCHMARKS.md on the CPU: transformers' EsmModel (ESM-2) or the NT-v2
-reference (tests/fixtures/nt_reference.py), on the same synthetic input as `isoformer bench`
-(xorshift64 over the 20 amino acids, or over A C G T), one warm-up, then --runs.
+"""PyTorch reference timing for BENCHMARKS.md on the CPU: transformers' EsmModel (ESM-2), the NT-v2
+reference (tests/fixtures/nt_reference.py) or enformer-pytorch's trunk, on the same synthetic input as
+`isoformer bench` (xorshift64 over the 20 amino acids, or over A C G T), one warm-up, then --runs.
 
-    python3 scripts/bench_torch.py --hf DIR [--model esm2|nt] [--length 1024] [--runs 3]
+    python3 scripts/bench_torch.py --hf DIR [--model esm2|nt|enformer] [--length 1024] [--runs 3]
+
+For enformer, DIR holds config.json + pytorch_model.bin (a state dict); the input is --length bp
+N-padded around its centre to 196,608.
 """
 import argparse
 import json
@@ -46,15 +49,46 @@ def nt(hf, length):
     return ids, model.esm
 
 
+class EnformerTrunk(torch.nn.Module):
+    """enformer-pytorch's trunk, called like the ESM models (ids are one-hot rows here)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask):
+        class Out:
+            last_hidden_state = self.model(input_ids, return_only_embeddings=True)
+        return Out()
+
+
+def enformer(hf, length):
+    import json
+    from enformer_pytorch import Enformer
+    config = json.load(open(os.path.join(hf, "config.json")))
+    config.pop("random_weights", None)
+    model = Enformer.from_hparams(**config).eval()
+    model.load_state_dict(torch.load(os.path.join(hf, "pytorch_model.bin"), weights_only=True))
+    sequence = synthetic_sequence(min(length, 196_608), "ACGT")
+    left = (196_608 - len(sequence)) // 2
+    padded = "N" * left + sequence + "N" * (196_608 - len(sequence) - left)
+    table = {"A": 0, "C": 1, "G": 2, "T": 3}
+    one_hot = torch.zeros(196_608, 4)
+    for index, base in enumerate(padded):
+        if base in table:
+            one_hot[index, table[base]] = 1.0
+    return one_hot, EnformerTrunk(model)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--hf", required=True)
-    parser.add_argument("--model", choices=["esm2", "nt"], default="esm2")
+    parser.add_argument("--model", choices=["esm2", "nt", "enformer"], default="esm2")
     parser.add_argument("--length", "--residues", type=int, default=1024)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    ids, model = (esm2 if args.model == "esm2" else nt)(args.hf, args.length)
-    ids = torch.tensor([ids])
+    ids, model = {"esm2": esm2, "nt": nt, "enformer": enformer}[args.model](args.hf, args.length)
+    ids = ids[None] if torch.is_tensor(ids) else torch.tensor([ids])
 
     def once():
         start = time.perf_counter()

@@ -1,4 +1,4 @@
-// The minimal demo: load a tiny weight directory (ESM-2 for proteins or NT-v2 for RNA), embed one
+// The minimal demo: load a tiny weight directory (ESM-2 for proteins, NT-v2 for RNA, Enformer for DNA), embed one
 // sequence on WebGPU, and show the embedding's shape, norm and timing. Everything runs in this
 // page; nothing is uploaded.
 import init, { EncoderModel } from "./pkg/isoformer.js";
@@ -21,6 +21,15 @@ const MODELS = {
     hint: "U is read as T and lower case as upper case. Other letters are reported with their position; NT-v2 reads 6-mers, so the token count is about a sixth of the length.",
     specials: "with <cls>",
     embed: (model, sequence) => model.embedRna(sequence),
+  },
+  dna: {
+    weights: "weights/enformer-tiny-random/",
+    label: "DNA sequence, up to 196,608 bp (A C G T N, or FASTA)",
+    // The first 600 bp of the GRCh38 TP73 region in shared/data/gentle_rs/tp73.ncbi.gb.
+    example: "GCCCTGCCTCCCCGCCCGCGCACCCGCCCGGAGGCTCGCGCGCCCGCGAAGGGGACGCAGCGAAACCGGGGCCCGCGCCAGGCCAGCCGGGACGGACGCCGATGCCCGGGGCTGCGACGGCTGCAGGTAGGAGGCCCAGGGCCGGGGGGCGGTTCGGCTCCGCGGGCGGGGGCTGGAGCGCAGCGCTGGGCAGGCACCTGGGCTCGCAGCTCCGAAGCTGGGAGGTGAGGGGAGAGCGATCGGGGACGAGCTGGGACAAGGCGACACAGGGGCTCCCTCGGAGTTGGATCGGCCCCTGGGACTTGGCGCTCGCGAGAGGCTGGAGCGGCCAGAGTCTAGCCTGCGAGGAGACGCGGGTCCTGCCCTCAGCGCCGGCCGCCTTTGGCGCCAAAGACAGCCCCGCAGGGGTTCCGGGAGGGCCCTCCTCCTGCTGTCCCCTCTCCACCCCGGGCTCCGAGGGCCGTTGGGAGGGTAACCCCGGGAAGAGGCCGGGGTGCGGGGCGCGGGTGCAGGTGGAAATCGCCAGCAAGCTCCTCCCCGCCCGCGCGCTCCCTCCGACCTGCAGGGCTGTGCCAATCCCGAGGCCTCAGCTTCCCTGAG",
+    hint: "Shorter sequences are padded with N around their centre to Enformer's 196,608 bp; the output has 896 bins of 128 bp.",
+    specials: "bins of 128 bp",
+    embed: (model, sequence) => model.embedDna(sequence),
   },
 };
 
@@ -92,10 +101,13 @@ async function embed() {
     const result = await current.embed(model, fastaToSequence($("sequence").value));
     const ms = performance.now() - t0;
     const norm = Math.sqrt(result.meanEmbedding.reduce((s, v) => s + v * v, 0));
+    const count = result.tokens ? `${result.tokens.length} tokens (${current.specials})` : `${result.bases} bp in, ${result.shape[0]} ${current.specials} out`;
+    const tracks = result.tracks ? Object.entries(result.tracks).map(([name, t]) => `${name} [${t.shape.join(", ")}]`).join(", ") : "";
     showRows([
-      ["Tokens", `${result.tokens.length} (${current.specials})`],
+      ["Input", count],
       ["Last hidden state shape", `[${result.shape.join(", ")}]`],
       ["Mean embedding L2 norm", norm.toFixed(6)],
+      ...(tracks ? [["Track heads", tracks]] : []),
       ["Time (forward + readback)", `${ms.toFixed(1)} ms`],
     ]);
     $("status").textContent = "Done.";

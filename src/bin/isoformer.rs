@@ -143,6 +143,9 @@ mod cli {
         /// Timed runs after one warm-up run (which includes shader compilation on wgpu).
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// Enformer: plan the convolution windows for this buffer limit (MiB) instead of the device's.
+        #[arg(long)]
+        buffer_limit_mib: Option<u64>,
     }
 
     #[derive(Clone, Copy, ValueEnum)]
@@ -261,6 +264,9 @@ mod cli {
         let device = backend::init_native(backend_kind(args.backend))?;
         let (manifest, loaded) = weights::load_dir(&args.weights, &device.device)?;
         let description = device.description.clone();
+        if manifest.model == "enformer" {
+            return bench_dna(args, DnaEncoder::new(device, &manifest, loaded)?, started);
+        }
         let encoder = SequenceEncoder::new(device, &manifest, loaded)?;
         let length = args.length.max(1);
         let (encoder, sequence) = match encoder.modality() {
@@ -272,30 +278,71 @@ mod cli {
         };
         let load_ms = started.elapsed().as_secs_f64() * 1e3;
         let tokens = encoder.tokenizer().encode(&sequence)?.len();
+        let timing = time_runs(args.runs, || pollster::block_on(encoder.embed(&[sequence.as_str()])).map(drop))?;
+        print_summary(
+            serde_json::json!({
+                "model": manifest.config.get("_name_or_path").cloned().unwrap_or(serde_json::Value::Null),
+                "layers": encoder.config().num_hidden_layers,
+                "hidden_size": encoder.config().hidden_size,
+                "random_weights": encoder.random_weights(),
+                "device": description,
+                "modality": encoder.modality(),
+                "length": length,
+                "tokens": tokens,
+                "load_ms": load_ms,
+            }),
+            timing,
+        )
+    }
+
+    /// One warm-up call (shader compilation on wgpu), then `runs` timed calls:
+    /// `{warmup_ms, runs_ms (sorted), median_ms}`.
+    fn time_runs(runs: usize, once: impl Fn() -> Result<()>) -> Result<serde_json::Value> {
         let time = || -> Result<f64> {
             let started = Instant::now();
-            pollster::block_on(encoder.embed(&[sequence.as_str()]))?;
+            once()?;
             Ok(started.elapsed().as_secs_f64() * 1e3)
         };
         let warmup_ms = time()?;
-        let mut runs = (0..args.runs).map(|_| time()).collect::<Result<Vec<f64>>>()?;
-        runs.sort_by(f64::total_cmp);
-        let summary = serde_json::json!({
-            "model": manifest.config.get("_name_or_path").cloned().unwrap_or(serde_json::Value::Null),
-            "layers": encoder.config().num_hidden_layers,
-            "hidden_size": encoder.config().hidden_size,
-            "random_weights": encoder.random_weights(),
-            "device": description,
-            "modality": encoder.modality(),
-            "length": length,
-            "tokens": tokens,
-            "load_ms": load_ms,
-            "warmup_ms": warmup_ms,
-            "runs_ms": runs,
-            "median_ms": runs[runs.len() / 2],
-        });
+        let mut runs_ms = (0..runs).map(|_| time()).collect::<Result<Vec<f64>>>()?;
+        runs_ms.sort_by(f64::total_cmp);
+        Ok(serde_json::json!({ "warmup_ms": warmup_ms, "median_ms": runs_ms[runs_ms.len() / 2], "runs_ms": runs_ms }))
+    }
+
+    /// Prints one JSON line: the run's description with its timings.
+    fn print_summary(mut summary: serde_json::Value, timing: serde_json::Value) -> Result<()> {
+        if let (Some(summary), Some(timing)) = (summary.as_object_mut(), timing.as_object()) {
+            summary.extend(timing.clone());
+        }
         println!("{summary}");
         Ok(())
+    }
+
+    /// Enformer timing: a synthetic A C G T sequence of `--length` bp (N-padded to 196,608 when shorter).
+    fn bench_dna(args: &BenchArgs, encoder: DnaEncoder, started: Instant) -> Result<()> {
+        let encoder = match args.buffer_limit_mib {
+            Some(mib) => encoder.with_buffer_limit(mib * 1024 * 1024),
+            None => encoder,
+        };
+        let sequence = synthetic_sequence(args.length.clamp(1, encoder.one_hot().length()), b"ACGT");
+        let load_ms = started.elapsed().as_secs_f64() * 1e3;
+        let timing = time_runs(args.runs, || pollster::block_on(encoder.embed(&sequence)).map(drop))?;
+        let chunks = encoder.chunks();
+        print_summary(
+            serde_json::json!({
+                "model": "enformer",
+                "dim": encoder.config().dim,
+                "layers": encoder.config().depth,
+                "random_weights": encoder.random_weights(),
+                "device": encoder.device().description,
+                "modality": Modality::Dna,
+                "length": sequence.len(),
+                "window_bins": chunks.chunk_bins,
+                "halo_bins": chunks.halo_bins,
+                "load_ms": load_ms,
+            }),
+            timing,
+        )
     }
 
     /// The tokenizer the options ask for, or `None` for the encoder's default.
