@@ -518,7 +518,7 @@ mod tests {
         let device = Device::flex();
         let values: Vec<f32> = (0..n).flat_map(|i| (0..2 * n - 1).map(move |r| (r as f32 - (n as f32 - 1.0)) + 10.0 * i as f32)).collect();
         let x = Tensor::<4>::from_data(TensorData::new(values, [1, 1, n, 2 * n - 1]), &device);
-        let shifted = relative_shift(x).into_data().to_vec::<f32>().unwrap();
+        let shifted = relative_shift(x).into_data().try_to_vec::<f32>().unwrap();
         for i in 0..n {
             for j in 0..n {
                 assert_eq!(shifted[i * n + j], (j as f32 - i as f32) + 10.0 * i as f32, "({i}, {j})");

@@ -16,7 +16,7 @@ use isoformer::enformer::{ConvChunks, DEFAULT_BINDING_LIMIT};
 use isoformer::weights::load_dir;
 use isoformer::{DnaCropPolicy, DnaEncoder, DnaOneHot};
 use serde_json::Value;
-use support::{npy, relative_diff};
+use support::{TempWeights, npy, relative_diff};
 
 /// Largest |ours − enformer-pytorch| relative to the largest |expected| value.
 const ENFORMER_RELATIVE_TOLERANCE: f32 = 1e-4;
@@ -30,7 +30,7 @@ fn tp73_genbank() -> String {
 }
 
 /// Regenerates a fixture's enformer-pytorch checkpoint (`save_pretrained` layout) and converts it.
-fn converted(weights_json: &str, tag: &str) -> PathBuf {
+fn converted(weights_json: &str, tag: &str) -> TempWeights {
     let root = std::env::temp_dir().join(format!("isoformer-enformer-{tag}-{}", std::process::id()));
     let (hf, out) = (root.join("hf"), root.join("weights"));
     std::fs::create_dir_all(&hf).unwrap();
@@ -40,7 +40,7 @@ fn converted(weights_json: &str, tag: &str) -> PathBuf {
     std::fs::write(hf.join("model.safetensors"), support::generated_safetensors(&text)).unwrap();
     convert_enformer(&hf, &out, &ConvertOptions { random_weights: true, ..Default::default() }).unwrap();
     let _ = std::fs::remove_dir_all(&hf);
-    out
+    TempWeights { root, weights: out }
 }
 
 fn encoder(weights: &Path, kind: BackendKind) -> DnaEncoder {
@@ -79,18 +79,18 @@ fn check(encoder: &DnaEncoder, expected_json: &str, bin_step: usize) {
 #[test]
 fn tiny_matches_enformer_pytorch_on_cpu_chunked_and_whole() {
     let weights = converted("tiny_weights.json", "tiny-cpu");
-    let whole = encoder(&weights, BackendKind::Cpu);
+    let whole = encoder(&weights.weights, BackendKind::Cpu);
     assert_eq!(whole.head_names(), vec!["human", "mouse"]);
     let halo = whole.chunks().halo_bins;
     check(&whole.with_chunks(ConvChunks { chunk_bins: 1536, halo_bins: halo }), "tiny_expected.json", 1);
     // Small chunks: 16 windows with their halos must give the same result.
-    check(&encoder(&weights, BackendKind::Cpu).with_chunks(ConvChunks { chunk_bins: 96, halo_bins: halo }), "tiny_expected.json", 1);
+    check(&encoder(&weights.weights, BackendKind::Cpu).with_chunks(ConvChunks { chunk_bins: 96, halo_bins: halo }), "tiny_expected.json", 1);
 }
 
 #[test]
 fn tiny_matches_enformer_pytorch_on_wgpu_at_the_default_limits() {
     let weights = converted("tiny_weights.json", "tiny-wgpu");
-    let encoder = encoder(&weights, BackendKind::Wgpu).with_buffer_limit(DEFAULT_BINDING_LIMIT);
+    let encoder = encoder(&weights.weights, BackendKind::Wgpu).with_buffer_limit(DEFAULT_BINDING_LIMIT);
     let halo = encoder.chunks().halo_bins;
     check(&encoder.with_chunks(ConvChunks { chunk_bins: 256, halo_bins: halo }), "tiny_expected.json", 1);
 }
@@ -98,7 +98,7 @@ fn tiny_matches_enformer_pytorch_on_wgpu_at_the_default_limits() {
 #[test]
 fn published_trunk_matches_enformer_pytorch_on_cpu() {
     let weights = converted("published_weights.json", "published-cpu");
-    let encoder = encoder(&weights, BackendKind::Cpu).with_buffer_limit(DEFAULT_BINDING_LIMIT);
+    let encoder = encoder(&weights.weights, BackendKind::Cpu).with_buffer_limit(DEFAULT_BINDING_LIMIT);
     assert!(encoder.chunks().chunk_bins < 1536, "the published stem needs chunks at 128 MiB: {:?}", encoder.chunks());
     check(&encoder, "published_expected.json", 64);
 }
@@ -106,7 +106,7 @@ fn published_trunk_matches_enformer_pytorch_on_cpu() {
 #[test]
 fn bad_dna_is_a_typed_error_and_long_dna_can_be_centre_cropped() {
     let weights = converted("tiny_weights.json", "tiny-errors");
-    let encoder = encoder(&weights, BackendKind::Cpu);
+    let encoder = encoder(&weights.weights, BackendKind::Cpu);
     let code = |sequence: &str| pollster::block_on(encoder.embed(sequence)).unwrap_err().code();
     assert_eq!(code("ACGTU"), "INVALID_CHARACTER");
     assert_eq!(code(""), "EMPTY_SEQUENCE");

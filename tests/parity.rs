@@ -15,7 +15,7 @@ use isoformer::config::EsmFamily;
 use isoformer::convert::{ConvertOptions, convert_esm};
 use isoformer::weights::load_dir;
 use isoformer::SequenceEncoder;
-use support::{Case, PARITY_TOLERANCE, cases, max_abs_diff_rows};
+use support::{Case, PARITY_TOLERANCE, TempWeights, cases, max_abs_diff_rows};
 
 fn fixtures(family: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(family)
@@ -86,7 +86,7 @@ fn nt_tiny_weights() -> PathBuf {
 /// A published configuration with generated weights, written as a Hugging Face directory
 /// (`config` copied as config.json, the tensors regenerated from `weights_json`) and converted;
 /// returns the weight directory.
-fn generated_weights(config: &Path, weights_json: &Path, family: EsmFamily, tag: &str) -> PathBuf {
+fn generated_weights(config: &Path, weights_json: &Path, family: EsmFamily, tag: &str) -> TempWeights {
     let root = std::env::temp_dir().join(format!("isoformer-{tag}-{}", std::process::id()));
     let (hf, out) = (root.join("hf"), root.join("weights"));
     std::fs::create_dir_all(&hf).unwrap();
@@ -96,17 +96,17 @@ fn generated_weights(config: &Path, weights_json: &Path, family: EsmFamily, tag:
     let options = ConvertOptions { random_weights: true, ..Default::default() };
     convert_esm(&hf, &out, family, &options).unwrap();
     let _ = std::fs::remove_dir_all(&hf);
-    out
+    TempWeights { root, weights: out }
 }
 
 /// ESM-2 8M with the real `config.json` from ../shared/data.
-fn esm2_8m_weights(tag: &str) -> PathBuf {
+fn esm2_8m_weights(tag: &str) -> TempWeights {
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/esm2_hf_configs/esm2_t6_8M_UR50D/config.json");
     generated_weights(&config, &fixtures("esm2").join("esm2_8M_weights.json"), EsmFamily::Esm2, &format!("8m-{tag}"))
 }
 
 /// NT-v2 50M multi-species with its published config fields.
-fn nt_50m_weights(tag: &str) -> PathBuf {
+fn nt_50m_weights(tag: &str) -> TempWeights {
     let nt = fixtures("nt");
     generated_weights(&nt.join("nt_50M_config.json"), &nt.join("nt_50M_weights.json"), EsmFamily::NucleotideTransformer, &format!("nt50m-{tag}"))
 }
@@ -139,12 +139,12 @@ fn nt_tiny_matches_reference_on_wgpu() {
 
 #[test]
 fn nt_published_50m_matches_reference_on_cpu() {
-    check(&encoder(&nt_50m_weights("cpu"), BackendKind::Cpu), &nt_50m_cases());
+    check(&encoder(&nt_50m_weights("cpu").weights, BackendKind::Cpu), &nt_50m_cases());
 }
 
 #[test]
 fn nt_published_50m_matches_reference_on_wgpu() {
-    check(&encoder(&nt_50m_weights("wgpu"), BackendKind::Wgpu), &nt_50m_cases());
+    check(&encoder(&nt_50m_weights("wgpu").weights, BackendKind::Wgpu), &nt_50m_cases());
 }
 
 #[test]
@@ -166,7 +166,7 @@ fn tiny_matches_transformers_on_cpu() {
 
 #[test]
 fn published_8m_matches_transformers_on_cpu() {
-    check(&encoder(&esm2_8m_weights("cpu"), BackendKind::Cpu), &esm2_8m_cases());
+    check(&encoder(&esm2_8m_weights("cpu").weights, BackendKind::Cpu), &esm2_8m_cases());
 }
 
 #[test]
@@ -176,7 +176,7 @@ fn tiny_matches_transformers_on_wgpu() {
 
 #[test]
 fn published_8m_matches_transformers_on_wgpu() {
-    check(&encoder(&esm2_8m_weights("wgpu"), BackendKind::Wgpu), &esm2_8m_cases());
+    check(&encoder(&esm2_8m_weights("wgpu").weights, BackendKind::Wgpu), &esm2_8m_cases());
 }
 
 #[test]

@@ -127,3 +127,16 @@ pub fn relative_diff(ours: &[f32], expected: &[f32]) -> f32 {
     let scale = expected.iter().fold(0f32, |m, v| m.max(v.abs())).max(f32::MIN_POSITIVE);
     ours.iter().zip(expected).map(|(a, e)| (a - e).abs()).fold(0.0, f32::max) / scale
 }
+
+/// A weight directory written under the system temp dir for one test, deleted when dropped (the
+/// published-size ones are hundreds of MB to 1 GB).
+pub struct TempWeights {
+    pub root: std::path::PathBuf,
+    pub weights: std::path::PathBuf,
+}
+
+impl Drop for TempWeights {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
