@@ -16,11 +16,10 @@ import tempfile
 import time
 
 import torch
-from safetensors.torch import load_file
-from transformers import EsmConfig, EsmModel, EsmTokenizer
+from transformers import EsmModel, EsmTokenizer
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "fixtures"))
-from nt_reference import nt_for_masked_lm, nt_vocab  # noqa: E402
+from nt_reference import NtForMaskedLM, nt_vocab  # noqa: E402
 
 
 def synthetic_sequence(length, alphabet):
@@ -44,9 +43,7 @@ def nt(hf, length):
         vocab.write("\n".join(nt_vocab()) + "\n")
         vocab.flush()
         ids = EsmTokenizer(vocab.name, eos_token=None)(synthetic_sequence(length, "ACGT"))["input_ids"]
-    model = nt_for_masked_lm(EsmConfig.from_pretrained(hf))
-    model.load_state_dict(load_file(os.path.join(hf, "model.safetensors")), strict=False)
-    return ids, model.esm
+    return ids, NtForMaskedLM.from_pretrained(hf).eval().esm
 
 
 class EnformerTrunk(torch.nn.Module):

@@ -17,12 +17,11 @@ import tempfile
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
-from transformers import EsmConfig, EsmModel, EsmTokenizer
+from transformers import EsmModel, EsmTokenizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures"))
-from nt_reference import nt_for_masked_lm, nt_vocab  # noqa: E402
+from nt_reference import NtForMaskedLM, nt_vocab  # noqa: E402
 
 PROTEIN_VOCAB = ["<cls>", "<pad>", "<eos>", "<unk>", *"LAGVSERTIDPKQNFYMHWCXBUZO.-", "<null_1>", "<mask>"]
 
@@ -49,10 +48,7 @@ def reference(model_kind, hf_dir, tmp):
         return (lambda s: tokenizer(s)["input_ids"]), model
     open(vocab, "w").write("\n".join(nt_vocab()) + "\n")
     tokenizer = EsmTokenizer(vocab, eos_token=None)
-    full = nt_for_masked_lm(EsmConfig.from_pretrained(hf_dir))
-    path = os.path.join(hf_dir, "model.safetensors")
-    state = load_file(path) if os.path.exists(path) else torch.load(os.path.join(hf_dir, "pytorch_model.bin"), weights_only=True)
-    full.load_state_dict(state, strict=False)
+    full = NtForMaskedLM.from_pretrained(hf_dir).eval()
     return (lambda s: tokenizer(s.upper().replace("U", "T"))["input_ids"]), full.esm
 
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::Serialize;
 
+use crate::aggregator::ModalityEmbedding;
 use crate::backend::ComputeDevice;
 use crate::config::{ENFORMER_SEQUENCE_LENGTH, EnformerConfig, EsmConfig, EsmFamily};
 use crate::enformer::{ConvChunks, Enformer};
@@ -131,6 +132,14 @@ impl SequenceEncoder {
             .collect())
     }
 
+    /// One sequence's last hidden state on the device, not read back, with its token ids:
+    /// `[1, tokens, hidden]` and a `[1, tokens]` mask of ones.
+    pub fn hidden(&self, sequence: &str) -> Result<(Vec<u32>, ModalityEmbedding)> {
+        let (mut tokens, ids, mask) = self.inputs(&self.tokenizer, &[sequence])?;
+        let hidden = self.model.forward(ids, mask.clone());
+        Ok((tokens.pop().unwrap_or_default(), ModalityEmbedding { hidden, mask }))
+    }
+
     /// Masked-LM logits per token; an error if the weights carry no LM head.
     pub async fn logits(&self, sequences: &[&str]) -> Result<Vec<Logits>> {
         let no_head = || Error::InvalidArgument("these weights have no masked-LM head".into());
@@ -249,10 +258,14 @@ impl DnaEncoder {
         self.embed_with(&self.one_hot, sequence).await
     }
 
+    /// The trunk's output on the device, not read back: `[1, target_length, 2·dim]`.
+    pub fn trunk(&self, one_hot: &DnaOneHot, sequence: &str) -> Result<Tensor<3>> {
+        self.model.forward(&one_hot.encode(sequence)?, self.chunks, &self.device.device)
+    }
+
     /// [`Self::embed`] with another one-hot encoder (per-request policies).
     pub async fn embed_with(&self, one_hot: &DnaOneHot, sequence: &str) -> Result<DnaEmbedding> {
-        let encoded = one_hot.encode(sequence)?;
-        let output = self.model.forward(&encoded, self.chunks, &self.device.device)?;
+        let output = self.trunk(one_hot, sequence)?;
         let [_, bins, width] = output.dims();
         let mut tracks = BTreeMap::new();
         for (name, values) in self.model.heads(&output) {

@@ -7,6 +7,7 @@
 //! shared blocks in `nn`; NT-v2's sizes in `nucleotide`); `embed` runs the forward pass and reads
 //! the result back asynchronously.
 
+pub mod aggregator;
 pub mod backend;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod checkpoint;
@@ -14,12 +15,15 @@ pub mod config;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod convert;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod convert_aggregator;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod convert_enformer;
 pub mod embed;
 pub mod enformer;
 pub mod error;
 pub mod esm;
 pub mod fasta;
+pub mod model;
 pub mod nn;
 pub mod nucleotide;
 pub mod tokenize;
@@ -33,5 +37,6 @@ pub use embed::{DnaEmbedding, DnaEncoder, Embedding, Logits, SequenceEncoder};
 pub use error::{Error, Modality, Result};
 pub use esm::Esm;
 pub use fasta::{SequenceRecord, read_sequences};
+pub use model::{Isoformer, IsoformerInputs, Prediction, TISSUES};
 pub use tokenize::{AmbiguityPolicy, CropPolicy, DnaCropPolicy, DnaOneHot, NucleotideTokenizer, ProteinTokenizer, Tokenizer};
 pub use weights::{LoadedWeights, Manifest};

@@ -1,0 +1,202 @@
+//! IsoFormer's aggregation and tissue head: the DNA embeddings attend to the RNA and then to the
+//! protein embeddings, are pooled over bins, and a two-layer head gives one value per tissue.
+//!
+//! **The released forward pass (`modeling_isoformer.py`) has not been read** (see
+//! shared/reference/isoformer-architecture.md §5). What is confirmed: the DNA embeddings are the
+//! queries (`final_dna_embeddings`), the cross-attention modules are `cross_attention_layer_rna`
+//! and `cross_attention_layer_protein` with 8 heads (`num_heads_omics_cross_attention`), key and
+//! value projections take each modality's own width. Every other choice is an assumption, made
+//! configurable here and in one place:
+//!
+//! 1. Each cross-attention has query, key, value and output projections, all with bias, the query
+//!    and output keeping the DNA width; scores are scaled by `1/sqrt(head_dim)`; padding keys masked.
+//! 2. The residual sits outside: `dna ← dna + attention(dna, other)`; no normalisation.
+//! 3. A missing modality skips its term (the paper's "zeroing the cross-attention term").
+//! 4. Pooling is the mean over all bins (`pool_window: null`), or over the bins
+//!    `[centre + start, centre + end)` when `pool_window` is `[start, end]` — one reading of
+//!    Isoformer's `pool_window_start` / `pool_window_end`.
+//! 5. The head is `fc2(activation(fc1(pooled)))`, hidden width `head_hidden` (6,144 = 2 × 3,072 fits
+//!    the checkpoint's size), activation `relu` by default.
+
+use burn::nn::Linear;
+use burn::tensor::activation::{gelu, relu};
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::nn::{self, TensorSpec, attend, key_padding_bias};
+use crate::weights::ParamSource;
+
+/// The aggregator's configuration (stored as the weight directory's `config`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AggregatorConfig {
+    /// Width of the DNA embeddings (Enformer: 2 × 1,536).
+    pub dna_dim: usize,
+    /// Width of the RNA embeddings (IsoFormer's NT-v2: 768).
+    pub rna_dim: usize,
+    /// Width of the protein embeddings (ESM-2 150M: 640).
+    pub protein_dim: usize,
+    /// `num_heads_omics_cross_attention` (8 in IsoFormer).
+    pub heads: usize,
+    /// Output values (30 GTEx tissues).
+    pub tissues: usize,
+    /// Hidden width of the two-layer head.
+    pub head_hidden: usize,
+    /// `relu` or `gelu` (the exact, erf GELU).
+    #[serde(default = "default_activation")]
+    pub head_activation: String,
+    /// Bin offsets `[start, end)` from the centre bin to pool, or `None` for the mean of all bins.
+    #[serde(default)]
+    pub pool_window: Option<(i64, i64)>,
+}
+
+fn default_activation() -> String {
+    "relu".into()
+}
+
+impl AggregatorConfig {
+    /// IsoFormer's published widths with the assumptions above.
+    pub fn published() -> Self {
+        AggregatorConfig {
+            dna_dim: 3072,
+            rna_dim: 768,
+            protein_dim: 640,
+            heads: 8,
+            tissues: 30,
+            head_hidden: 6144,
+            head_activation: default_activation(),
+            pool_window: None,
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let fail = |what: &str| Err(Error::Config(format!("aggregator config: {what}")));
+        if self.heads == 0 || self.dna_dim % self.heads != 0 {
+            return fail("dna_dim must be divisible by heads");
+        }
+        if [self.dna_dim, self.rna_dim, self.protein_dim, self.tissues, self.head_hidden].contains(&0) {
+            return fail("every width must be positive");
+        }
+        if !matches!(self.head_activation.as_str(), "relu" | "gelu") {
+            return fail("head_activation must be \"relu\" or \"gelu\"");
+        }
+        if let Some((start, end)) = self.pool_window
+            && start >= end
+        {
+            return fail("pool_window must be [start, end) with start < end");
+        }
+        Ok(())
+    }
+}
+
+/// Multi-head attention of one sequence's queries over another modality's keys and values.
+struct CrossAttention {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    output: Linear,
+    heads: usize,
+}
+
+impl CrossAttention {
+    fn specs(name: &str, q_dim: usize, kv_dim: usize) -> Vec<TensorSpec> {
+        let mut specs = nn::linear_specs(&format!("{name}.query"), q_dim, q_dim, true);
+        specs.extend(nn::linear_specs(&format!("{name}.key"), kv_dim, q_dim, true));
+        specs.extend(nn::linear_specs(&format!("{name}.value"), kv_dim, q_dim, true));
+        specs.extend(nn::linear_specs(&format!("{name}.output"), q_dim, q_dim, true));
+        specs
+    }
+
+    fn load(src: &mut dyn ParamSource, name: &str, q_dim: usize, kv_dim: usize, heads: usize) -> Result<Self> {
+        let mut linear = |part: &str, d_in| nn::load_linear(src, &format!("{name}.{part}"), d_in, q_dim, true);
+        Ok(CrossAttention { query: linear("query", q_dim)?, key: linear("key", kv_dim)?, value: linear("value", kv_dim)?, output: linear("output", q_dim)?, heads })
+    }
+
+    /// `x`: `[b, nq, dq]`, `kv`: `[b, nk, dkv]`, `kv_mask`: `[b, nk]` (1 = token) → `[b, nq, dq]`.
+    fn forward(&self, x: Tensor<3>, kv: Tensor<3>, kv_mask: Tensor<2>) -> Tensor<3> {
+        let [batch, nq, dq] = x.dims();
+        let nk = kv.dims()[1];
+        let head_dim = dq / self.heads;
+        let split = |t: Tensor<3>, n: usize| t.reshape([batch, n, self.heads, head_dim]).swap_dims(1, 2);
+        let q = split(self.query.forward(x), nq).mul_scalar((head_dim as f64).powf(-0.5));
+        let k = split(self.key.forward(kv.clone()), nk);
+        let v = split(self.value.forward(kv), nk);
+        let context = attend(q, k, v, &key_padding_bias(kv_mask));
+        self.output.forward(context.swap_dims(1, 2).reshape([batch, nq, dq]))
+    }
+}
+
+/// One modality's embeddings for the aggregator: `[b, n, width]` and its `[b, n]` 1/0 mask.
+pub struct ModalityEmbedding {
+    pub hidden: Tensor<3>,
+    pub mask: Tensor<2>,
+}
+
+/// The cross-attention aggregation and the tissue head.
+pub struct Aggregator {
+    config: AggregatorConfig,
+    rna_attention: CrossAttention,
+    protein_attention: CrossAttention,
+    fc1: Linear,
+    fc2: Linear,
+}
+
+impl Aggregator {
+    pub fn tensor_specs(config: &AggregatorConfig) -> Vec<TensorSpec> {
+        let mut specs = CrossAttention::specs("rna_attention", config.dna_dim, config.rna_dim);
+        specs.extend(CrossAttention::specs("protein_attention", config.dna_dim, config.protein_dim));
+        specs.extend(nn::linear_specs("head.fc1", config.dna_dim, config.head_hidden, true));
+        specs.extend(nn::linear_specs("head.fc2", config.head_hidden, config.tissues, true));
+        specs
+    }
+
+    pub fn load(config: &AggregatorConfig, src: &mut dyn ParamSource) -> Result<Self> {
+        config.validate()?;
+        let (d, h) = (config.dna_dim, config.heads);
+        Ok(Aggregator {
+            config: config.clone(),
+            rna_attention: CrossAttention::load(src, "rna_attention", d, config.rna_dim, h)?,
+            protein_attention: CrossAttention::load(src, "protein_attention", d, config.protein_dim, h)?,
+            fc1: nn::load_linear(src, "head.fc1", d, config.head_hidden, true)?,
+            fc2: nn::load_linear(src, "head.fc2", config.head_hidden, config.tissues, true)?,
+        })
+    }
+
+    pub fn config(&self) -> &AggregatorConfig {
+        &self.config
+    }
+
+    /// `dna`: `[b, bins, dna_dim]` → (`[b, tissues]` values, `[b, bins, dna_dim]` final DNA embeddings).
+    pub fn forward(&self, dna: Tensor<3>, rna: Option<ModalityEmbedding>, protein: Option<ModalityEmbedding>) -> Result<(Tensor<2>, Tensor<3>)> {
+        let [batch, bins, width] = dna.dims();
+        for (what, embedding, expected) in [("RNA", &rna, self.config.rna_dim), ("protein", &protein, self.config.protein_dim)] {
+            if let Some(e) = embedding
+                && e.hidden.dims()[2] != expected
+            {
+                return Err(Error::InvalidArgument(format!("{what} embeddings are {} wide; the aggregator expects {expected}", e.hidden.dims()[2])));
+            }
+        }
+        let mut x = dna;
+        if let Some(rna) = rna {
+            x = x.clone() + self.rna_attention.forward(x, rna.hidden, rna.mask);
+        }
+        if let Some(protein) = protein {
+            x = x.clone() + self.protein_attention.forward(x, protein.hidden, protein.mask);
+        }
+        let pooled = match self.config.pool_window {
+            None => x.clone().mean_dim(1),
+            Some((start, end)) => {
+                let centre = (bins / 2) as i64;
+                let (first, last) = (centre + start, centre + end);
+                if first < 0 || last > bins as i64 {
+                    return Err(Error::Config(format!("pool_window [{start}, {end}) leaves the {bins} bins")));
+                }
+                x.clone().narrow(1, first as usize, (last - first) as usize).mean_dim(1)
+            }
+        }
+        .reshape([batch, width]);
+        let hidden = self.fc1.forward(pooled);
+        let hidden = if self.config.head_activation == "gelu" { gelu(hidden) } else { relu(hidden) };
+        Ok((self.fc2.forward(hidden), x))
+    }
+}

@@ -1,0 +1,95 @@
+//! Converting IsoFormer aggregator weights into the project's weight directory (native only).
+//!
+//! The released key names are **inferred** (the checkpoint has not been read; see src/aggregator.rs):
+//! the cross-attention attribute names are confirmed from derivative code, the names inside them and
+//! the head's are guesses. Both the inferred IsoFormer names and the reference module's
+//! (tests/fixtures/isoformer_reference.py) are accepted:
+//!
+//! | upstream                                                          | weight directory                    |
+//! |-------------------------------------------------------------------|-------------------------------------|
+//! | `cross_attention_layer_rna.P.*` or `rna_attention.P.*` (P = query, key, value, output) | `rna_attention.P.*` (weight transposed) |
+//! | `cross_attention_layer_protein.P.*` or `protein_attention.P.*`     | `protein_attention.P.*`             |
+//! | `fc1.*`, `fc2.*` or `head.fc1.*`, `head.fc2.*`                     | `head.fc1.*`, `head.fc2.*`          |
+//!
+//! Anything else is an error listing it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::aggregator::{Aggregator, AggregatorConfig};
+use crate::checkpoint::Checkpoint;
+use crate::convert::{ConvertOptions, ConvertReport, check_against_specs, relative_name, transposed, write_weight_dir};
+use crate::error::{CheckpointMismatch, Error, Result};
+use crate::weights::Source;
+
+fn aggregator_target(name: &str) -> Option<String> {
+    let (stem, leaf) = name.rsplit_once('.')?;
+    if !matches!(leaf, "weight" | "bias") {
+        return None;
+    }
+    let stem = stem.replace("cross_attention_layer_rna.", "rna_attention.").replace("cross_attention_layer_protein.", "protein_attention.");
+    let ours = match stem.as_str() {
+        "fc1" | "head.fc1" => "head.fc1".to_string(),
+        "fc2" | "head.fc2" => "head.fc2".to_string(),
+        other => {
+            let (module, part) = other.split_once('.')?;
+            let known = matches!(module, "rna_attention" | "protein_attention") && matches!(part, "query" | "key" | "value" | "output");
+            known.then(|| other.to_string())?
+        }
+    };
+    Some(format!("{ours}.{leaf}"))
+}
+
+/// `--from`: a directory with config.json (the [`AggregatorConfig`] fields) and the weights file.
+pub fn convert_aggregator(from: &Path, out: &Path, options: &ConvertOptions) -> Result<ConvertReport> {
+    let config_path = from.join("config.json");
+    let text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(config_path.display(), e))?;
+    let config_json: Value = serde_json::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", config_path.display())))?;
+    let config: AggregatorConfig = serde_json::from_value(config_json.clone()).map_err(|e| Error::Config(e.to_string()))?;
+    config.validate()?;
+    let checkpoint_path = Checkpoint::find_in_dir(from)?;
+    let checkpoint = Checkpoint::open(&checkpoint_path)?;
+    let mut mapped = BTreeMap::new();
+    let mut mismatch = CheckpointMismatch::default();
+    for (name, tensor) in &checkpoint.tensors {
+        let Some(ours) = aggregator_target(name) else {
+            mismatch.unknown.push(format!("{name} {:?}", tensor.shape));
+            continue;
+        };
+        let (mut shape, mut values) = (tensor.shape.clone(), tensor.read_f32()?);
+        if ours.ends_with(".weight") && shape.len() == 2 {
+            values = transposed(&values, shape[0], shape[1]);
+            shape.swap(0, 1);
+        }
+        mapped.insert(ours, (shape, values));
+    }
+    let specs = Aggregator::tensor_specs(&config);
+    check_against_specs(&specs, &mapped, &mut mismatch);
+    if !mismatch.is_empty() {
+        return Err(mismatch.into());
+    }
+    let source = Source {
+        checkpoint: relative_name(&checkpoint_path),
+        licence: options.licence.clone().unwrap_or_else(|| "CC BY-NC-SA 4.0 (IsoFormer)".into()),
+        random_weights: options.random_weights || config_json.get("random_weights").and_then(Value::as_bool).unwrap_or(false),
+    };
+    let config_value = serde_json::to_value(&config).map_err(|e| Error::Config(e.to_string()))?;
+    let manifest = write_weight_dir(out, "aggregator", config_value, source, &specs, &mut mapped, options.max_shard_bytes)?;
+    Ok(ConvertReport { manifest, ignored: Vec::new() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_inferred_and_reference_names() {
+        assert_eq!(aggregator_target("cross_attention_layer_rna.query.weight").as_deref(), Some("rna_attention.query.weight"));
+        assert_eq!(aggregator_target("protein_attention.output.bias").as_deref(), Some("protein_attention.output.bias"));
+        assert_eq!(aggregator_target("fc2.weight").as_deref(), Some("head.fc2.weight"));
+        assert_eq!(aggregator_target("rna_attention.gate.weight"), None);
+        assert_eq!(aggregator_target("esm.embeddings.word_embeddings.weight"), None);
+    }
+}

@@ -1,0 +1,103 @@
+//! IsoFormer: the three encoders and the aggregator. Any non-empty subset of DNA, RNA and protein
+//! can be given: a missing RNA or protein skips its cross-attention term; missing DNA is read as a
+//! window of N (all-zero one-hot), since the released model is DNA-centred and needs DNA queries.
+
+use serde::Serialize;
+
+use crate::aggregator::Aggregator;
+use crate::embed::{DnaEncoder, SequenceEncoder, read_back};
+use crate::error::{Error, Modality, Result};
+
+/// The 30 GTEx tissues in the dataset card's order ("List of tissues V1"); that the head's outputs
+/// follow this order is the natural assumption, not confirmed (shared/reference §6).
+pub const TISSUES: [&str; 30] = [
+    "Adipose Tissue", "Adrenal Gland", "Bladder", "Blood", "Blood Vessel", "Brain", "Breast", "Cervix Uteri", "Colon",
+    "Esophagus", "Fallopian Tube", "Heart", "Kidney", "Liver", "Lung", "Muscle", "Nerve", "Ovary", "Pancreas",
+    "Pituitary", "Prostate", "Salivary Gland", "Skin", "Small Intestine", "Spleen", "Stomach", "Testis", "Thyroid",
+    "Uterus", "Vagina",
+];
+
+/// What the head emits, said in every prediction: the training target is GTEx v8 transcript TPM as
+/// log(TPM + 1), but whether the released head predicts it raw or standardised per tissue is unknown.
+pub const UNITS: &str = "expression per tissue on the training target's scale: log(TPM + 1) of GTEx v8 transcript TPM, \
+possibly standardised per tissue (unconfirmed for the released head)";
+
+/// The sequences of one transcript: its gene's DNA window, the transcript, its protein.
+#[derive(Debug, Clone, Default)]
+pub struct IsoformerInputs<'a> {
+    pub dna: Option<&'a str>,
+    pub rna: Option<&'a str>,
+    pub protein: Option<&'a str>,
+}
+
+/// The 30 tissue values, with what produced them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prediction {
+    pub tissues: Vec<String>,
+    pub values: Vec<f32>,
+    pub units: &'static str,
+    /// The modalities given (DNA is read as N when absent).
+    pub modalities: Vec<Modality>,
+    pub random_weights: bool,
+    /// `[bins, dna_dim]` row-major after the cross-attentions, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_dna_embeddings: Option<(Vec<usize>, Vec<f32>)>,
+}
+
+/// The encoders and the aggregator on one device.
+pub struct Isoformer {
+    dna: DnaEncoder,
+    rna: Option<SequenceEncoder>,
+    protein: Option<SequenceEncoder>,
+    aggregator: Aggregator,
+    random_weights: bool,
+}
+
+impl Isoformer {
+    /// Checks that the encoders' widths are the aggregator's and that each encoder reads its modality.
+    pub fn new(dna: DnaEncoder, rna: Option<SequenceEncoder>, protein: Option<SequenceEncoder>, aggregator: Aggregator, random_weights: bool) -> Result<Self> {
+        let config = aggregator.config();
+        let mismatch = |what: &str, got: usize, want: usize| Error::Config(format!("{what} width {got} differs from the aggregator's {want}"));
+        if 2 * dna.config().dim != config.dna_dim {
+            return Err(mismatch("DNA embedding", 2 * dna.config().dim, config.dna_dim));
+        }
+        for (encoder, modality, want) in [(&rna, Modality::Rna, config.rna_dim), (&protein, Modality::Protein, config.protein_dim)] {
+            if let Some(encoder) = encoder {
+                encoder.expect_modality(modality)?;
+                if encoder.config().hidden_size != want {
+                    return Err(mismatch(&format!("{modality} embedding"), encoder.config().hidden_size, want));
+                }
+            }
+        }
+        let random_weights = random_weights || dna.random_weights() || rna.as_ref().is_some_and(|e| e.random_weights()) || protein.as_ref().is_some_and(|e| e.random_weights());
+        Ok(Isoformer { dna, rna, protein, aggregator, random_weights })
+    }
+
+    fn encoder(encoder: &Option<SequenceEncoder>, modality: Modality) -> Result<&SequenceEncoder> {
+        encoder.as_ref().ok_or_else(|| Error::InvalidArgument(format!("no {modality} encoder is loaded")))
+    }
+
+    /// Predicts the tissue values of one transcript; `final_dna` also returns the final DNA embeddings.
+    pub async fn predict(&self, inputs: &IsoformerInputs<'_>, final_dna: bool) -> Result<Prediction> {
+        if inputs.dna.is_none() && inputs.rna.is_none() && inputs.protein.is_none() {
+            return Err(Error::InvalidArgument("give at least one of DNA, RNA and protein".into()));
+        }
+        let rna = inputs.rna.map(|s| Self::encoder(&self.rna, Modality::Rna)?.hidden(s)).transpose()?;
+        let protein = inputs.protein.map(|s| Self::encoder(&self.protein, Modality::Protein)?.hidden(s)).transpose()?;
+        let dna = self.dna.trunk(self.dna.one_hot(), inputs.dna.unwrap_or("N"))?;
+        let (values, final_embeddings) = self.aggregator.forward(dna, rna.map(|(_, e)| e), protein.map(|(_, e)| e))?;
+        let values = read_back(values).await?;
+        let final_dna_embeddings = if final_dna {
+            let [_, bins, width] = final_embeddings.dims();
+            Some((vec![bins, width], read_back(final_embeddings).await?))
+        } else {
+            None
+        };
+        let tissues = (0..values.len()).map(|i| TISSUES.get(i).map_or_else(|| format!("output {i}"), |t| t.to_string())).collect();
+        let modalities = [(inputs.dna, Modality::Dna), (inputs.rna, Modality::Rna), (inputs.protein, Modality::Protein)]
+            .into_iter()
+            .filter_map(|(s, m)| s.map(|_| m))
+            .collect();
+        Ok(Prediction { tissues, values, units: UNITS, modalities, random_weights: self.random_weights, final_dna_embeddings })
+    }
+}

@@ -1,0 +1,119 @@
+//! IsoFormer end to end at tiny sizes against the PyTorch reference (tests/fixtures/isoformer_reference.py):
+//! the committed tiny Enformer, NT-v2 and ESM-2 weights and a tiny aggregator (regenerated from its
+//! tensor list and converted), on the TP73 region, a TP73 transcript and a TP73 protein, for every
+//! subset of modalities the fixture holds; CPU and wgpu.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use isoformer::aggregator::{Aggregator, AggregatorConfig};
+use isoformer::backend::{self, BackendKind, ComputeDevice};
+use isoformer::convert::ConvertOptions;
+use isoformer::convert_aggregator::convert_aggregator;
+use isoformer::weights::load_dir;
+use isoformer::{DnaEncoder, Isoformer, IsoformerInputs, SequenceEncoder, TISSUES, read_sequences};
+use serde_json::Value;
+use support::{TempWeights, relative_diff};
+
+/// Largest |ours − reference| relative to the largest |reference| value, as for Enformer.
+const ISOFORMER_RELATIVE_TOLERANCE: f32 = 1e-4;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/isoformer/tiny_expected.json")).unwrap()).unwrap()
+}
+
+fn aggregator_weights(tag: &str) -> TempWeights {
+    let dir = std::env::temp_dir().join(format!("isoformer-aggregator-{tag}-{}", std::process::id()));
+    let (hf, out) = (dir.join("hf"), dir.join("weights"));
+    std::fs::create_dir_all(&hf).unwrap();
+    let text = std::fs::read_to_string(root().join("tests/fixtures/isoformer/tiny_aggregator_weights.json")).unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    std::fs::write(hf.join("config.json"), doc["config"].to_string()).unwrap();
+    std::fs::write(hf.join("model.safetensors"), support::generated_safetensors(&text)).unwrap();
+    convert_aggregator(&hf, &out, &ConvertOptions { random_weights: true, ..Default::default() }).unwrap();
+    TempWeights { root: dir, weights: out }
+}
+
+fn model(kind: BackendKind, tag: &str) -> Isoformer {
+    let device = backend::init_native(kind).expect("a device (wgpu: install mesa-vulkan-drivers)");
+    let load = |dir: PathBuf| load_dir(&dir, &device.device).unwrap();
+    let weights = |name: &str| root().join("weights").join(name);
+    let (manifest, loaded) = load(weights("enformer-tiny-random"));
+    let dna = DnaEncoder::new(device.clone(), &manifest, loaded).unwrap();
+    let sequence = |name: &str, device: &ComputeDevice| {
+        let (manifest, loaded) = load(weights(name));
+        SequenceEncoder::new(device.clone(), &manifest, loaded).unwrap()
+    };
+    let (rna, protein) = (sequence("nt-tiny-random", &device), sequence("esm2-tiny-random", &device));
+    let aggregator_dir = aggregator_weights(tag);
+    let (manifest, mut loaded) = load(aggregator_dir.weights.clone());
+    let config: AggregatorConfig = serde_json::from_value(manifest.config.clone()).unwrap();
+    let aggregator = Aggregator::load(&config, &mut loaded).unwrap();
+    loaded.finish().unwrap();
+    Isoformer::new(dna, Some(rna), Some(protein), aggregator, manifest.source.random_weights).unwrap()
+}
+
+fn inputs() -> (String, String, String) {
+    let shared = root().join("../shared/data/gentle_rs");
+    let genbank = std::fs::read_to_string(shared.join("tp73.ncbi.gb")).expect("../shared/data beside the checkout");
+    let transcripts = read_sequences(&std::fs::read_to_string(shared.join("ensembl_human_tp73_all.fasta")).unwrap()).unwrap();
+    let rna = transcripts.into_iter().find(|r| r.id == "ENST00000713571.1").unwrap().sequence;
+    let protein = genbank.split("/protein_id=\"NP_005418.1\"").nth(1).unwrap().split("/translation=\"").nth(1).unwrap().split('"').next().unwrap();
+    (support::genbank_origin(&genbank), rna, protein.chars().filter(|c| !c.is_whitespace()).collect())
+}
+
+fn check(model: &Isoformer) {
+    let (dna, rna, protein) = inputs();
+    for case in fixture()["cases"].as_array().unwrap() {
+        let label = case["label"].as_str().unwrap();
+        let given = IsoformerInputs {
+            dna: Some(&dna),
+            rna: case["rna"].as_bool().unwrap().then_some(rna.as_str()),
+            protein: case["protein"].as_bool().unwrap().then_some(protein.as_str()),
+        };
+        let prediction = pollster::block_on(model.predict(&given, label == "dna_rna_protein")).unwrap();
+        let expected: Vec<f32> = serde_json::from_value(case["values"].clone()).unwrap();
+        assert_eq!(prediction.tissues, TISSUES.to_vec());
+        assert!(prediction.random_weights && prediction.units.contains("log(TPM + 1)"));
+        let diff = relative_diff(&prediction.values, &expected);
+        eprintln!("{label}: relative max |Δ| = {diff:.3e}");
+        assert!(diff <= ISOFORMER_RELATIVE_TOLERANCE, "{label}: {diff}");
+        if let Some(file) = case["final_dna"].as_str() {
+            let (_, expected) = support::npy(&std::fs::read(root().join("tests/fixtures/isoformer").join(file)).unwrap());
+            let (shape, ours) = prediction.final_dna_embeddings.unwrap();
+            assert_eq!(shape, vec![896, 96]);
+            let diff = relative_diff(&ours, &expected);
+            eprintln!("{label} final DNA embeddings: relative max |Δ| = {diff:.3e}");
+            assert!(diff <= ISOFORMER_RELATIVE_TOLERANCE, "{label} final DNA: {diff}");
+        }
+    }
+}
+
+#[test]
+fn tiny_isoformer_matches_the_reference_on_cpu() {
+    check(&model(BackendKind::Cpu, "cpu"));
+}
+
+#[test]
+fn tiny_isoformer_matches_the_reference_on_wgpu() {
+    check(&model(BackendKind::Wgpu, "wgpu"));
+}
+
+#[test]
+fn empty_inputs_and_bad_sequences_are_typed_errors() {
+    let model = model(BackendKind::Cpu, "errors");
+    let predict = |inputs: IsoformerInputs| pollster::block_on(model.predict(&inputs, false)).unwrap_err().code();
+    assert_eq!(predict(IsoformerInputs::default()), "INVALID_ARGUMENT");
+    assert_eq!(predict(IsoformerInputs { rna: Some("ACGUX"), ..Default::default() }), "INVALID_CHARACTER");
+    assert_eq!(predict(IsoformerInputs { protein: Some("MKV*"), ..Default::default() }), "INVALID_CHARACTER");
+    // Without DNA the model still answers (DNA read as N), with the modalities it was given.
+    let prediction = pollster::block_on(model.predict(&IsoformerInputs { protein: Some("MKTAYIAKQR"), ..Default::default() }, false)).unwrap();
+    assert_eq!(prediction.values.len(), 30);
+    assert_eq!(prediction.modalities, vec![isoformer::Modality::Protein]);
+}
