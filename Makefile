@@ -57,3 +57,4 @@ weights:
 	cargo run --release --bin isoformer -- convert --model esm2 --from tests/fixtures/esm2/tiny_hf --out weights/esm2-tiny-random
 	cargo run --release --bin isoformer -- convert --model nt --from tests/fixtures/nt/tiny_hf --out weights/nt-tiny-random
 	cargo run --release --bin isoformer -- convert --model enformer --from tests/fixtures/enformer/tiny_state_dict --out weights/enformer-tiny-random
+	cargo run --release --bin isoformer -- convert --model aggregator --from tests/fixtures/isoformer/tiny_aggregator --out weights/aggregator-tiny-random

@@ -219,3 +219,36 @@ mod enformer {
         assert_eq!(convert_enformer(&no_enformer, &temp_dir("x"), &ConvertOptions::default()).unwrap_err().code(), "CHECKPOINT_MISMATCH");
     }
 }
+
+/// The committed tiny aggregator is the converter's output of the fixture's checkpoint, and the
+/// same tensors as its generator list.
+#[test]
+fn committed_tiny_aggregator_is_the_converters_output() {
+    use isoformer::convert_aggregator::convert_aggregator;
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/isoformer/tiny_aggregator");
+    let out = temp_dir("committed-aggregator");
+    let report = convert_aggregator(&from, &out, &ConvertOptions::default()).unwrap();
+    assert_eq!(report.manifest.model, "aggregator");
+    assert!(report.manifest.source.random_weights);
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/aggregator-tiny-random");
+    for file in &report.manifest.files {
+        let ours = std::fs::read(out.join(&file.name)).unwrap();
+        let theirs = std::fs::read(committed.join(&file.name)).expect("weights/aggregator-tiny-random is up to date (make weights)");
+        assert!(ours == theirs, "{} differs: regenerate weights/aggregator-tiny-random", file.name);
+    }
+    // An unknown tensor is an error naming it.
+    let broken = temp_dir("aggregator-broken");
+    std::fs::copy(from.join("config.json"), broken.join("config.json")).unwrap();
+    let source = std::fs::read(from.join("model.safetensors")).unwrap();
+    let parsed = safetensors::SafeTensors::deserialize(&source).unwrap();
+    let renamed: Vec<(String, safetensors::tensor::TensorView)> =
+        parsed.tensors().into_iter().map(|(n, v)| (if n == "fc1.bias" { "fc1.gate".to_string() } else { n }, v)).collect();
+    std::fs::write(broken.join("model.safetensors"), safetensors::serialize(renamed, None).unwrap()).unwrap();
+    match convert_aggregator(&broken, &temp_dir("aggregator-broken-out"), &ConvertOptions::default()) {
+        Err(Error::Checkpoint(mismatch)) => {
+            assert!(mismatch.unknown[0].starts_with("fc1.gate"), "{mismatch}");
+            assert_eq!(mismatch.missing, vec!["head.fc1.bias"]);
+        }
+        other => panic!("expected a checkpoint mismatch, got {:?}", other.map(|r| r.manifest.files.len())),
+    }
+}

@@ -1,7 +1,6 @@
 //! IsoFormer end to end at tiny sizes against the PyTorch reference (tests/fixtures/isoformer_reference.py):
-//! the committed tiny Enformer, NT-v2 and ESM-2 weights and a tiny aggregator (regenerated from its
-//! tensor list and converted), on the TP73 region, a TP73 transcript and a TP73 protein, for every
-//! subset of modalities the fixture holds; CPU and wgpu.
+//! the committed tiny Enformer, NT-v2, ESM-2 and aggregator weights, on the TP73 region, a TP73
+//! transcript and a TP73 protein, for every subset of modalities the fixture holds; CPU and wgpu.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod support;
@@ -10,12 +9,10 @@ use std::path::{Path, PathBuf};
 
 use isoformer::aggregator::{Aggregator, AggregatorConfig};
 use isoformer::backend::{self, BackendKind, ComputeDevice};
-use isoformer::convert::ConvertOptions;
-use isoformer::convert_aggregator::convert_aggregator;
 use isoformer::weights::load_dir;
 use isoformer::{DnaEncoder, Isoformer, IsoformerInputs, SequenceEncoder, TISSUES, read_sequences};
 use serde_json::Value;
-use support::{TempWeights, relative_diff};
+use support::relative_diff;
 
 /// Largest |ours − reference| relative to the largest |reference| value, as for Enformer.
 const ISOFORMER_RELATIVE_TOLERANCE: f32 = 1e-4;
@@ -28,19 +25,7 @@ fn fixture() -> Value {
     serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/isoformer/tiny_expected.json")).unwrap()).unwrap()
 }
 
-fn aggregator_weights(tag: &str) -> TempWeights {
-    let dir = std::env::temp_dir().join(format!("isoformer-aggregator-{tag}-{}", std::process::id()));
-    let (hf, out) = (dir.join("hf"), dir.join("weights"));
-    std::fs::create_dir_all(&hf).unwrap();
-    let text = std::fs::read_to_string(root().join("tests/fixtures/isoformer/tiny_aggregator_weights.json")).unwrap();
-    let doc: Value = serde_json::from_str(&text).unwrap();
-    std::fs::write(hf.join("config.json"), doc["config"].to_string()).unwrap();
-    std::fs::write(hf.join("model.safetensors"), support::generated_safetensors(&text)).unwrap();
-    convert_aggregator(&hf, &out, &ConvertOptions { random_weights: true, ..Default::default() }).unwrap();
-    TempWeights { root: dir, weights: out }
-}
-
-fn model(kind: BackendKind, tag: &str) -> Isoformer {
+fn model(kind: BackendKind) -> Isoformer {
     let device = backend::init_native(kind).expect("a device (wgpu: install mesa-vulkan-drivers)");
     let load = |dir: PathBuf| load_dir(&dir, &device.device).unwrap();
     let weights = |name: &str| root().join("weights").join(name);
@@ -51,8 +36,7 @@ fn model(kind: BackendKind, tag: &str) -> Isoformer {
         SequenceEncoder::new(device.clone(), &manifest, loaded).unwrap()
     };
     let (rna, protein) = (sequence("nt-tiny-random", &device), sequence("esm2-tiny-random", &device));
-    let aggregator_dir = aggregator_weights(tag);
-    let (manifest, mut loaded) = load(aggregator_dir.weights.clone());
+    let (manifest, mut loaded) = load(weights("aggregator-tiny-random"));
     let config: AggregatorConfig = serde_json::from_value(manifest.config.clone()).unwrap();
     let aggregator = Aggregator::load(&config, &mut loaded).unwrap();
     loaded.finish().unwrap();
@@ -97,17 +81,17 @@ fn check(model: &Isoformer) {
 
 #[test]
 fn tiny_isoformer_matches_the_reference_on_cpu() {
-    check(&model(BackendKind::Cpu, "cpu"));
+    check(&model(BackendKind::Cpu));
 }
 
 #[test]
 fn tiny_isoformer_matches_the_reference_on_wgpu() {
-    check(&model(BackendKind::Wgpu, "wgpu"));
+    check(&model(BackendKind::Wgpu));
 }
 
 #[test]
 fn empty_inputs_and_bad_sequences_are_typed_errors() {
-    let model = model(BackendKind::Cpu, "errors");
+    let model = model(BackendKind::Cpu);
     let predict = |inputs: IsoformerInputs| pollster::block_on(model.predict(&inputs, false)).unwrap_err().code();
     assert_eq!(predict(IsoformerInputs::default()), "INVALID_ARGUMENT");
     assert_eq!(predict(IsoformerInputs { rna: Some("ACGUX"), ..Default::default() }), "INVALID_CHARACTER");

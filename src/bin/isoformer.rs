@@ -20,6 +20,7 @@ mod cli {
     use npyz::WriterBuilder;
     use isoformer::checkpoint::Checkpoint;
     use isoformer::convert::{ConvertOptions, convert_esm};
+    use isoformer::convert_aggregator::convert_aggregator;
     use isoformer::convert_enformer::convert_enformer;
     use isoformer::tokenize::NUCLEOTIDE_MAX_TOKENS;
     use isoformer::weights::{self, Manifest};
@@ -156,6 +157,8 @@ mod cli {
         Nt,
         /// Enformer (enformer-pytorch state dict or save_pretrained directory; an IsoFormer checkpoint's Enformer part)
         Enformer,
+        /// IsoFormer's cross-attention aggregator and tissue head (config.json + weights; key names inferred)
+        Aggregator,
     }
 
     #[derive(Clone, Copy, ValueEnum)]
@@ -180,6 +183,7 @@ mod cli {
                     ModelKind::Esm2 => convert_esm(&from, &out, EsmFamily::Esm2, &options),
                     ModelKind::Nt => convert_esm(&from, &out, EsmFamily::NucleotideTransformer, &options),
                     ModelKind::Enformer => convert_enformer(&from, &out, &options),
+                    ModelKind::Aggregator => convert_aggregator(&from, &out, &options),
                 };
                 report.map(|report| {
                     let manifest = &report.manifest;
