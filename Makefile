@@ -47,9 +47,10 @@ test-native:
 	cargo test --release
 
 # wasm-bindgen-test-runner gives the whole browser run 20 s and chromedriver 5 s by default;
-# SwiftShader on 2 cores needs more (the suite takes ~25 s warm, more on a cold shader cache).
+# SwiftShader on 2 cores needs more (full-length Enformer passes keep the page busy for tens of
+# seconds, during which a webdriver call can wait; the suite takes a few minutes).
 test-web:
-	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900 WASM_BINDGEN_TEST_DRIVER_TIMEOUT=60 \
+	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=1800 WASM_BINDGEN_TEST_DRIVER_TIMEOUT=300 \
 	  cargo test --release --target wasm32-unknown-unknown --test web
 
 ## Regenerates the committed tiny weight directories from the committed Hugging Face fixtures.

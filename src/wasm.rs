@@ -10,7 +10,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use crate::backend;
+use crate::aggregator::{Aggregator, AggregatorConfig};
 use crate::embed::{DnaEmbedding, DnaEncoder, Embedding, SequenceEncoder};
+use crate::model::{Isoformer, IsoformerInputs, Prediction};
 use crate::error::{Error, Modality};
 use crate::tokenize::{AmbiguityPolicy, CropPolicy, DnaCropPolicy, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, Tokenizer};
 use crate::weights::{LoadedWeights, MANIFEST_FILE, Manifest};
@@ -61,6 +63,19 @@ async fn fetch_bytes(url: &str) -> Result<Vec<u8>, Error> {
         .await
         .map_err(|e| network(format!("{e:?}")))?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// Fetches `<base>/manifest.json` and its shards, each verified and uploaded as it arrives.
+async fn fetch_weights(base_url: &str, device: &burn::tensor::Device) -> Result<(Manifest, LoadedWeights), Error> {
+    let base = base_url.trim_end_matches('/');
+    let manifest_bytes = fetch_bytes(&format!("{base}/{MANIFEST_FILE}")).await?;
+    let manifest = Manifest::from_json(&String::from_utf8_lossy(&manifest_bytes))?;
+    let mut weights = LoadedWeights::new(device);
+    for entry in &manifest.files {
+        let bytes = fetch_bytes(&format!("{base}/{}", entry.name)).await?;
+        weights.add_shard(entry, bytes)?;
+    }
+    Ok((manifest, weights))
 }
 
 fn dna_embedding_to_js(embedding: &DnaEmbedding) -> JsValue {
@@ -180,15 +195,8 @@ impl EncoderModel {
     }
 
     async fn load_inner(base_url: &str) -> Result<EncoderModel, Error> {
-        let base = base_url.trim_end_matches('/');
         let device = backend::init_webgpu().await?;
-        let manifest_bytes = fetch_bytes(&format!("{base}/{MANIFEST_FILE}")).await?;
-        let manifest = Manifest::from_json(&String::from_utf8_lossy(&manifest_bytes))?;
-        let mut weights = LoadedWeights::new(&device.device);
-        for entry in &manifest.files {
-            let bytes = fetch_bytes(&format!("{base}/{}", entry.name)).await?;
-            weights.add_shard(entry, bytes)?;
-        }
+        let (manifest, weights) = fetch_weights(base_url, &device.device).await?;
         // A warm-up pass compiles the shaders now, not on the user's first request.
         if manifest.model == "enformer" {
             let encoder = DnaEncoder::new(device, &manifest, weights)?;
@@ -279,5 +287,92 @@ impl EncoderModel {
         set(&object, "layers", &(layers as u32).into());
         set(&object, "maxLength", &(max_length as u32).into());
         object.into()
+    }
+}
+
+/// `IsoformerModel.load` argument: the weight directories of the parts (`rna` and `protein` may be
+/// left out; predictions then cannot use that modality).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IsoformerUrls {
+    dna: String,
+    rna: Option<String>,
+    protein: Option<String>,
+    aggregator: String,
+}
+
+/// `predict` argument: any non-empty subset of the three sequences.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PredictInputs {
+    dna: Option<String>,
+    rna: Option<String>,
+    protein: Option<String>,
+}
+
+fn prediction_to_js(prediction: &Prediction) -> JsValue {
+    let object = Object::new();
+    let tissues: Array = prediction.tissues.iter().map(|t| JsValue::from_str(t)).collect();
+    set(&object, "tissues", &tissues.into());
+    set(&object, "values", &Float32Array::from(prediction.values.as_slice()).into());
+    set(&object, "units", &prediction.units.into());
+    set(&object, "randomWeights", &prediction.random_weights.into());
+    let modalities = serde_wasm_bindgen::to_value(&prediction.modalities).unwrap_or(JsValue::NULL);
+    set(&object, "modalities", &modalities);
+    object.into()
+}
+
+/// IsoFormer on the browser's WebGPU device: the three encoders and the aggregator.
+#[wasm_bindgen]
+pub struct IsoformerModel {
+    model: Rc<Isoformer>,
+}
+
+#[wasm_bindgen]
+impl IsoformerModel {
+    /// `urls`: `{ dna, rna?, protein?, aggregator }`, each a weight directory's base URL.
+    pub async fn load(urls: JsValue) -> Result<IsoformerModel, JsValue> {
+        Self::load_inner(urls).await.map_err(|e| to_js_error(&e))
+    }
+
+    async fn load_inner(urls: JsValue) -> Result<IsoformerModel, Error> {
+        let urls: IsoformerUrls = serde_wasm_bindgen::from_value(urls).map_err(|e| Error::InvalidArgument(format!("IsoformerModel.load: {e}")))?;
+        let device = backend::init_webgpu().await?;
+        let (manifest, weights) = fetch_weights(&urls.dna, &device.device).await?;
+        let dna = DnaEncoder::new(device.clone(), &manifest, weights)?;
+        let mut encoders = Vec::new();
+        for url in [&urls.rna, &urls.protein] {
+            let encoder = match url {
+                Some(url) => {
+                    let (manifest, weights) = fetch_weights(url, &device.device).await?;
+                    Some(SequenceEncoder::new(device.clone(), &manifest, weights)?)
+                }
+                None => None,
+            };
+            encoders.push(encoder);
+        }
+        let (manifest, mut weights) = fetch_weights(&urls.aggregator, &device.device).await?;
+        if manifest.model != "aggregator" {
+            return Err(Error::Manifest(format!("model {:?} is not an IsoFormer aggregator", manifest.model)));
+        }
+        let config: AggregatorConfig = serde_json::from_value(manifest.config.clone()).map_err(|e| Error::Config(e.to_string()))?;
+        let aggregator = Aggregator::load(&config, &mut weights)?;
+        weights.finish()?;
+        let protein = encoders.pop().flatten();
+        let rna = encoders.pop().flatten();
+        let model = Isoformer::new(dna, rna, protein, aggregator, manifest.source.random_weights)?;
+        Ok(IsoformerModel { model: Rc::new(model) })
+    }
+
+    /// `inputs`: `{ dna?, rna?, protein? }` → `{ tissues: string[30], values: Float32Array, units,
+    /// randomWeights, modalities }`.
+    pub fn predict(&self, inputs: JsValue) -> Promise {
+        let model = self.model.clone();
+        let parsed = serde_wasm_bindgen::from_value::<PredictInputs>(inputs).map_err(|e| Error::InvalidArgument(format!("predict: {e}")));
+        future_to_promise(async move {
+            let inputs = parsed.map_err(|e| to_js_error(&e))?;
+            let given = IsoformerInputs { dna: inputs.dna.as_deref(), rna: inputs.rna.as_deref(), protein: inputs.protein.as_deref() };
+            model.predict(&given, false).await.map(|p| prediction_to_js(&p)).map_err(|e| to_js_error(&e))
+        })
     }
 }

@@ -20,6 +20,9 @@ const MANIFEST: &str = include_str!("../weights/esm2-tiny-random/manifest.json")
 const SHARD: &[u8] = include_bytes!("../weights/esm2-tiny-random/esm2-00000-of-00001.safetensors");
 const ENFORMER_MANIFEST: &str = include_str!("../weights/enformer-tiny-random/manifest.json");
 const ENFORMER_SHARD: &[u8] = include_bytes!("../weights/enformer-tiny-random/enformer-00000-of-00001.safetensors");
+const AGGREGATOR_MANIFEST: &str = include_str!("../weights/aggregator-tiny-random/manifest.json");
+const AGGREGATOR_SHARD: &[u8] = include_bytes!("../weights/aggregator-tiny-random/aggregator-00000-of-00001.safetensors");
+const TP73_TRANSCRIPTS: &str = include_str!("../../shared/data/gentle_rs/ensembl_human_tp73_all.fasta");
 const TP73_GENBANK: &str = include_str!("../../shared/data/gentle_rs/tp73.ncbi.gb");
 const NT_MANIFEST: &str = include_str!("../weights/nt-tiny-random/manifest.json");
 const NT_SHARD: &[u8] = include_bytes!("../weights/nt-tiny-random/nt-00000-of-00001.safetensors");
@@ -112,6 +115,50 @@ async fn enformer_tiny_matches_enformer_pytorch_on_webgpu_at_full_length() {
     let human = support::npy(include_bytes!("fixtures/enformer/tiny_0_human.npy")).1;
     assert!(support::relative_diff(&output.tracks["human"].values, &human) <= 1e-4);
     assert_eq!(encoder.embed("ACGTZ").await.unwrap_err().code(), "INVALID_CHARACTER");
+}
+
+/// IsoFormer end to end at tiny sizes (all three encoders at full DNA length, then the aggregator)
+/// against the PyTorch reference, with all modalities and with DNA alone (the native tests run
+/// every subset; each case here costs a full Enformer pass on SwiftShader).
+#[wasm_bindgen_test]
+async fn tiny_isoformer_matches_the_reference_on_webgpu() {
+    use isoformer::aggregator::{Aggregator, AggregatorConfig};
+    use isoformer::{Isoformer, IsoformerInputs, read_sequences};
+    let device = init_webgpu().await.expect("a WebGPU adapter");
+    let load = |manifest: &str, shard: &[u8]| {
+        let manifest = Manifest::from_json(manifest).unwrap();
+        let mut weights = LoadedWeights::new(&device.device);
+        weights.add_shard(&manifest.files[0], shard.to_vec()).unwrap();
+        (manifest, weights)
+    };
+    let (m, w) = load(ENFORMER_MANIFEST, ENFORMER_SHARD);
+    let dna = DnaEncoder::new(device.clone(), &m, w).unwrap().with_buffer_limit(DEFAULT_BINDING_LIMIT);
+    let (m, w) = load(NT_MANIFEST, NT_SHARD);
+    let rna = SequenceEncoder::new(device.clone(), &m, w).unwrap();
+    let (m, w) = load(MANIFEST, SHARD);
+    let protein = SequenceEncoder::new(device.clone(), &m, w).unwrap();
+    let (m, mut w) = load(AGGREGATOR_MANIFEST, AGGREGATOR_SHARD);
+    let config: AggregatorConfig = serde_json::from_value(m.config.clone()).unwrap();
+    let aggregator = Aggregator::load(&config, &mut w).unwrap();
+    let model = Isoformer::new(dna, Some(rna), Some(protein), aggregator, true).unwrap();
+
+    let dna = support::genbank_origin(TP73_GENBANK);
+    let rna = read_sequences(TP73_TRANSCRIPTS).unwrap().into_iter().find(|r| r.id == "ENST00000713571.1").unwrap().sequence;
+    let protein: String = TP73_GENBANK.split("/protein_id=\"NP_005418.1\"").nth(1).unwrap().split("/translation=\"").nth(1).unwrap()
+        .split('"').next().unwrap().chars().filter(|c| !c.is_whitespace()).collect();
+    let expected: serde_json::Value = serde_json::from_str(include_str!("fixtures/isoformer/tiny_expected.json")).unwrap();
+    for case in expected["cases"].as_array().unwrap().iter().filter(|c| matches!(c["label"].as_str(), Some("dna_rna_protein" | "dna"))) {
+        let inputs = IsoformerInputs {
+            dna: Some(&dna),
+            rna: case["rna"].as_bool().unwrap().then_some(rna.as_str()),
+            protein: case["protein"].as_bool().unwrap().then_some(protein.as_str()),
+        };
+        let prediction = model.predict(&inputs, false).await.unwrap();
+        let values: Vec<f32> = serde_json::from_value(case["values"].clone()).unwrap();
+        let diff = support::relative_diff(&prediction.values, &values);
+        web_sys::console::log_1(&format!("isoformer {}: relative max |Δ| = {diff:.3e}", case["label"]).into());
+        assert!(diff <= 1e-4, "{}: {diff}", case["label"]);
+    }
 }
 
 /// Two readbacks in a row must return their own bytes (cubecl once reused a staging buffer).
