@@ -199,3 +199,61 @@ fn dna_limits_and_modalities_from_the_command_line() {
     let nt = root().join("weights/nt-tiny-random");
     assert_eq!(code(&isoformer(&["embed", "--weights", nt.to_str().unwrap(), "--dna", "ACGT"])), "WRONG_MODALITY");
 }
+
+/// `predict` with the committed tiny weights on TP73 inputs: the reference's 30 values (JSON), the
+/// same numbers as TSV, and a batch TSV that resumes without recomputing finished rows.
+#[test]
+fn predict_single_and_batch_with_resume() {
+    let shared = root().join("../shared/data/gentle_rs");
+    let genbank = std::fs::read_to_string(shared.join("tp73.ncbi.gb")).expect("../shared/data beside the checkout");
+    let transcripts = isoformer::read_sequences(&std::fs::read_to_string(shared.join("ensembl_human_tp73_all.fasta")).unwrap()).unwrap();
+    let rna = transcripts.into_iter().find(|r| r.id == "ENST00000713571.1").unwrap().sequence;
+    let protein: String = genbank.split("/protein_id=\"NP_005418.1\"").nth(1).unwrap().split("/translation=\"").nth(1).unwrap()
+        .split('"').next().unwrap().chars().filter(|c| !c.is_whitespace()).collect();
+    let dna_file = temp("dna.fasta");
+    std::fs::write(&dna_file, format!(">tp73_region\n{}\n", support::genbank_origin(&genbank))).unwrap();
+    let dna = format!("@{}", dna_file.display());
+    let w = |name: &str| root().join("weights").join(name).to_str().unwrap().to_string();
+    let weights = ["--dna-weights", &w("enformer-tiny-random"), "--rna-weights", &w("nt-tiny-random"), "--protein-weights", &w("esm2-tiny-random"), "--aggregator-weights", &w("aggregator-tiny-random")].map(str::to_string);
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&str> = vec!["predict"];
+        args.extend(weights.iter().map(String::as_str));
+        args.extend_from_slice(extra);
+        isoformer(&args)
+    };
+    let result = run(&["--dna", &dna, "--rna", &rna, "--protein", &protein]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    assert!(String::from_utf8_lossy(&result.stderr).contains("RANDOM"));
+    let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let values: Vec<f32> = serde_json::from_value(json["values"].clone()).unwrap();
+    assert_eq!(json["tissues"][0], "Adipose Tissue");
+    assert!(json["units"].as_str().unwrap().contains("log(TPM + 1)"));
+    let fixture: serde_json::Value = serde_json::from_str(include_str!("fixtures/isoformer/tiny_expected.json")).unwrap();
+    let expected: Vec<f32> = serde_json::from_value(fixture["cases"][0]["values"].clone()).unwrap();
+    assert!(support::relative_diff(&values, &expected) <= 1e-4);
+
+    let tsv = run(&["--dna", &dna, "--protein", &protein, "--format", "tsv"]);
+    let text = String::from_utf8_lossy(&tsv.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("id\tAdipose Tissue\t") && lines[1].starts_with("transcript\t"), "{text}");
+    let tsv_values: Vec<f32> = lines[1].split('\t').skip(1).map(|v| v.parse().unwrap()).collect();
+    let expected: Vec<f32> = serde_json::from_value(fixture["cases"][2]["values"].clone()).unwrap(); // dna_protein
+    assert!(support::relative_diff(&tsv_values, &expected) <= 1e-4);
+
+    let batch = temp("batch.tsv");
+    std::fs::write(&batch, format!("id\tdna\trna\tprotein\nfirst\t\t{rna}\t\nsecond\t\t\t{protein}\n")).unwrap();
+    let out = temp("predictions.tsv");
+    std::fs::write(&out, format!("{}\nfirst\t{}\n", lines[0], vec!["0"; 30].join("\t"))).unwrap(); // as if interrupted after row 1
+    let result = run(&["--batch", batch.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let written = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<&str> = written.lines().collect();
+    assert_eq!(rows.len(), 3, "{written}");
+    assert!(rows[1].starts_with("first\t0\t"), "the finished row is kept, not recomputed");
+    assert!(rows[2].starts_with("second\t"));
+    let bad = temp("bad.tsv");
+    std::fs::write(&bad, "id\tdna\trna\tprotein\nx\t\t\tMKV*\n").unwrap();
+    let result = run(&["--batch", bad.to_str().unwrap(), "--out", temp("bad-out.tsv").to_str().unwrap()]);
+    assert_eq!(result.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&result.stderr).contains("error[INVALID_CHARACTER]"));
+}

@@ -20,13 +20,15 @@ mod cli {
     use npyz::WriterBuilder;
     use isoformer::checkpoint::Checkpoint;
     use isoformer::convert::{ConvertOptions, convert_esm};
+    use isoformer::aggregator::{Aggregator, AggregatorConfig};
     use isoformer::convert_aggregator::convert_aggregator;
     use isoformer::convert_enformer::convert_enformer;
     use isoformer::tokenize::NUCLEOTIDE_MAX_TOKENS;
     use isoformer::weights::{self, Manifest};
     use isoformer::{
         AmbiguityPolicy, BackendKind, CropPolicy, DnaCropPolicy, DnaEmbedding, DnaEncoder, Embedding, Error, EsmFamily, Modality,
-        NucleotideTokenizer, ProteinTokenizer, Result, SequenceEncoder, Tokenizer, backend, read_sequences,
+        Isoformer, IsoformerInputs, NucleotideTokenizer, Prediction, ProteinTokenizer, Result, SequenceEncoder, TISSUES, Tokenizer,
+        backend, read_sequences,
     };
 
     #[derive(Parser)]
@@ -67,6 +69,54 @@ mod cli {
         Embed(EmbedArgs),
         /// Time an encoder: one warm-up run, then the median of --runs (JSON on stdout).
         Bench(BenchArgs),
+        /// Predict expression in 30 tissues with IsoFormer: one transcript, or a batch (TSV).
+        Predict(PredictArgs),
+    }
+
+    #[derive(clap::Args)]
+    struct PredictArgs {
+        /// Enformer weight directory (always needed: missing DNA is read as N).
+        #[arg(long)]
+        dna_weights: PathBuf,
+        /// NT-v2 weight directory (needed for --rna).
+        #[arg(long)]
+        rna_weights: Option<PathBuf>,
+        /// ESM-2 weight directory (needed for --protein).
+        #[arg(long)]
+        protein_weights: Option<PathBuf>,
+        /// IsoFormer aggregator weight directory.
+        #[arg(long)]
+        aggregator_weights: PathBuf,
+        /// The gene's DNA window (SEQUENCE or @file), at most 196,608 bp.
+        #[arg(long)]
+        dna: Option<String>,
+        /// The transcript (SEQUENCE or @file).
+        #[arg(long)]
+        rna: Option<String>,
+        /// The transcript's protein (SEQUENCE or @file).
+        #[arg(long)]
+        protein: Option<String>,
+        /// Many transcripts: a TSV with a header and the columns id, dna, rna, protein (an empty
+        /// field is an absent modality; `@file` reads a sequence file). Needs --out; rows already
+        /// in --out are skipped, so an interrupted run resumes.
+        #[arg(long, conflicts_with_all = ["dna", "rna", "protein"])]
+        batch: Option<PathBuf>,
+        /// One transcript: json (default) or tsv. A batch always writes TSV.
+        #[arg(long, value_enum, default_value_t = PredictFormat::Json)]
+        format: PredictFormat,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+        backend: Backend,
+        /// Also output the final DNA embeddings (json only).
+        #[arg(long)]
+        final_dna: bool,
+    }
+
+    #[derive(Clone, Copy, ValueEnum, PartialEq)]
+    enum PredictFormat {
+        Json,
+        Tsv,
     }
 
     #[derive(clap::Args)]
@@ -196,6 +246,7 @@ mod cli {
             Command::Embed(args) if args.dna.is_some() => embed_dna(&args),
             Command::Embed(args) => embed(&args),
             Command::Bench(args) => bench(&args),
+            Command::Predict(args) => predict(&args),
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,
@@ -347,6 +398,125 @@ mod cli {
             }),
             timing,
         )
+    }
+
+    /// Loads the parts of IsoFormer that the arguments name.
+    fn load_isoformer(args: &PredictArgs) -> Result<Isoformer> {
+        let started = Instant::now();
+        let device = backend::init_native(backend_kind(args.backend))?;
+        eprintln!("device: {}", device.description);
+        let (manifest, loaded) = weights::load_dir(&args.dna_weights, &device.device)?;
+        let dna = DnaEncoder::new(device.clone(), &manifest, loaded)?;
+        let sequence_encoder = |dir: &Option<PathBuf>| -> Result<Option<SequenceEncoder>> {
+            dir.as_ref()
+                .map(|dir| {
+                    let (manifest, loaded) = weights::load_dir(dir, &device.device)?;
+                    SequenceEncoder::new(device.clone(), &manifest, loaded)
+                })
+                .transpose()
+        };
+        let (rna, protein) = (sequence_encoder(&args.rna_weights)?, sequence_encoder(&args.protein_weights)?);
+        let (manifest, mut loaded) = weights::load_dir(&args.aggregator_weights, &device.device)?;
+        if manifest.model != "aggregator" {
+            return Err(Error::Manifest(format!("{}: model {:?} is not an IsoFormer aggregator", args.aggregator_weights.display(), manifest.model)));
+        }
+        let config: AggregatorConfig = serde_json::from_value(manifest.config.clone()).map_err(|e| Error::Config(e.to_string()))?;
+        let aggregator = Aggregator::load(&config, &mut loaded)?;
+        loaded.finish()?;
+        let model = Isoformer::new(dna, rna, protein, aggregator, manifest.source.random_weights)?;
+        eprintln!("loaded IsoFormer in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+        Ok(model)
+    }
+
+    /// A sequence argument or TSV field: the text itself, or `@file` holding one sequence (FASTA or bare).
+    fn sequence_argument(argument: &str) -> Result<String> {
+        let records = read_sequences(&read_input(argument)?)?;
+        match <[_; 1]>::try_from(records) {
+            Ok([record]) => Ok(record.sequence),
+            Err(records) => Err(Error::InvalidArgument(format!("{argument}: {} sequences; give one", records.len()))),
+        }
+    }
+
+    fn tsv_header() -> String {
+        std::iter::once("id").chain(TISSUES).collect::<Vec<_>>().join("\t")
+    }
+
+    fn tsv_row(id: &str, prediction: &Prediction) -> String {
+        std::iter::once(id.to_string()).chain(prediction.values.iter().map(|v| v.to_string())).collect::<Vec<_>>().join("\t")
+    }
+
+    fn predict(args: &PredictArgs) -> Result<()> {
+        if let Some(batch) = &args.batch {
+            return predict_batch(args, batch);
+        }
+        let given = |a: &Option<String>| a.as_deref().map(sequence_argument).transpose();
+        let (dna, rna, protein) = (given(&args.dna)?, given(&args.rna)?, given(&args.protein)?);
+        let model = load_isoformer(args)?;
+        let inputs = IsoformerInputs { dna: dna.as_deref(), rna: rna.as_deref(), protein: protein.as_deref() };
+        let started = Instant::now();
+        let prediction = pollster::block_on(model.predict(&inputs, args.final_dna))?;
+        eprintln!("predicted in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+        if prediction.random_weights {
+            eprintln!("note: these weights are RANDOM (untrained); the values mean nothing biologically");
+        }
+        let text = match args.format {
+            PredictFormat::Json => serde_json::to_string(&prediction).map_err(|e| Error::io("json", e))?,
+            PredictFormat::Tsv => format!("{}\n{}", tsv_header(), tsv_row("transcript", &prediction)),
+        };
+        match &args.out {
+            Some(path) => std::fs::write(path, text + "\n").map_err(|e| Error::io(path.display(), e)),
+            None => writeln!(std::io::stdout().lock(), "{text}").map_err(|e| Error::io("stdout", e)),
+        }
+    }
+
+    /// The batch TSV: one row per transcript, appended and flushed as each finishes; rows whose id
+    /// is already in the output are skipped.
+    fn predict_batch(args: &PredictArgs, batch: &Path) -> Result<()> {
+        let out = args.out.as_deref().ok_or_else(|| Error::InvalidArgument("--batch needs --out (the TSV to write or resume)".into()))?;
+        let text = std::fs::read_to_string(batch).map_err(|e| Error::io(batch.display(), e))?;
+        let mut rows = Vec::new();
+        for (number, line) in text.lines().enumerate().skip(1).filter(|(_, l)| !l.trim().is_empty()) {
+            let fields: Vec<&str> = line.split('\t').collect();
+            if fields.len() != 4 || fields[0].is_empty() {
+                return Err(Error::InvalidArgument(format!("{} line {}: expected id, dna, rna, protein separated by tabs", batch.display(), number + 1)));
+            }
+            rows.push(fields.iter().map(|f| f.trim().to_string()).collect::<Vec<_>>());
+        }
+        let done: std::collections::HashSet<String> = std::fs::read_to_string(out)
+            .map(|t| t.lines().skip(1).filter_map(|l| l.split('\t').next().map(str::to_string)).collect())
+            .unwrap_or_default();
+        let model = load_isoformer(args)?;
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(out).map_err(|e| Error::io(out.display(), e))?;
+        if done.is_empty() && std::fs::metadata(out).map(|m| m.len() == 0).unwrap_or(true) {
+            writeln!(file, "{}", tsv_header()).map_err(|e| Error::io(out.display(), e))?;
+        }
+        let progress = indicatif::ProgressBar::new(rows.len() as u64);
+        progress.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} transcripts, {elapsed} elapsed, ETA {eta} {msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+        let mut random = false;
+        for row in &rows {
+            progress.set_message(row[0].clone());
+            if done.contains(&row[0]) {
+                progress.inc(1);
+                continue;
+            }
+            let field = |i: usize| if row[i].is_empty() { Ok(None) } else { sequence_argument(&row[i]).map(Some) };
+            let (dna, rna, protein) = (field(1)?, field(2)?, field(3)?);
+            let inputs = IsoformerInputs { dna: dna.as_deref(), rna: rna.as_deref(), protein: protein.as_deref() };
+            let prediction = pollster::block_on(model.predict(&inputs, false)).map_err(|e| {
+                progress.abandon();
+                eprintln!("in transcript {:?}:", row[0]);
+                e
+            })?;
+            random |= prediction.random_weights;
+            writeln!(file, "{}", tsv_row(&row[0], &prediction)).map_err(|e| Error::io(out.display(), e))?;
+            file.flush().map_err(|e| Error::io(out.display(), e))?;
+            progress.inc(1);
+        }
+        progress.finish_with_message("done");
+        if random {
+            eprintln!("note: these weights are RANDOM (untrained); the values mean nothing biologically");
+        }
+        Ok(())
     }
 
     /// The tokenizer the options ask for, or `None` for the encoder's default.
