@@ -19,17 +19,8 @@ import torch
 from transformers import EsmModel, EsmTokenizer
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "fixtures"))
+from make_fixtures import ENFORMER_LENGTH, centre_pad, one_hot, synthetic_sequence  # noqa: E402
 from nt_reference import NtForMaskedLM, nt_vocab  # noqa: E402
-
-
-def synthetic_sequence(length, alphabet):
-    state, mask, out = 0x2545F4914F6CDD1D, (1 << 64) - 1, []
-    for _ in range(length):
-        state ^= (state << 13) & mask
-        state ^= state >> 7
-        state ^= (state << 17) & mask
-        out.append(alphabet[state % len(alphabet)])
-    return "".join(out)
 
 
 def esm2(hf, length):
@@ -66,15 +57,7 @@ def enformer(hf, length):
     config.pop("random_weights", None)
     model = Enformer.from_hparams(**config).eval()
     model.load_state_dict(torch.load(os.path.join(hf, "pytorch_model.bin"), weights_only=True))
-    sequence = synthetic_sequence(min(length, 196_608), "ACGT")
-    left = (196_608 - len(sequence)) // 2
-    padded = "N" * left + sequence + "N" * (196_608 - len(sequence) - left)
-    table = {"A": 0, "C": 1, "G": 2, "T": 3}
-    one_hot = torch.zeros(196_608, 4)
-    for index, base in enumerate(padded):
-        if base in table:
-            one_hot[index, table[base]] = 1.0
-    return one_hot, EnformerTrunk(model)
+    return one_hot(centre_pad(synthetic_sequence(min(length, ENFORMER_LENGTH), "ACGT"))), EnformerTrunk(model)
 
 
 def main():

@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, CheckpointTensor};
 use crate::config::{EsmConfig, EsmFamily};
 use crate::error::{CheckpointMismatch, Error, Result};
 use crate::esm::Esm;
@@ -127,10 +127,9 @@ const LM_DECODER_WEIGHT: &str = "lm_head.decoder.weight";
 
 /// `isoformer convert --model esm2|nt`: a Hugging Face ESM-2 or NT-v2 directory → a weight directory.
 pub fn convert_esm(from: &Path, out: &Path, family: EsmFamily, options: &ConvertOptions) -> Result<ConvertReport> {
-    let config_path = from.join("config.json");
-    let config_text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(config_path.display(), e))?;
-    let config_json: Value = serde_json::from_str(&config_text).map_err(|e| Error::Config(format!("{}: {e}", config_path.display())))?;
-    let config = EsmConfig::from_json(&config_text, family)?;
+    let config_json = read_config_json(&from.join("config.json"))?;
+    let config: EsmConfig = serde_json::from_value(config_json.clone()).map_err(|e| Error::Config(e.to_string()))?;
+    config.validate(family)?;
     let checkpoint_path = Checkpoint::find_in_dir(from)?;
     let checkpoint = Checkpoint::open(&checkpoint_path)?;
 
@@ -153,13 +152,7 @@ pub fn convert_esm(from: &Path, out: &Path, family: EsmFamily, options: &Convert
                 }
             }
             Some(Target::Tensor { name, transpose }) => {
-                let mut shape = tensor.shape.clone();
-                let mut values = tensor.read_f32()?;
-                if transpose && shape.len() == 2 {
-                    values = transposed(&values, shape[0], shape[1]);
-                    shape.swap(0, 1);
-                }
-                mapped.insert(name, (shape, values));
+                mapped.insert(name, read_tensor(tensor, transpose)?);
             }
         }
     }
@@ -180,7 +173,7 @@ pub fn convert_esm(from: &Path, out: &Path, family: EsmFamily, options: &Convert
         return Err(mismatch.into());
     }
 
-    let random = options.random_weights || config_json.get("random_weights").and_then(Value::as_bool).unwrap_or(false);
+    let random = random_weights(options, Some(&config_json));
     let source = Source {
         checkpoint: config_json.get("_name_or_path").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| relative_name(&checkpoint_path)),
         licence: options.licence.clone().unwrap_or_else(|| published_licence(family).into()),
@@ -208,6 +201,30 @@ pub(crate) fn check_against_specs(specs: &[TensorSpec], mapped: &BTreeMap<String
     }
     let expected: std::collections::HashSet<&str> = specs.iter().map(|s| s.name.as_str()).collect();
     mismatch.unknown.extend(mapped.keys().filter(|name| !expected.contains(name.as_str())).cloned());
+}
+
+/// A checkpoint directory's `config.json`, parsed.
+pub(crate) fn read_config_json(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path.display(), e))?;
+    serde_json::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+}
+
+/// Whether the output is random weights: asked for, or marked in config.json (`"random_weights":
+/// true`, which the project's fixture generator writes).
+pub(crate) fn random_weights(options: &ConvertOptions, config_json: Option<&Value>) -> bool {
+    options.random_weights || config_json.and_then(|c| c.get("random_weights")).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// A tensor as f32 with its shape; `transpose` turns a 2-D PyTorch Linear weight `[out, in]` into
+/// Burn's `[in, out]`.
+pub(crate) fn read_tensor(tensor: &CheckpointTensor, transpose: bool) -> Result<(Vec<usize>, Vec<f32>)> {
+    let mut shape = tensor.shape.clone();
+    let mut values = tensor.read_f32()?;
+    if transpose && shape.len() == 2 {
+        values = transposed(&values, shape[0], shape[1]);
+        shape.swap(0, 1);
+    }
+    Ok((shape, values))
 }
 
 pub(crate) fn transposed(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {

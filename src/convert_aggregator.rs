@@ -16,11 +16,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde_json::Value;
 
 use crate::aggregator::{Aggregator, AggregatorConfig};
 use crate::checkpoint::Checkpoint;
-use crate::convert::{ConvertOptions, ConvertReport, check_against_specs, relative_name, transposed, write_weight_dir};
+use crate::convert::{ConvertOptions, ConvertReport, check_against_specs, random_weights, read_config_json, read_tensor, relative_name, write_weight_dir};
 use crate::error::{CheckpointMismatch, Error, Result};
 use crate::weights::Source;
 
@@ -44,9 +43,7 @@ fn aggregator_target(name: &str) -> Option<String> {
 
 /// `--from`: a directory with config.json (the [`AggregatorConfig`] fields) and the weights file.
 pub fn convert_aggregator(from: &Path, out: &Path, options: &ConvertOptions) -> Result<ConvertReport> {
-    let config_path = from.join("config.json");
-    let text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(config_path.display(), e))?;
-    let config_json: Value = serde_json::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", config_path.display())))?;
+    let config_json = read_config_json(&from.join("config.json"))?;
     let config: AggregatorConfig = serde_json::from_value(config_json.clone()).map_err(|e| Error::Config(e.to_string()))?;
     config.validate()?;
     let checkpoint_path = Checkpoint::find_in_dir(from)?;
@@ -58,12 +55,8 @@ pub fn convert_aggregator(from: &Path, out: &Path, options: &ConvertOptions) -> 
             mismatch.unknown.push(format!("{name} {:?}", tensor.shape));
             continue;
         };
-        let (mut shape, mut values) = (tensor.shape.clone(), tensor.read_f32()?);
-        if ours.ends_with(".weight") && shape.len() == 2 {
-            values = transposed(&values, shape[0], shape[1]);
-            shape.swap(0, 1);
-        }
-        mapped.insert(ours, (shape, values));
+        let tensor = read_tensor(tensor, ours.ends_with(".weight"))?;
+        mapped.insert(ours, tensor);
     }
     let specs = Aggregator::tensor_specs(&config);
     check_against_specs(&specs, &mapped, &mut mismatch);
@@ -73,7 +66,7 @@ pub fn convert_aggregator(from: &Path, out: &Path, options: &ConvertOptions) -> 
     let source = Source {
         checkpoint: relative_name(&checkpoint_path),
         licence: options.licence.clone().unwrap_or_else(|| "CC BY-NC-SA 4.0 (IsoFormer)".into()),
-        random_weights: options.random_weights || config_json.get("random_weights").and_then(Value::as_bool).unwrap_or(false),
+        random_weights: random_weights(options, Some(&config_json)),
     };
     let config_value = serde_json::to_value(&config).map_err(|e| Error::Config(e.to_string()))?;
     let manifest = write_weight_dir(out, "aggregator", config_value, source, &specs, &mut mapped, options.max_shard_bytes)?;

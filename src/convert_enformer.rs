@@ -34,7 +34,7 @@ use serde_json::Value;
 
 use crate::checkpoint::Checkpoint;
 use crate::config::EnformerConfig;
-use crate::convert::{ConvertOptions, ConvertReport, check_against_specs, relative_name, transposed, write_weight_dir};
+use crate::convert::{ConvertOptions, ConvertReport, check_against_specs, random_weights, read_config_json, read_tensor, relative_name, write_weight_dir};
 use crate::enformer::Enformer;
 use crate::error::{CheckpointMismatch, Error, Result};
 use crate::weights::Source;
@@ -157,12 +157,7 @@ fn read_config(config_json: Option<&Value>) -> Result<EnformerConfig> {
 pub fn convert_enformer(from: &Path, out: &Path, options: &ConvertOptions) -> Result<ConvertReport> {
     let (checkpoint_path, config_json) = if from.is_dir() {
         let config_path = from.join("config.json");
-        let config = if config_path.is_file() {
-            let text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(config_path.display(), e))?;
-            Some(serde_json::from_str::<Value>(&text).map_err(|e| Error::Config(format!("{}: {e}", config_path.display())))?)
-        } else {
-            None
-        };
+        let config = if config_path.is_file() { Some(read_config_json(&config_path)?) } else { None };
         (Checkpoint::find_in_dir(from)?, config)
     } else {
         (from.to_path_buf(), None)
@@ -191,17 +186,9 @@ pub fn convert_enformer(from: &Path, out: &Path, options: &ConvertOptions) -> Re
             }
             Some(Target::Tensor(ours, layout)) => (ours, layout),
         };
-        let mut shape = tensor.shape.clone();
-        let mut values = tensor.read_f32()?;
-        match layout {
-            Layout::Transposed if shape.len() == 2 => {
-                values = transposed(&values, shape[0], shape[1]);
-                shape.swap(0, 1);
-            }
-            Layout::DropLastAxis if shape.len() == 4 && shape[3] == 1 => {
-                shape.pop();
-            }
-            _ => {}
+        let (mut shape, values) = read_tensor(tensor, layout == Layout::Transposed)?;
+        if layout == Layout::DropLastAxis && shape.len() == 4 && shape[3] == 1 {
+            shape.pop();
         }
         if let Some((existing_shape, existing)) = mapped.get(&ours) {
             // The `_trunk.N.` copy of a tensor: it must be the same tensor.
@@ -231,7 +218,7 @@ pub fn convert_enformer(from: &Path, out: &Path, options: &ConvertOptions) -> Re
     if !mismatch.is_empty() {
         return Err(mismatch.into());
     }
-    let random = options.random_weights || config_json.as_ref().and_then(|c| c.get("random_weights")).and_then(Value::as_bool).unwrap_or(false);
+    let random = random_weights(options, config_json.as_ref());
     let source = Source {
         checkpoint: relative_name(&checkpoint_path),
         licence: options.licence.clone().unwrap_or_else(|| "Apache-2.0 (Enformer, DeepMind); MIT (enformer-pytorch)".into()),

@@ -68,9 +68,7 @@ impl SequenceEncoder {
     /// this encoder's modality. Longer than the trained context works (rotary positions
     /// extrapolate) but quality may drop.
     pub fn with_tokenizer(mut self, tokenizer: Tokenizer) -> Result<Self> {
-        if tokenizer.modality() != self.modality() {
-            return Err(Error::WrongModality { requested: tokenizer.modality(), loaded: self.modality() });
-        }
+        self.expect_modality(tokenizer.modality())?;
         self.tokenizer = tokenizer;
         Ok(self)
     }
@@ -126,7 +124,9 @@ impl SequenceEncoder {
         let trailing = tokenizer.trailing_special_tokens();
         Ok(per_sequence
             .map(|(tokens, width, last_hidden_state)| {
-                let mean_embedding = sequence_mean(&last_hidden_state, tokens.len() - 1 - trailing, width);
+                // The sequence's own rows: after `<cls>`, before any trailing special token.
+                let own = &last_hidden_state[width..(tokens.len() - trailing) * width];
+                let mean_embedding = mean_rows(own, width);
                 Embedding { shape: [tokens.len(), width], tokens, last_hidden_state, mean_embedding }
             })
             .collect())
@@ -273,11 +273,7 @@ impl DnaEncoder {
             tracks.insert(name, Tracks { shape: [bins, count], values: read_back(values).await? });
         }
         let last_hidden_state = read_back(output).await?;
-        let mut sum = vec![0f64; width];
-        for row in last_hidden_state.chunks_exact(width) {
-            sum.iter_mut().zip(row).for_each(|(s, v)| *s += *v as f64);
-        }
-        let mean_embedding = sum.into_iter().map(|s| (s / bins as f64) as f32).collect();
+        let mean_embedding = mean_rows(&last_hidden_state, width);
         Ok(DnaEmbedding { bases: sequence.chars().count(), shape: [bins, width], last_hidden_state, mean_embedding, tracks })
     }
 }
@@ -294,13 +290,14 @@ async fn read_rows(output: Tensor<3>, tokens: Vec<Vec<u32>>) -> Result<impl Iter
     }))
 }
 
-/// Mean of the `count` rows after `<cls>` (the sequence's own tokens), accumulated in f64.
-fn sequence_mean(hidden: &[f32], count: usize, width: usize) -> Vec<f32> {
+/// Column means of row-major `[rows, width]` values, accumulated in f64.
+fn mean_rows(rows: &[f32], width: usize) -> Vec<f32> {
+    let count = (rows.len() / width).max(1);
     let mut sum = vec![0f64; width];
-    for row in hidden.chunks_exact(width).skip(1).take(count) {
+    for row in rows.chunks_exact(width) {
         sum.iter_mut().zip(row).for_each(|(s, v)| *s += *v as f64);
     }
-    sum.into_iter().map(|s| (s / count.max(1) as f64) as f32).collect()
+    sum.into_iter().map(|s| (s / count as f64) as f32).collect()
 }
 
 /// Asynchronous readback: the only way that works on WebGPU (a sync read panics in the browser).

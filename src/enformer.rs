@@ -16,7 +16,7 @@ use burn::tensor::module::conv1d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::config::EnformerConfig;
+use crate::config::{ENFORMER_SEQUENCE_LENGTH, EnformerConfig};
 use crate::error::{Error, Result};
 use crate::nn::{self, MAX_SCORE_ELEMENTS, TensorSpec, spec};
 use crate::weights::ParamSource;
@@ -320,6 +320,9 @@ pub struct Enformer {
     layers: Vec<TransformerLayer>,
     final_block: ConvBlock,
     heads: Vec<(String, Linear)>,
+    /// Relative position features `[2n − 1, features]` for the bins of a 196,608-bp input, made
+    /// once at load rather than on every pass.
+    positions: Tensor<2>,
 }
 
 impl Enformer {
@@ -364,7 +367,8 @@ impl Enformer {
             let tracks = config.output_heads.get(name).copied().ok_or_else(|| Error::Config(format!("no output_heads entry for head {name:?}")))?;
             heads.push((name.clone(), nn::load_linear(src, &format!("heads.{name}"), 2 * config.dim, tracks, true)?));
         }
-        Ok(Enformer { config: config.clone(), stem_conv, stem_residual, stem_pool, tower, layers, final_block, heads })
+        let positions = position_tensor(ENFORMER_SEQUENCE_LENGTH >> config.num_downsamples, config, &stem_conv.weight.device());
+        Ok(Enformer { config: config.clone(), stem_conv, stem_residual, stem_pool, tower, layers, final_block, heads, positions })
     }
 
     pub fn config(&self) -> &EnformerConfig {
@@ -407,8 +411,7 @@ impl Enformer {
             parts.push(self.convolutions(x).narrow(2, first - start, last - first));
         }
         let mut x = Tensor::cat(parts, 2).swap_dims(1, 2); // [1, bins, dim]
-        let features = relative_position_features(bins, self.config.relative_features());
-        let positions = Tensor::<2>::from_data(TensorData::new(features, [2 * bins - 1, self.config.relative_features()]), device);
+        let positions = if self.positions.dims()[0] == 2 * bins - 1 { self.positions.clone() } else { position_tensor(bins, &self.config, device) };
         for layer in &self.layers {
             x = layer.forward(x, &positions);
         }
@@ -422,6 +425,12 @@ impl Enformer {
     pub fn heads(&self, embedding: &Tensor<3>) -> Vec<(String, Tensor<3>)> {
         self.heads.iter().map(|(name, linear)| (name.clone(), softplus(linear.forward(embedding.clone()), 1.0))).collect()
     }
+}
+
+/// [`relative_position_features`] for `bins` bins, uploaded: `[2·bins − 1, features]`.
+fn position_tensor(bins: usize, config: &EnformerConfig, device: &Device) -> Tensor<2> {
+    let features = config.relative_features();
+    Tensor::<2>::from_data(TensorData::new(relative_position_features(bins, features), [2 * bins - 1, features]), device)
 }
 
 /// `[L, 4]` row-major → `[4, L]` row-major (Conv1d wants channels first).

@@ -26,6 +26,7 @@ pub mod fasta;
 pub mod model;
 pub mod nn;
 pub mod nucleotide;
+pub mod synthetic;
 pub mod tokenize;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
@@ -37,6 +38,7 @@ pub use embed::{DnaEmbedding, DnaEncoder, Embedding, Logits, SequenceEncoder};
 pub use error::{Error, Modality, Result};
 pub use esm::Esm;
 pub use fasta::{SequenceRecord, read_sequences};
+pub use synthetic::synthetic_sequence;
 pub use model::{Isoformer, IsoformerInputs, Prediction, TISSUES};
 pub use tokenize::{AmbiguityPolicy, CropPolicy, DnaCropPolicy, DnaOneHot, NucleotideTokenizer, ProteinTokenizer, Tokenizer};
 pub use weights::{LoadedWeights, Manifest};

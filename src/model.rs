@@ -4,9 +4,10 @@
 
 use serde::Serialize;
 
-use crate::aggregator::Aggregator;
+use crate::aggregator::{Aggregator, AggregatorConfig};
 use crate::embed::{DnaEncoder, SequenceEncoder, read_back};
 use crate::error::{Error, Modality, Result};
+use crate::weights::{LoadedWeights, Manifest};
 
 /// The 30 GTEx tissues in the dataset card's order ("List of tissues V1"); that the head's outputs
 /// follow this order is the natural assumption, not confirmed (shared/reference §6).
@@ -42,6 +43,18 @@ pub struct Prediction {
     /// `[bins, dna_dim]` row-major after the cross-attentions, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub final_dna_embeddings: Option<(Vec<usize>, Vec<f32>)>,
+}
+
+/// The aggregator of a weight directory (manifest model `aggregator`; every tensor must be used),
+/// with whether its weights are random.
+pub fn load_aggregator(manifest: &Manifest, mut weights: LoadedWeights) -> Result<(Aggregator, bool)> {
+    if manifest.model != "aggregator" {
+        return Err(Error::Manifest(format!("model {:?} is not an IsoFormer aggregator", manifest.model)));
+    }
+    let config: AggregatorConfig = serde_json::from_value(manifest.config.clone()).map_err(|e| Error::Config(e.to_string()))?;
+    let aggregator = Aggregator::load(&config, &mut weights)?;
+    weights.finish()?;
+    Ok((aggregator, manifest.source.random_weights))
 }
 
 /// The encoders and the aggregator on one device.

@@ -10,9 +10,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use crate::backend;
-use crate::aggregator::{Aggregator, AggregatorConfig};
 use crate::embed::{DnaEmbedding, DnaEncoder, Embedding, SequenceEncoder};
-use crate::model::{Isoformer, IsoformerInputs, Prediction};
+use crate::model::{Isoformer, IsoformerInputs, Prediction, load_aggregator};
 use crate::error::{Error, Modality};
 use crate::tokenize::{AmbiguityPolicy, CropPolicy, DnaCropPolicy, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, Tokenizer};
 use crate::weights::{LoadedWeights, MANIFEST_FILE, Manifest};
@@ -78,18 +77,37 @@ async fn fetch_weights(base_url: &str, device: &burn::tensor::Device) -> Result<
     Ok((manifest, weights))
 }
 
+/// A `[rows, columns]` shape as a JS array of numbers.
+fn shape_to_js(shape: [usize; 2]) -> JsValue {
+    shape.iter().map(|&n| JsValue::from(n as u32)).collect::<Array>().into()
+}
+
+/// Call options from JS: `undefined` or `null` gives the defaults; unknown fields are an error.
+fn options_from_js<T: serde::de::DeserializeOwned + Default>(options: JsValue, call: &str) -> Result<T, Error> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(T::default());
+    }
+    serde_wasm_bindgen::from_value(options).map_err(|e| Error::InvalidArgument(format!("{call} options: {e}")))
+}
+
+/// The ESM-family encoder at `url`, when one is given.
+async fn fetch_sequence_encoder(url: Option<&str>, device: &backend::ComputeDevice) -> Result<Option<SequenceEncoder>, Error> {
+    let Some(url) = url else { return Ok(None) };
+    let (manifest, weights) = fetch_weights(url, &device.device).await?;
+    SequenceEncoder::new(device.clone(), &manifest, weights).map(Some)
+}
+
 fn dna_embedding_to_js(embedding: &DnaEmbedding) -> JsValue {
     let object = Object::new();
-    let shape = |s: [usize; 2]| -> JsValue { s.iter().map(|&n| JsValue::from(n as u32)).collect::<Array>().into() };
     set(&object, "data", &Float32Array::from(embedding.last_hidden_state.as_slice()).into());
-    set(&object, "shape", &shape(embedding.shape));
+    set(&object, "shape", &shape_to_js(embedding.shape));
     set(&object, "meanEmbedding", &Float32Array::from(embedding.mean_embedding.as_slice()).into());
     set(&object, "bases", &(embedding.bases as u32).into());
     let tracks = Object::new();
     for (name, head) in &embedding.tracks {
         let entry = Object::new();
         set(&entry, "data", &Float32Array::from(head.values.as_slice()).into());
-        set(&entry, "shape", &shape(head.shape));
+        set(&entry, "shape", &shape_to_js(head.shape));
         set(&tracks, name, &entry.into());
     }
     set(&object, "tracks", &tracks.into());
@@ -99,8 +117,7 @@ fn dna_embedding_to_js(embedding: &DnaEmbedding) -> JsValue {
 fn embedding_to_js(embedding: &Embedding) -> JsValue {
     let object = Object::new();
     set(&object, "data", &Float32Array::from(embedding.last_hidden_state.as_slice()).into());
-    let shape: Array = embedding.shape.iter().map(|&n| JsValue::from(n as u32)).collect();
-    set(&object, "shape", &shape.into());
+    set(&object, "shape", &shape_to_js(embedding.shape));
     set(&object, "tokens", &Uint32Array::from(embedding.tokens.as_slice()).into());
     set(&object, "meanEmbedding", &Float32Array::from(embedding.mean_embedding.as_slice()).into());
     object.into()
@@ -118,13 +135,6 @@ struct RnaOptions {
 }
 
 impl RnaOptions {
-    fn from_js(options: JsValue) -> Result<Self, Error> {
-        if options.is_undefined() || options.is_null() {
-            return Ok(RnaOptions::default());
-        }
-        serde_wasm_bindgen::from_value(options).map_err(|e| Error::InvalidArgument(format!("embedRna options: {e}")))
-    }
-
     fn tokenizer(&self) -> Result<Tokenizer, Error> {
         let crop = match self.crop.as_deref().unwrap_or("none") {
             "none" => CropPolicy::Reject,
@@ -219,7 +229,7 @@ impl EncoderModel {
     /// Like `embedProtein`, for RNA on NT-v2 weights; `options` as [`RnaOptions`] describes.
     #[wasm_bindgen(js_name = embedRna)]
     pub fn embed_rna(&self, sequence: String, options: JsValue) -> Promise {
-        match RnaOptions::from_js(options).and_then(|o| o.tokenizer()) {
+        match options_from_js::<RnaOptions>(options, "embedRna").and_then(|o| o.tokenizer()) {
             Ok(tokenizer) => embed_one(&self.loaded, sequence, Modality::Rna, Some(tokenizer)),
             Err(error) => Promise::reject(&to_js_error(&error)),
         }
@@ -234,12 +244,7 @@ impl EncoderModel {
             return Promise::reject(&to_js_error(&Error::WrongModality { requested: Modality::Dna, loaded }));
         };
         let encoder = encoder.clone();
-        let parsed = if options.is_undefined() || options.is_null() {
-            Ok(DnaOptions::default())
-        } else {
-            serde_wasm_bindgen::from_value::<DnaOptions>(options).map_err(|e| Error::InvalidArgument(format!("embedDna options: {e}")))
-        };
-        let one_hot = parsed.and_then(|o| {
+        let one_hot = options_from_js::<DnaOptions>(options, "embedDna").and_then(|o| {
             let crop = match o.crop.as_deref().unwrap_or("none") {
                 "none" => DnaCropPolicy::Reject,
                 "centre" | "center" => DnaCropPolicy::Centre,
@@ -340,27 +345,11 @@ impl IsoformerModel {
         let device = backend::init_webgpu().await?;
         let (manifest, weights) = fetch_weights(&urls.dna, &device.device).await?;
         let dna = DnaEncoder::new(device.clone(), &manifest, weights)?;
-        let mut encoders = Vec::new();
-        for url in [&urls.rna, &urls.protein] {
-            let encoder = match url {
-                Some(url) => {
-                    let (manifest, weights) = fetch_weights(url, &device.device).await?;
-                    Some(SequenceEncoder::new(device.clone(), &manifest, weights)?)
-                }
-                None => None,
-            };
-            encoders.push(encoder);
-        }
-        let (manifest, mut weights) = fetch_weights(&urls.aggregator, &device.device).await?;
-        if manifest.model != "aggregator" {
-            return Err(Error::Manifest(format!("model {:?} is not an IsoFormer aggregator", manifest.model)));
-        }
-        let config: AggregatorConfig = serde_json::from_value(manifest.config.clone()).map_err(|e| Error::Config(e.to_string()))?;
-        let aggregator = Aggregator::load(&config, &mut weights)?;
-        weights.finish()?;
-        let protein = encoders.pop().flatten();
-        let rna = encoders.pop().flatten();
-        let model = Isoformer::new(dna, rna, protein, aggregator, manifest.source.random_weights)?;
+        let rna = fetch_sequence_encoder(urls.rna.as_deref(), &device).await?;
+        let protein = fetch_sequence_encoder(urls.protein.as_deref(), &device).await?;
+        let (manifest, weights) = fetch_weights(&urls.aggregator, &device.device).await?;
+        let (aggregator, random) = load_aggregator(&manifest, weights)?;
+        let model = Isoformer::new(dna, rna, protein, aggregator, random)?;
         Ok(IsoformerModel { model: Rc::new(model) })
     }
 

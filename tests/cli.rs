@@ -26,12 +26,17 @@ fn temp(name: &str) -> PathBuf {
     path
 }
 
-fn converted_tiny() -> PathBuf {
-    let out = temp("weights");
-    let from = root().join("tests/fixtures/esm2/tiny_hf_bin");
-    let result = isoformer(&["convert", "--model", "esm2", "--from", from.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+/// `isoformer convert --model <model> --from <fixture dir>` into a fresh directory.
+fn converted(model: &str, fixture: &str) -> PathBuf {
+    let out = temp(&format!("{model}-weights"));
+    let from = root().join("tests/fixtures").join(fixture);
+    let result = isoformer(&["convert", "--model", model, "--from", from.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     out
+}
+
+fn converted_tiny() -> PathBuf {
+    converted("esm2", "esm2/tiny_hf_bin")
 }
 
 #[test]
@@ -107,17 +112,9 @@ fn inspect_lists_tensors_with_shapes_and_dtypes() {
     assert!(result.status.success() && text.contains("random weights: true") && text.contains("layers.1.ffn.fc1.weight\tF32\t[32, 64]"), "{text}");
 }
 
-fn converted_nt_tiny() -> PathBuf {
-    let out = temp("nt-weights");
-    let from = root().join("tests/fixtures/nt/tiny_hf");
-    let result = isoformer(&["convert", "--model", "nt", "--from", from.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
-    out
-}
-
 #[test]
 fn convert_nt_then_embed_rna_matches_the_reference() {
-    let weights = converted_nt_tiny();
+    let weights = converted("nt", "nt/tiny_hf");
     let expected = cases(include_str!("fixtures/nt/tiny_expected.json"), |f| std::fs::read(root().join("tests/fixtures/nt").join(f)).unwrap());
     let case = &expected[0]; // N run, leftover, lower case and U
     let result = isoformer(&["embed", "--weights", weights.to_str().unwrap(), "--rna", &case.sequences[0]]);
@@ -134,7 +131,7 @@ fn convert_nt_then_embed_rna_matches_the_reference() {
 
 #[test]
 fn rna_limits_policies_and_modalities_from_the_command_line() {
-    let weights = converted_nt_tiny();
+    let weights = converted("nt", "nt/tiny_hf");
     let w = weights.to_str().unwrap();
     let run = |extra: &[&str]| {
         let mut args = vec!["embed", "--weights", w];

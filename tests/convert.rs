@@ -19,6 +19,16 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// Every shard the converter wrote to `out` is byte-identical to the committed `weights/<name>`.
+fn assert_committed(report: &isoformer::convert::ConvertReport, out: &Path, name: &str) {
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights").join(name);
+    for file in &report.manifest.files {
+        let ours = std::fs::read(out.join(&file.name)).unwrap();
+        let theirs = std::fs::read(committed.join(&file.name)).unwrap_or_else(|_| panic!("weights/{name} is up to date (make weights)"));
+        assert!(ours == theirs, "{} differs: regenerate weights/{name}", file.name);
+    }
+}
+
 #[test]
 fn safetensors_and_pytorch_bin_convert_to_identical_shards() {
     let a = convert_esm(&fixture("tiny_hf"), &temp_dir("st"), EsmFamily::Esm2, &ConvertOptions::default()).unwrap();
@@ -33,12 +43,7 @@ fn safetensors_and_pytorch_bin_convert_to_identical_shards() {
 fn committed_tiny_weights_are_the_converters_output() {
     let out = temp_dir("committed");
     let report = convert_esm(&fixture("tiny_hf"), &out, EsmFamily::Esm2, &ConvertOptions::default()).unwrap();
-    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/esm2-tiny-random");
-    for file in &report.manifest.files {
-        let ours = std::fs::read(out.join(&file.name)).unwrap();
-        let theirs = std::fs::read(committed.join(&file.name)).expect("weights/esm2-tiny-random is up to date (make weights)");
-        assert!(ours == theirs, "{} differs: regenerate weights/esm2-tiny-random", file.name);
-    }
+    assert_committed(&report, &out, "esm2-tiny-random");
 }
 
 #[test]
@@ -48,12 +53,7 @@ fn committed_nt_tiny_weights_are_the_converters_output() {
     let report = convert_esm(&from, &out, EsmFamily::NucleotideTransformer, &ConvertOptions::default()).unwrap();
     assert_eq!(report.manifest.model, "nt");
     assert!(report.manifest.source.licence.contains("CC BY-NC-SA"), "{}", report.manifest.source.licence);
-    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/nt-tiny-random");
-    for file in &report.manifest.files {
-        let ours = std::fs::read(out.join(&file.name)).unwrap();
-        let theirs = std::fs::read(committed.join(&file.name)).expect("weights/nt-tiny-random is up to date (make weights)");
-        assert!(ours == theirs, "{} differs: regenerate weights/nt-tiny-random", file.name);
-    }
+    assert_committed(&report, &out, "nt-tiny-random");
 }
 
 /// A checkpoint of one family converted as the other is refused with a config error, not mangled.
@@ -160,12 +160,7 @@ mod enformer {
         assert_eq!(report.manifest.model, "enformer");
         assert!(report.manifest.source.random_weights);
         assert!(report.ignored.iter().all(|n| n.ends_with("num_batches_tracked")), "{:?}", report.ignored);
-        let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/enformer-tiny-random");
-        for file in &report.manifest.files {
-            let ours = std::fs::read(out.join(&file.name)).unwrap();
-            let theirs = std::fs::read(committed.join(&file.name)).expect("weights/enformer-tiny-random is up to date (make weights)");
-            assert!(ours == theirs, "{} differs: regenerate weights/enformer-tiny-random", file.name);
-        }
+        assert_committed(&report, &out, "enformer-tiny-random");
     }
 
     /// The Enformer part of an IsoFormer-style checkpoint: keys under a prefix, other parts beside
@@ -230,12 +225,7 @@ fn committed_tiny_aggregator_is_the_converters_output() {
     let report = convert_aggregator(&from, &out, &ConvertOptions::default()).unwrap();
     assert_eq!(report.manifest.model, "aggregator");
     assert!(report.manifest.source.random_weights);
-    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/aggregator-tiny-random");
-    for file in &report.manifest.files {
-        let ours = std::fs::read(out.join(&file.name)).unwrap();
-        let theirs = std::fs::read(committed.join(&file.name)).expect("weights/aggregator-tiny-random is up to date (make weights)");
-        assert!(ours == theirs, "{} differs: regenerate weights/aggregator-tiny-random", file.name);
-    }
+    assert_committed(&report, &out, "aggregator-tiny-random");
     // An unknown tensor is an error naming it.
     let broken = temp_dir("aggregator-broken");
     std::fs::copy(from.join("config.json"), broken.join("config.json")).unwrap();

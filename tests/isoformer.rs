@@ -7,7 +7,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use isoformer::aggregator::{Aggregator, AggregatorConfig};
+use isoformer::model::load_aggregator;
 use isoformer::backend::{self, BackendKind, ComputeDevice};
 use isoformer::weights::load_dir;
 use isoformer::{DnaEncoder, Isoformer, IsoformerInputs, SequenceEncoder, TISSUES, read_sequences};
@@ -36,11 +36,9 @@ fn model(kind: BackendKind) -> Isoformer {
         SequenceEncoder::new(device.clone(), &manifest, loaded).unwrap()
     };
     let (rna, protein) = (sequence("nt-tiny-random", &device), sequence("esm2-tiny-random", &device));
-    let (manifest, mut loaded) = load(weights("aggregator-tiny-random"));
-    let config: AggregatorConfig = serde_json::from_value(manifest.config.clone()).unwrap();
-    let aggregator = Aggregator::load(&config, &mut loaded).unwrap();
-    loaded.finish().unwrap();
-    Isoformer::new(dna, Some(rna), Some(protein), aggregator, manifest.source.random_weights).unwrap()
+    let (manifest, loaded) = load(weights("aggregator-tiny-random"));
+    let (aggregator, random) = load_aggregator(&manifest, loaded).unwrap();
+    Isoformer::new(dna, Some(rna), Some(protein), aggregator, random).unwrap()
 }
 
 fn inputs() -> (String, String, String) {

@@ -122,7 +122,7 @@ async fn enformer_tiny_matches_enformer_pytorch_on_webgpu_at_full_length() {
 /// every subset; each case here costs a full Enformer pass on SwiftShader).
 #[wasm_bindgen_test]
 async fn tiny_isoformer_matches_the_reference_on_webgpu() {
-    use isoformer::aggregator::{Aggregator, AggregatorConfig};
+    use isoformer::model::load_aggregator;
     use isoformer::{Isoformer, IsoformerInputs, read_sequences};
     let device = init_webgpu().await.expect("a WebGPU adapter");
     let load = |manifest: &str, shard: &[u8]| {
@@ -137,10 +137,9 @@ async fn tiny_isoformer_matches_the_reference_on_webgpu() {
     let rna = SequenceEncoder::new(device.clone(), &m, w).unwrap();
     let (m, w) = load(MANIFEST, SHARD);
     let protein = SequenceEncoder::new(device.clone(), &m, w).unwrap();
-    let (m, mut w) = load(AGGREGATOR_MANIFEST, AGGREGATOR_SHARD);
-    let config: AggregatorConfig = serde_json::from_value(m.config.clone()).unwrap();
-    let aggregator = Aggregator::load(&config, &mut w).unwrap();
-    let model = Isoformer::new(dna, Some(rna), Some(protein), aggregator, true).unwrap();
+    let (m, w) = load(AGGREGATOR_MANIFEST, AGGREGATOR_SHARD);
+    let (aggregator, random) = load_aggregator(&m, w).unwrap();
+    let model = Isoformer::new(dna, Some(rna), Some(protein), aggregator, random).unwrap();
 
     let dna = support::genbank_origin(TP73_GENBANK);
     let rna = read_sequences(TP73_TRANSCRIPTS).unwrap().into_iter().find(|r| r.id == "ENST00000713571.1").unwrap().sequence;

@@ -20,14 +20,14 @@ mod cli {
     use npyz::WriterBuilder;
     use isoformer::checkpoint::Checkpoint;
     use isoformer::convert::{ConvertOptions, convert_esm};
-    use isoformer::aggregator::{Aggregator, AggregatorConfig};
+    use isoformer::model::load_aggregator;
     use isoformer::convert_aggregator::convert_aggregator;
     use isoformer::convert_enformer::convert_enformer;
     use isoformer::tokenize::NUCLEOTIDE_MAX_TOKENS;
     use isoformer::weights::{self, Manifest};
     use isoformer::{
         AmbiguityPolicy, BackendKind, CropPolicy, DnaCropPolicy, DnaEmbedding, DnaEncoder, Embedding, Error, EsmFamily, Modality,
-        Isoformer, IsoformerInputs, NucleotideTokenizer, Prediction, ProteinTokenizer, Result, SequenceEncoder, TISSUES, Tokenizer,
+        Isoformer, IsoformerInputs, NucleotideTokenizer, Prediction, ProteinTokenizer, Result, SequenceEncoder, SequenceRecord, TISSUES, Tokenizer, synthetic_sequence,
         backend, read_sequences,
     };
 
@@ -298,19 +298,6 @@ mod cli {
         }
     }
 
-    /// A fixed pseudo-random sequence over `alphabet`, so benchmark runs are comparable across machines.
-    fn synthetic_sequence(length: usize, alphabet: &[u8]) -> String {
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        (0..length)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                alphabet[(state % alphabet.len() as u64) as usize] as char
-            })
-            .collect()
-    }
-
     fn bench(args: &BenchArgs) -> Result<()> {
         if args.runs == 0 {
             return Err(Error::InvalidArgument("--runs must be at least 1".into()));
@@ -416,14 +403,9 @@ mod cli {
                 .transpose()
         };
         let (rna, protein) = (sequence_encoder(&args.rna_weights)?, sequence_encoder(&args.protein_weights)?);
-        let (manifest, mut loaded) = weights::load_dir(&args.aggregator_weights, &device.device)?;
-        if manifest.model != "aggregator" {
-            return Err(Error::Manifest(format!("{}: model {:?} is not an IsoFormer aggregator", args.aggregator_weights.display(), manifest.model)));
-        }
-        let config: AggregatorConfig = serde_json::from_value(manifest.config.clone()).map_err(|e| Error::Config(e.to_string()))?;
-        let aggregator = Aggregator::load(&config, &mut loaded)?;
-        loaded.finish()?;
-        let model = Isoformer::new(dna, rna, protein, aggregator, manifest.source.random_weights)?;
+        let (manifest, loaded) = weights::load_dir(&args.aggregator_weights, &device.device)?;
+        let (aggregator, random) = load_aggregator(&manifest, loaded).inspect_err(|_| eprintln!("in {}:", args.aggregator_weights.display()))?;
+        let model = Isoformer::new(dna, rna, protein, aggregator, random)?;
         eprintln!("loaded IsoFormer in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
         Ok(model)
     }
@@ -559,13 +541,7 @@ mod cli {
         if encoder.random_weights() {
             eprintln!("note: these weights are RANDOM (untrained); embeddings are for testing only");
         }
-        // Validate every record before computing anything, so a bad record fails fast.
-        for record in &records {
-            if let Err(error) = encoder.tokenizer().encode(&record.sequence) {
-                eprintln!("in record {:?}:", record.id);
-                return Err(error);
-            }
-        }
+        check_records(&records, |s| encoder.tokenizer().encode(s).map(drop))?;
         let mut embeddings = Vec::with_capacity(records.len());
         for batch in records.chunks(args.batch_size) {
             let started = Instant::now();
@@ -612,12 +588,7 @@ mod cli {
         if encoder.random_weights() {
             eprintln!("note: these weights are RANDOM (untrained); embeddings are for testing only");
         }
-        for record in &records {
-            if let Err(error) = one_hot.encode(&record.sequence) {
-                eprintln!("in record {:?}:", record.id);
-                return Err(error);
-            }
-        }
+        check_records(&records, |s| one_hot.encode(s).map(drop))?;
         let mut embeddings: Vec<DnaEmbedding> = Vec::with_capacity(records.len());
         for record in &records {
             let started = Instant::now();
@@ -635,6 +606,14 @@ mod cli {
                 write_npy(&ids, &rows, args.out.as_deref())
             }
         }
+    }
+
+    /// Validates every record before computing anything, so a bad record fails fast and is named.
+    fn check_records(records: &[SequenceRecord], check: impl Fn(&str) -> Result<()>) -> Result<()> {
+        for record in records {
+            check(&record.sequence).inspect_err(|_| eprintln!("in record {:?}:", record.id))?;
+        }
+        Ok(())
     }
 
     fn write_json<T: serde::Serialize>(ids: &[&str], embeddings: &[T], out: Option<&Path>) -> Result<()> {

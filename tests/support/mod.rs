@@ -93,19 +93,6 @@ pub fn generated_safetensors(weights_json: &str) -> Vec<u8> {
     safetensors::serialize(views, None).expect("serialize")
 }
 
-/// xorshift64 over `alphabet`: the same sequence as `isoformer bench` and the fixture script.
-pub fn synthetic_sequence(length: usize, alphabet: &[u8]) -> String {
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    (0..length)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            alphabet[(state % alphabet.len() as u64) as usize] as char
-        })
-        .collect()
-}
-
 /// The genomic sequence of a GenBank file's ORIGIN section, upper case (TP73 region: 83,686 bp).
 pub fn genbank_origin(text: &str) -> String {
     let origin = text.split("ORIGIN").nth(1).unwrap_or_default().split("//").next().unwrap_or_default();
@@ -116,7 +103,7 @@ pub fn genbank_origin(text: &str) -> String {
 pub fn enformer_input(label: &str, tp73_genbank: &str) -> String {
     match label {
         "tp73_region_centre_padded" => genbank_origin(tp73_genbank),
-        "synthetic_full_length" => synthetic_sequence(196_608, b"ACGTN"),
+        "synthetic_full_length" => isoformer::synthetic_sequence(196_608, b"ACGTN"),
         other => panic!("unknown Enformer fixture input {other}"),
     }
 }
