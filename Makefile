@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PORT ?= 8080
 
-.PHONY: demo test setup setup-system setup-wasm wasm dist serve test-native test-web weights
+.PHONY: demo test setup setup-system setup-wasm setup-node wasm dist serve test-native test-web weights
 
 ## The demo site on the tiny random-weight ESM-2 model, served on http://127.0.0.1:$(PORT)/
 demo: setup-wasm wasm serve
@@ -20,8 +20,8 @@ test: setup test-native test-web
 setup: setup-system setup-wasm
 
 setup-system:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ]; then \
-	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver mesa-vulkan-drivers; \
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v npm >/dev/null || [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ]; then \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver mesa-vulkan-drivers nodejs npm; \
 	fi
 
 setup-wasm:
@@ -49,13 +49,18 @@ test-native:
 # wasm-bindgen-test-runner gives the whole browser run 20 s and chromedriver 5 s by default;
 # SwiftShader on 2 cores needs more (full-length Enformer passes keep the page busy for tens of
 # seconds, during which a webdriver call can wait; the suite takes a few minutes).
-test-web:
+# Then the weight loader's cache and progress events, through the built site (playwright-core
+# driving Debian's chromium; no browser download).
+test-web: wasm setup-node
 	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=1800 WASM_BINDGEN_TEST_DRIVER_TIMEOUT=300 \
 	  cargo test --release --target wasm32-unknown-unknown --test web
+	node tests/browser/weights_cache.mjs www/dist
 
-## Regenerates the committed tiny weight directories from the committed Hugging Face fixtures.
+setup-node:
+	@[ -d node_modules/playwright-core ] || npm install --no-save --no-audit --no-fund playwright-core@1.65.1
+
+## Regenerates the committed tiny IsoFormer weight directory from the synthetic whole checkpoint
+## (tests/fixtures/isoformer/checkpoint, itself made of the tiny encoder and aggregator fixtures).
 weights:
-	cargo run --release --bin isoformer -- convert --model esm2 --from tests/fixtures/esm2/tiny_hf --out weights/esm2-tiny-random
-	cargo run --release --bin isoformer -- convert --model nt --from tests/fixtures/nt/tiny_hf --out weights/nt-tiny-random
-	cargo run --release --bin isoformer -- convert --model enformer --from tests/fixtures/enformer/tiny_state_dict --out weights/enformer-tiny-random
-	cargo run --release --bin isoformer -- convert --model aggregator --from tests/fixtures/isoformer/tiny_aggregator --out weights/aggregator-tiny-random
+	rm -rf weights/isoformer-tiny-random
+	cargo run --release --bin isoformer -- convert --model isoformer --from tests/fixtures/isoformer/checkpoint --out weights/isoformer-tiny-random

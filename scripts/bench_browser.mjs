@@ -3,7 +3,8 @@
 // prints its JSON result. The site (www/dist) and a weight directory are served from a temporary
 // folder on 127.0.0.1.
 //
-//   node scripts/bench_browser.mjs --weights /path/to/weights-dir [--residues 1024] [--runs 3]
+//   node scripts/bench_browser.mjs --weights /path/to/weights-dir [--residues 1024] [--runs 3] [--load-only 1]
+// (an IsoFormer weight directory benchmarks whole predictions; --load-only reports the wasm memory a load takes)
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, symlinkSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +13,7 @@ import { chromium } from "playwright-core";
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, value, i, all) => (i % 2 === 0 ? [...pairs, [value.replace(/^--/, ""), all[i + 1]]] : pairs), []));
 const site = resolve(args.site ?? "www/dist");
-const weights = resolve(args.weights ?? "weights/esm2-tiny-random");
+const weights = resolve(args.weights ?? "weights/isoformer-tiny-random/protein");
 const port = Number(args.port ?? 8765);
 
 const root = mkdtempSync(join(tmpdir(), "isoformer-bench-"));
@@ -39,7 +40,7 @@ try {
       if (text.startsWith("BENCH_ERROR ")) reject(new Error(text));
     });
   });
-  const query = `weights=weights/bench/&residues=${args.residues ?? 1024}&runs=${args.runs ?? 3}`;
+  const query = `weights=weights/bench/&residues=${args.residues ?? 1024}&runs=${args.runs ?? 3}${args["load-only"] ? "&loadOnly=1" : ""}`;
   await page.goto(`http://127.0.0.1:${port}/bench.html?${query}`);
   const result = await done;
   result.browser = browser.version();

@@ -179,6 +179,13 @@ impl EsmConfig {
         }
     }
 
+    /// IsoFormer's protein encoder: ESM-2 150M as Isoformer builds it from its `esm_*` fields —
+    /// the decoder untied (`esm_tie_word_embeddings=false`) and, since config.json has no
+    /// `esm_layer_norm_eps`, transformers' default 1e-12 (shared/reference §3).
+    pub fn isoformer_protein() -> Self {
+        EsmConfig { tie_word_embeddings: false, layer_norm_eps: 1e-12, ..EsmConfig::published(EsmSize::M150) }
+    }
+
     pub fn from_json(text: &str, family: EsmFamily) -> Result<Self> {
         let config: EsmConfig = serde_json::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
         config.validate(family)?;

@@ -28,7 +28,7 @@
 //! (contact prediction is not supported), `pooler.*`. Anything else is an error.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -37,12 +37,17 @@ use crate::config::{EsmConfig, EsmFamily};
 use crate::error::{CheckpointMismatch, Error, Result};
 use crate::esm::Esm;
 use crate::nn::TensorSpec;
-use crate::weights::{self, FORMAT, FORMAT_VERSION, Manifest, ShardEntry, Source};
+use crate::quantize::{DEFAULT_BLOCK_SIZE, WeightDtype};
+use crate::weights::{self, Manifest, Source};
+pub use crate::weight_writer::write_weight_dir;
 
 /// What `convert` was asked to do.
 #[derive(Debug, Clone)]
 pub struct ConvertOptions {
     pub max_shard_bytes: u64,
+    /// Storage type of the written tensors (small ones stay f32) and the quantization block size.
+    pub dtype: WeightDtype,
+    pub block_size: usize,
     /// Marks the output as random weights (also set when `config.json` has `"random_weights": true`,
     /// which the project's fixture generator writes).
     pub random_weights: bool,
@@ -52,7 +57,14 @@ pub struct ConvertOptions {
 
 impl Default for ConvertOptions {
     fn default() -> Self {
-        ConvertOptions { max_shard_bytes: weights::DEFAULT_SHARD_BYTES, random_weights: false, licence: None }
+        ConvertOptions { max_shard_bytes: weights::DEFAULT_SHARD_BYTES, dtype: WeightDtype::F32, block_size: DEFAULT_BLOCK_SIZE, random_weights: false, licence: None }
+    }
+}
+
+impl ConvertOptions {
+    /// How [`write_weight_dir`] stores the tensors.
+    pub fn storage(&self) -> crate::weight_writer::Storage {
+        crate::weight_writer::Storage { dtype: self.dtype, block_size: self.block_size, max_shard_bytes: self.max_shard_bytes }
     }
 }
 
@@ -68,6 +80,17 @@ fn published_licence(family: EsmFamily) -> &'static str {
 pub struct ConvertReport {
     pub manifest: Manifest,
     pub ignored: Vec<String>,
+}
+
+/// Where an upstream tensor goes, as `inspect` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mapped {
+    /// This tensor of the weight directory.
+    To(String),
+    /// Deliberately left out (not used for inference).
+    Ignored,
+    /// No place: converting is an error.
+    Unknown,
 }
 
 /// A Hugging Face tensor's place in the weight directory.
@@ -128,19 +151,42 @@ const LM_DECODER_WEIGHT: &str = "lm_head.decoder.weight";
 /// `isoformer convert --model esm2|nt`: a Hugging Face ESM-2 or NT-v2 directory → a weight directory.
 pub fn convert_esm(from: &Path, out: &Path, family: EsmFamily, options: &ConvertOptions) -> Result<ConvertReport> {
     let config_json = read_config_json(&from.join("config.json"))?;
-    let config: EsmConfig = serde_json::from_value(config_json.clone()).map_err(|e| Error::Config(e.to_string()))?;
-    config.validate(family)?;
     let checkpoint_path = Checkpoint::find_in_dir(from)?;
     let checkpoint = Checkpoint::open(&checkpoint_path)?;
+    let tensors: Vec<(&str, &CheckpointTensor)> = checkpoint.tensors.iter().map(|(name, t)| (name.as_str(), t)).collect();
+    let label = config_json.get("_name_or_path").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| relative_name(&checkpoint_path));
+    esm_weight_dir(config_json, family, &tensors, label, out, options)
+}
 
+/// How an upstream ESM-family tensor name maps (for `inspect`).
+pub(crate) fn describe_esm_key(name: &str) -> Mapped {
+    match esm_target(name) {
+        None => Mapped::Unknown,
+        Some(Target::Ignored) => Mapped::Ignored,
+        Some(Target::RotaryInvFreq) => Mapped::To(crate::nn::ROTARY_INV_FREQ.into()),
+        Some(Target::Tensor { name, transpose }) => Mapped::To(if transpose { format!("{name} (transposed)") } else { name }),
+    }
+}
+
+/// The ESM-family part of a checkpoint (`tensors` named as in a Hugging Face file) → a weight directory.
+pub(crate) fn esm_weight_dir(
+    config_json: Value,
+    family: EsmFamily,
+    tensors: &[(&str, &CheckpointTensor)],
+    checkpoint_label: String,
+    out: &Path,
+    options: &ConvertOptions,
+) -> Result<ConvertReport> {
+    let config: EsmConfig = serde_json::from_value(config_json.clone()).map_err(|e| Error::Config(e.to_string()))?;
+    config.validate(family)?;
     let mut mapped: BTreeMap<String, (Vec<usize>, Vec<f32>)> = BTreeMap::new();
     let mut inv_freq: Option<(String, Vec<f32>)> = None;
     let mut mismatch = CheckpointMismatch::default();
     let mut ignored = Vec::new();
-    for (hf_name, tensor) in &checkpoint.tensors {
+    for &(hf_name, tensor) in tensors {
         match esm_target(hf_name) {
             None => mismatch.unknown.push(format!("{hf_name} {:?}", tensor.shape)),
-            Some(Target::Ignored) => ignored.push(hf_name.clone()),
+            Some(Target::Ignored) => ignored.push(hf_name.to_string()),
             Some(Target::RotaryInvFreq) => {
                 let values = tensor.read_f32()?;
                 match &inv_freq {
@@ -148,7 +194,7 @@ pub fn convert_esm(from: &Path, out: &Path, family: EsmFamily, options: &Convert
                         mismatch.misshaped.push(format!("{hf_name}: differs from {first}"));
                     }
                     Some(_) => {}
-                    None => inv_freq = Some((hf_name.clone(), values)),
+                    None => inv_freq = Some((hf_name.to_string(), values)),
                 }
             }
             Some(Target::Tensor { name, transpose }) => {
@@ -173,13 +219,12 @@ pub fn convert_esm(from: &Path, out: &Path, family: EsmFamily, options: &Convert
         return Err(mismatch.into());
     }
 
-    let random = random_weights(options, Some(&config_json));
     let source = Source {
-        checkpoint: config_json.get("_name_or_path").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| relative_name(&checkpoint_path)),
+        checkpoint: checkpoint_label,
         licence: options.licence.clone().unwrap_or_else(|| published_licence(family).into()),
-        random_weights: random,
+        random_weights: random_weights(options, Some(&config_json)),
     };
-    let manifest = write_weight_dir(out, family.model_name(), config_json, source, &specs, &mut mapped, options.max_shard_bytes)?;
+    let manifest = write_weight_dir(out, family.model_name(), config_json, source, &specs, &mut mapped, &options.storage())?;
     Ok(ConvertReport { manifest, ignored })
 }
 
@@ -235,71 +280,6 @@ pub(crate) fn transposed(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
         }
     }
     out
-}
-
-/// Writes tensors in spec order into safetensors shards of at most `max_shard_bytes` (a tensor
-/// larger than that gets a shard of its own), then `manifest.json` with each shard's SHA-256.
-pub fn write_weight_dir(
-    out: &Path,
-    model: &str,
-    config: Value,
-    source: Source,
-    specs: &[TensorSpec],
-    tensors: &mut BTreeMap<String, (Vec<usize>, Vec<f32>)>,
-    max_shard_bytes: u64,
-) -> Result<Manifest> {
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out.display(), e))?;
-    let mut groups: Vec<Vec<&TensorSpec>> = vec![Vec::new()];
-    let mut group_bytes = 0u64;
-    for spec in specs {
-        let bytes = 4 * spec.shape.iter().product::<usize>() as u64;
-        if group_bytes > 0 && group_bytes + bytes > max_shard_bytes {
-            groups.push(Vec::new());
-            group_bytes = 0;
-        }
-        groups.last_mut().map(|g| g.push(spec));
-        group_bytes += bytes;
-    }
-    let mut files = Vec::new();
-    for (index, group) in groups.iter().enumerate() {
-        let name = format!("{model}-{index:05}-of-{:05}.safetensors", groups.len());
-        let owned: Vec<(String, Vec<usize>, Vec<u8>)> = group
-            .iter()
-            .map(|spec| {
-                let (shape, values) = tensors.remove(&spec.name).unwrap_or_default();
-                (spec.name.clone(), shape, values.iter().flat_map(|v| v.to_le_bytes()).collect())
-            })
-            .collect();
-        let views = owned
-            .iter()
-            .map(|(name, shape, bytes)| {
-                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes).map(|view| (name.clone(), view))
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::io(&name, e))?;
-        let bytes = safetensors::serialize(views, None).map_err(|e| Error::io(&name, e))?;
-        let path: PathBuf = out.join(&name);
-        std::fs::write(&path, &bytes).map_err(|e| Error::io(path.display(), e))?;
-        files.push(ShardEntry {
-            name,
-            bytes: bytes.len() as u64,
-            sha256: weights::sha256_hex(&bytes),
-            tensors: group.iter().map(|s| s.name.clone()).collect(),
-        });
-    }
-    let manifest = Manifest {
-        format: FORMAT.into(),
-        format_version: FORMAT_VERSION,
-        model: model.into(),
-        config,
-        dtype: "f32".into(),
-        source,
-        files,
-    };
-    let path = out.join(weights::MANIFEST_FILE);
-    let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::io(path.display(), e))?;
-    std::fs::write(&path, text + "\n").map_err(|e| Error::io(path.display(), e))?;
-    Ok(manifest)
 }
 
 #[cfg(test)]

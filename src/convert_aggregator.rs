@@ -18,12 +18,12 @@ use std::path::Path;
 
 
 use crate::aggregator::{Aggregator, AggregatorConfig};
-use crate::checkpoint::Checkpoint;
-use crate::convert::{ConvertOptions, ConvertReport, check_against_specs, random_weights, read_config_json, read_tensor, relative_name, write_weight_dir};
+use crate::checkpoint::{Checkpoint, CheckpointTensor};
+use crate::convert::{ConvertOptions, Mapped, ConvertReport, check_against_specs, random_weights, read_config_json, read_tensor, relative_name, write_weight_dir};
 use crate::error::{CheckpointMismatch, Error, Result};
 use crate::weights::Source;
 
-fn aggregator_target(name: &str) -> Option<String> {
+pub(crate) fn aggregator_target(name: &str) -> Option<String> {
     let (stem, leaf) = name.rsplit_once('.')?;
     if !matches!(leaf, "weight" | "bias") {
         return None;
@@ -45,12 +45,35 @@ fn aggregator_target(name: &str) -> Option<String> {
 pub fn convert_aggregator(from: &Path, out: &Path, options: &ConvertOptions) -> Result<ConvertReport> {
     let config_json = read_config_json(&from.join("config.json"))?;
     let config: AggregatorConfig = serde_json::from_value(config_json.clone()).map_err(|e| Error::Config(e.to_string()))?;
-    config.validate()?;
     let checkpoint_path = Checkpoint::find_in_dir(from)?;
     let checkpoint = Checkpoint::open(&checkpoint_path)?;
+    let tensors: Vec<(&str, &CheckpointTensor)> = checkpoint.tensors.iter().map(|(name, t)| (name.as_str(), t)).collect();
+    let random = random_weights(options, Some(&config_json));
+    aggregator_weight_dir(config, random, &tensors, relative_name(&checkpoint_path), out, options)
+}
+
+/// How an aggregator tensor name maps (for `inspect`).
+pub(crate) fn describe_aggregator_key(name: &str) -> Mapped {
+    match aggregator_target(name) {
+        Some(ours) if ours.ends_with(".weight") => Mapped::To(format!("{ours} (transposed)")),
+        Some(ours) => Mapped::To(ours),
+        None => Mapped::Unknown,
+    }
+}
+
+/// The aggregator's tensors (names as in the table above) → a weight directory.
+pub(crate) fn aggregator_weight_dir(
+    config: AggregatorConfig,
+    random: bool,
+    tensors: &[(&str, &CheckpointTensor)],
+    checkpoint_label: String,
+    out: &Path,
+    options: &ConvertOptions,
+) -> Result<ConvertReport> {
+    config.validate()?;
     let mut mapped = BTreeMap::new();
     let mut mismatch = CheckpointMismatch::default();
-    for (name, tensor) in &checkpoint.tensors {
+    for &(name, tensor) in tensors {
         let Some(ours) = aggregator_target(name) else {
             mismatch.unknown.push(format!("{name} {:?}", tensor.shape));
             continue;
@@ -64,12 +87,12 @@ pub fn convert_aggregator(from: &Path, out: &Path, options: &ConvertOptions) -> 
         return Err(mismatch.into());
     }
     let source = Source {
-        checkpoint: relative_name(&checkpoint_path),
+        checkpoint: checkpoint_label,
         licence: options.licence.clone().unwrap_or_else(|| "CC BY-NC-SA 4.0 (IsoFormer)".into()),
-        random_weights: random_weights(options, Some(&config_json)),
+        random_weights: random || options.random_weights,
     };
     let config_value = serde_json::to_value(&config).map_err(|e| Error::Config(e.to_string()))?;
-    let manifest = write_weight_dir(out, "aggregator", config_value, source, &specs, &mut mapped, options.max_shard_bytes)?;
+    let manifest = write_weight_dir(out, "aggregator", config_value, source, &specs, &mut mapped, &options.storage())?;
     Ok(ConvertReport { manifest, ignored: Vec::new() })
 }
 

@@ -32,9 +32,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, CheckpointTensor};
 use crate::config::EnformerConfig;
-use crate::convert::{ConvertOptions, ConvertReport, check_against_specs, random_weights, read_config_json, read_tensor, relative_name, write_weight_dir};
+use crate::convert::{ConvertOptions, Mapped, ConvertReport, check_against_specs, random_weights, read_config_json, read_tensor, relative_name, write_weight_dir};
 use crate::enformer::Enformer;
 use crate::error::{CheckpointMismatch, Error, Result};
 use crate::weights::Source;
@@ -123,7 +123,7 @@ fn enformer_target(name: &str) -> Option<Target> {
 }
 
 /// The prefix in front of the Enformer keys (`""` for a plain enformer-pytorch state dict).
-fn enformer_prefix(checkpoint: &Checkpoint) -> Result<String> {
+pub(crate) fn enformer_prefix(checkpoint: &Checkpoint) -> Result<String> {
     let mut prefixes: Vec<String> = checkpoint
         .tensors
         .keys()
@@ -141,7 +141,7 @@ fn enformer_prefix(checkpoint: &Checkpoint) -> Result<String> {
 
 /// The Enformer configuration: config.json's own fields, or Isoformer's `enformer_*` fields, or
 /// (no config.json) the published one.
-fn read_config(config_json: Option<&Value>) -> Result<EnformerConfig> {
+pub(crate) fn read_config(config_json: Option<&Value>) -> Result<EnformerConfig> {
     let Some(Value::Object(fields)) = config_json else {
         return Ok(EnformerConfig::published());
     };
@@ -162,26 +162,56 @@ pub fn convert_enformer(from: &Path, out: &Path, options: &ConvertOptions) -> Re
     } else {
         (from.to_path_buf(), None)
     };
-    let mut config = read_config(config_json.as_ref())?;
+    let config = read_config(config_json.as_ref())?;
     let checkpoint = Checkpoint::open(&checkpoint_path)?;
     let prefix = enformer_prefix(&checkpoint)?;
+    let mut ignored = Vec::new();
+    let mut tensors = Vec::new();
+    for (upstream, tensor) in &checkpoint.tensors {
+        match upstream.strip_prefix(prefix.as_str()) {
+            Some(name) => tensors.push((name, tensor)),
+            None => ignored.push(upstream.clone()), // another part of an IsoFormer checkpoint
+        }
+    }
+    let random = random_weights(options, config_json.as_ref());
+    let mut report = enformer_weight_dir(config, random, &tensors, relative_name(&checkpoint_path), out, options)?;
+    report.ignored.extend(ignored.into_iter().map(|name| format!("{name} (not Enformer)")));
+    Ok(report)
+}
 
+/// How an enformer-pytorch tensor name (after any prefix) maps (for `inspect`).
+pub(crate) fn describe_enformer_key(name: &str) -> Mapped {
+    match enformer_target(name) {
+        None => Mapped::Unknown,
+        Some(Target::Ignored) => Mapped::Ignored,
+        Some(Target::Tensor(ours, Layout::AsIs)) => Mapped::To(ours),
+        Some(Target::Tensor(ours, Layout::Transposed)) => Mapped::To(format!("{ours} (transposed)")),
+        Some(Target::Tensor(ours, Layout::DropLastAxis)) => Mapped::To(format!("{ours} (last axis dropped)")),
+    }
+}
+
+/// The Enformer part of a checkpoint (`tensors` named as in enformer-pytorch, prefix removed) → a
+/// weight directory. The heads' sizes come from the tensors; a config naming other sizes is a mismatch.
+pub(crate) fn enformer_weight_dir(
+    mut config: EnformerConfig,
+    random: bool,
+    tensors: &[(&str, &CheckpointTensor)],
+    checkpoint_label: String,
+    out: &Path,
+    options: &ConvertOptions,
+) -> Result<ConvertReport> {
     let mut mapped: BTreeMap<String, (Vec<usize>, Vec<f32>)> = BTreeMap::new();
     let mut sources: BTreeMap<String, String> = BTreeMap::new();
     let mut mismatch = CheckpointMismatch::default();
     let mut ignored = Vec::new();
-    for (upstream, tensor) in &checkpoint.tensors {
-        let Some(name) = upstream.strip_prefix(prefix.as_str()) else {
-            ignored.push(upstream.clone()); // another part of an IsoFormer checkpoint
-            continue;
-        };
-        let (ours, layout) = match enformer_target(name) {
+    for &(upstream, tensor) in tensors {
+        let (ours, layout) = match enformer_target(upstream) {
             None => {
                 mismatch.unknown.push(format!("{upstream} {:?}", tensor.shape));
                 continue;
             }
             Some(Target::Ignored) => {
-                ignored.push(upstream.clone());
+                ignored.push(upstream.to_string());
                 continue;
             }
             Some(Target::Tensor(ours, layout)) => (ours, layout),
@@ -197,11 +227,10 @@ pub fn convert_enformer(from: &Path, out: &Path, options: &ConvertOptions) -> Re
             }
             continue;
         }
-        sources.insert(ours.clone(), upstream.clone());
+        sources.insert(ours.clone(), upstream.to_string());
         mapped.insert(ours, (shape, values));
     }
 
-    // Heads: their sizes come from the tensors; a config that names other sizes is a mismatch.
     let mut heads = Vec::new();
     for (name, (shape, _)) in mapped.iter().filter(|(name, _)| name.starts_with("heads.") && name.ends_with(".weight")) {
         let head = name.trim_start_matches("heads.").trim_end_matches(".weight").to_string();
@@ -218,14 +247,13 @@ pub fn convert_enformer(from: &Path, out: &Path, options: &ConvertOptions) -> Re
     if !mismatch.is_empty() {
         return Err(mismatch.into());
     }
-    let random = random_weights(options, config_json.as_ref());
     let source = Source {
-        checkpoint: relative_name(&checkpoint_path),
+        checkpoint: checkpoint_label,
         licence: options.licence.clone().unwrap_or_else(|| "Apache-2.0 (Enformer, DeepMind); MIT (enformer-pytorch)".into()),
-        random_weights: random,
+        random_weights: random || options.random_weights,
     };
     let config_value = serde_json::to_value(&config).map_err(|e| Error::Config(e.to_string()))?;
-    let manifest = write_weight_dir(out, "enformer", config_value, source, &specs, &mut mapped, options.max_shard_bytes)?;
+    let manifest = write_weight_dir(out, "enformer", config_value, source, &specs, &mut mapped, &options.storage())?;
     Ok(ConvertReport { manifest, ignored })
 }
 

@@ -200,7 +200,7 @@ impl DnaEncoder {
             .files
             .iter()
             .flat_map(|f| &f.tensors)
-            .filter_map(|t| t.strip_prefix("heads.").and_then(|t| t.strip_suffix(".weight")))
+            .filter_map(|t| t.name.strip_prefix("heads.").and_then(|t| t.strip_suffix(".weight")))
             .map(str::to_string)
             .collect();
         let model = Enformer::load(&config, &mut weights, &heads)?;

@@ -18,18 +18,27 @@ pub mod convert;
 pub mod convert_aggregator;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod convert_enformer;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod convert_isoformer;
 pub mod embed;
 pub mod enformer;
 pub mod error;
 pub mod esm;
 pub mod fasta;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod init;
 pub mod model;
 pub mod nn;
 pub mod nucleotide;
+pub mod quantize;
 pub mod synthetic;
 pub mod tokenize;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm_loader;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod weight_writer;
 pub mod weights;
 
 pub use backend::{BackendKind, ComputeDevice};
@@ -41,4 +50,4 @@ pub use fasta::{SequenceRecord, read_sequences};
 pub use synthetic::synthetic_sequence;
 pub use model::{Isoformer, IsoformerInputs, Prediction, TISSUES};
 pub use tokenize::{AmbiguityPolicy, CropPolicy, DnaCropPolicy, DnaOneHot, NucleotideTokenizer, ProteinTokenizer, Tokenizer};
-pub use weights::{LoadedWeights, Manifest};
+pub use weights::{IsoformerIndex, LoadedWeights, Manifest, Part};

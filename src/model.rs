@@ -2,6 +2,7 @@
 //! can be given: a missing RNA or protein skips its cross-attention term; missing DNA is read as a
 //! window of N (all-zero one-hot), since the released model is DNA-centred and needs DNA queries.
 
+use burn::tensor::Tensor;
 use serde::Serialize;
 
 use crate::aggregator::{Aggregator, AggregatorConfig};
@@ -86,18 +87,88 @@ impl Isoformer {
         Ok(Isoformer { dna, rna, protein, aggregator, random_weights })
     }
 
+    /// Loads an IsoFormer weight directory (`isoformer.json`) from the local file system: DNA and
+    /// the aggregator always, RNA and protein when `wanted` names them (and the directory has them).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn load_dir(device: crate::ComputeDevice, dir: &std::path::Path, wanted: &[crate::weights::Part]) -> Result<Self> {
+        use crate::weights::{IsoformerIndex, Part, load_dir, read_isoformer_index};
+        let index = read_isoformer_index(dir)?;
+        let load = |part: Part| -> Result<Option<(Manifest, LoadedWeights)>> {
+            if !index.has(part) || !(wanted.contains(&part) || matches!(part, Part::Dna | Part::Aggregator)) {
+                return Ok(None);
+            }
+            let (manifest, weights) = load_dir(&dir.join(part.dir_name()), &device.device)?;
+            IsoformerIndex::check_part(part, &manifest)?;
+            Ok(Some((manifest, weights)))
+        };
+        let sequence_encoder = |part: Part| -> Result<Option<SequenceEncoder>> {
+            load(part)?.map(|(manifest, weights)| SequenceEncoder::new(device.clone(), &manifest, weights)).transpose()
+        };
+        let (rna, protein) = (sequence_encoder(Part::Rna)?, sequence_encoder(Part::Protein)?);
+        let missing = |part: Part| Error::Manifest(format!("{}: no {} part", dir.display(), part.dir_name()));
+        let (manifest, weights) = load(Part::Dna)?.ok_or_else(|| missing(Part::Dna))?;
+        let dna = DnaEncoder::new(device.clone(), &manifest, weights)?;
+        let (manifest, weights) = load(Part::Aggregator)?.ok_or_else(|| missing(Part::Aggregator))?;
+        let (aggregator, random) = load_aggregator(&manifest, weights)?;
+        Isoformer::new(dna, rna, protein, aggregator, random || index.source.random_weights)
+    }
+
+    /// The device every part runs on.
+    pub fn device(&self) -> &crate::ComputeDevice {
+        self.dna.device()
+    }
+
+    pub fn random_weights(&self) -> bool {
+        self.random_weights
+    }
+
+    /// Which modalities this model can read (DNA always: when absent it is read as N).
+    pub fn modalities(&self) -> Vec<Modality> {
+        let mut modalities = vec![Modality::Dna];
+        modalities.extend(self.rna.as_ref().map(|_| Modality::Rna));
+        modalities.extend(self.protein.as_ref().map(|_| Modality::Protein));
+        modalities
+    }
+
     fn encoder(encoder: &Option<SequenceEncoder>, modality: Modality) -> Result<&SequenceEncoder> {
         encoder.as_ref().ok_or_else(|| Error::InvalidArgument(format!("no {modality} encoder is loaded")))
     }
 
-    /// Predicts the tissue values of one transcript; `final_dna` also returns the final DNA embeddings.
-    pub async fn predict(&self, inputs: &IsoformerInputs<'_>, final_dna: bool) -> Result<Prediction> {
+    /// Checks every given sequence (tokenizes it) without running anything, so a batch can refuse
+    /// a bad row before spending time on the good ones.
+    pub fn check(&self, inputs: &IsoformerInputs<'_>) -> Result<()> {
         if inputs.dna.is_none() && inputs.rna.is_none() && inputs.protein.is_none() {
             return Err(Error::InvalidArgument("give at least one of DNA, RNA and protein".into()));
         }
+        if let Some(rna) = inputs.rna {
+            Self::encoder(&self.rna, Modality::Rna)?.tokenizer().encode(rna)?;
+        }
+        if let Some(protein) = inputs.protein {
+            Self::encoder(&self.protein, Modality::Protein)?.tokenizer().encode(protein)?;
+        }
+        if let Some(dna) = inputs.dna {
+            self.dna.one_hot().encode(dna)?;
+        }
+        Ok(())
+    }
+
+    /// The Enformer trunk's `[1, bins, dna_dim]` embedding of a DNA window (N when absent), which
+    /// [`Isoformer::predict_from`] reuses across the isoforms of one gene.
+    pub fn dna_embedding(&self, dna: Option<&str>) -> Result<Tensor<3>> {
+        self.dna.trunk(self.dna.one_hot(), dna.unwrap_or("N"))
+    }
+
+    /// Predicts the tissue values of one transcript; `final_dna` also returns the final DNA embeddings.
+    pub async fn predict(&self, inputs: &IsoformerInputs<'_>, final_dna: bool) -> Result<Prediction> {
+        self.check(inputs)?;
+        let dna = self.dna_embedding(inputs.dna)?;
+        self.predict_from(dna, inputs, final_dna).await
+    }
+
+    /// [`Isoformer::predict`] with the DNA embedding already computed (from `inputs.dna`).
+    pub async fn predict_from(&self, dna: Tensor<3>, inputs: &IsoformerInputs<'_>, final_dna: bool) -> Result<Prediction> {
         let rna = inputs.rna.map(|s| Self::encoder(&self.rna, Modality::Rna)?.hidden(s)).transpose()?;
         let protein = inputs.protein.map(|s| Self::encoder(&self.protein, Modality::Protein)?.hidden(s)).transpose()?;
-        let dna = self.dna.trunk(self.dna.one_hot(), inputs.dna.unwrap_or("N"))?;
         let (values, final_embeddings) = self.aggregator.forward(dna, rna.map(|(_, e)| e), protein.map(|(_, e)| e))?;
         let values = read_back(values).await?;
         let final_dna_embeddings = if final_dna {

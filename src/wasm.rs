@@ -5,16 +5,16 @@
 use std::rc::Rc;
 
 use js_sys::{Array, Float32Array, Object, Promise, Reflect, Uint32Array};
-use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, future_to_promise};
+use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend;
 use crate::embed::{DnaEmbedding, DnaEncoder, Embedding, SequenceEncoder};
 use crate::model::{Isoformer, IsoformerInputs, Prediction, load_aggregator};
 use crate::error::{Error, Modality};
 use crate::tokenize::{AmbiguityPolicy, CropPolicy, DnaCropPolicy, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, Tokenizer};
-use crate::weights::{LoadedWeights, MANIFEST_FILE, Manifest};
+use crate::wasm_loader::Loader;
+use crate::weights::{LoadedWeights, Manifest, Part};
 
 /// Short inputs embedded once while loading, so shaders compile before the first request.
 const WARM_UP_PROTEIN: &str = "MKTAYIAKQRQISFVKSHFSRQ";
@@ -39,44 +39,6 @@ fn set(object: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(object, &key.into(), value);
 }
 
-/// GETs `url` with the page's or worker's `fetch`.
-async fn fetch_bytes(url: &str) -> Result<Vec<u8>, Error> {
-    let network = |reason: String| Error::Network { url: url.to_string(), reason };
-    let global = js_sys::global();
-    let promise = if let Some(window) = global.dyn_ref::<web_sys::Window>() {
-        window.fetch_with_str(url)
-    } else if let Some(worker) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {
-        worker.fetch_with_str(url)
-    } else {
-        return Err(network("no fetch in this context".into()));
-    };
-    let response: web_sys::Response = JsFuture::from(promise)
-        .await
-        .map_err(|e| network(format!("{e:?}")))?
-        .dyn_into()
-        .map_err(|_| network("not a Response".into()))?;
-    if !response.ok() {
-        return Err(network(format!("HTTP {}", response.status())));
-    }
-    let buffer = JsFuture::from(response.array_buffer().map_err(|e| network(format!("{e:?}")))?)
-        .await
-        .map_err(|e| network(format!("{e:?}")))?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
-}
-
-/// Fetches `<base>/manifest.json` and its shards, each verified and uploaded as it arrives.
-async fn fetch_weights(base_url: &str, device: &burn::tensor::Device) -> Result<(Manifest, LoadedWeights), Error> {
-    let base = base_url.trim_end_matches('/');
-    let manifest_bytes = fetch_bytes(&format!("{base}/{MANIFEST_FILE}")).await?;
-    let manifest = Manifest::from_json(&String::from_utf8_lossy(&manifest_bytes))?;
-    let mut weights = LoadedWeights::new(device);
-    for entry in &manifest.files {
-        let bytes = fetch_bytes(&format!("{base}/{}", entry.name)).await?;
-        weights.add_shard(entry, bytes)?;
-    }
-    Ok((manifest, weights))
-}
-
 /// A `[rows, columns]` shape as a JS array of numbers.
 fn shape_to_js(shape: [usize; 2]) -> JsValue {
     shape.iter().map(|&n| JsValue::from(n as u32)).collect::<Array>().into()
@@ -88,13 +50,6 @@ fn options_from_js<T: serde::de::DeserializeOwned + Default>(options: JsValue, c
         return Ok(T::default());
     }
     serde_wasm_bindgen::from_value(options).map_err(|e| Error::InvalidArgument(format!("{call} options: {e}")))
-}
-
-/// The ESM-family encoder at `url`, when one is given.
-async fn fetch_sequence_encoder(url: Option<&str>, device: &backend::ComputeDevice) -> Result<Option<SequenceEncoder>, Error> {
-    let Some(url) = url else { return Ok(None) };
-    let (manifest, weights) = fetch_weights(url, &device.device).await?;
-    SequenceEncoder::new(device.clone(), &manifest, weights).map(Some)
 }
 
 fn dna_embedding_to_js(embedding: &DnaEmbedding) -> JsValue {
@@ -199,24 +154,32 @@ fn embed_one(loaded: &Loaded, sequence: String, modality: Modality, tokenizer: O
 #[wasm_bindgen]
 impl EncoderModel {
     /// Fetches `<baseUrl>/manifest.json` and its shards (each verified by SHA-256 and uploaded as
-    /// it arrives), builds the encoder on WebGPU and runs one warm-up pass.
-    pub async fn load(base_url: String) -> Result<EncoderModel, JsValue> {
-        Self::load_inner(&base_url).await.map_err(|e| to_js_error(&e))
+    /// it arrives), builds the encoder on WebGPU and runs one warm-up pass. `options`: `{ fetch?,
+    /// onProgress? }` (src/wasm_loader.rs).
+    pub async fn load(base_url: String, options: JsValue) -> Result<EncoderModel, JsValue> {
+        Self::load_inner(&base_url, &options).await.map_err(|e| to_js_error(&e))
     }
 
-    async fn load_inner(base_url: &str) -> Result<EncoderModel, Error> {
+    async fn load_inner(base_url: &str, options: &JsValue) -> Result<EncoderModel, Error> {
+        let mut loader = Loader::from_options(options)?;
+        let manifest = loader.manifest(base_url).await?;
+        loader.announce(&[&manifest]);
         let device = backend::init_webgpu().await?;
-        let (manifest, weights) = fetch_weights(base_url, &device.device).await?;
+        let weights = loader.weights(base_url, &manifest, &device.device).await?;
         // A warm-up pass compiles the shaders now, not on the user's first request.
-        if manifest.model == "enformer" {
+        loader.report("warm-up", None);
+        let loaded = if manifest.model == "enformer" {
             let encoder = DnaEncoder::new(device, &manifest, weights)?;
             encoder.embed(WARM_UP_DNA).await?;
-            return Ok(EncoderModel { loaded: Loaded::Dna(Rc::new(encoder)) });
-        }
-        let encoder = SequenceEncoder::new(device, &manifest, weights)?;
-        let warm_up = if encoder.modality() == Modality::Rna { WARM_UP_RNA } else { WARM_UP_PROTEIN };
-        encoder.embed(&[warm_up]).await?;
-        Ok(EncoderModel { loaded: Loaded::Sequence(Rc::new(encoder)) })
+            Loaded::Dna(Rc::new(encoder))
+        } else {
+            let encoder = SequenceEncoder::new(device, &manifest, weights)?;
+            let warm_up = if encoder.modality() == Modality::Rna { WARM_UP_RNA } else { WARM_UP_PROTEIN };
+            encoder.embed(&[warm_up]).await?;
+            Loaded::Sequence(Rc::new(encoder))
+        };
+        loader.report("ready", None);
+        Ok(EncoderModel { loaded })
     }
 
     /// Resolves to `{ data: Float32Array, shape: [L, D], tokens: Uint32Array, meanEmbedding: Float32Array }`;
@@ -306,6 +269,42 @@ struct IsoformerUrls {
     aggregator: String,
 }
 
+struct LoadOptions {
+    modalities: Option<Vec<Part>>,
+}
+
+/// `options.modalities` of `IsoformerModel.load` with a base URL: `["rna", "protein"]` or a subset.
+fn modalities_option(options: &JsValue) -> Result<Option<Vec<Part>>, Error> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(None);
+    }
+    let value = Reflect::get(options, &"modalities".into()).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    serde_wasm_bindgen::from_value(value).map(Some).map_err(|e| Error::InvalidArgument(format!("options.modalities: {e}")))
+}
+
+/// The part URLs of the IsoFormer weight directory at `base`, for the modalities asked for.
+async fn part_urls(base: &str, options: &JsValue, loader: &Loader) -> Result<IsoformerUrls, Error> {
+    let options = LoadOptions { modalities: modalities_option(options)? };
+    let base = base.trim_end_matches('/');
+    let index = loader.isoformer_index(base).await?;
+    let wanted = |part: Part| -> Result<Option<String>, Error> {
+        let asked = options.modalities.as_ref().is_none_or(|m| m.contains(&part));
+        if asked && !index.has(part) && options.modalities.is_some() {
+            return Err(Error::InvalidArgument(format!("{base} has no {} part", part.dir_name())));
+        }
+        Ok((asked && index.has(part)).then(|| format!("{base}/{}", part.dir_name())))
+    };
+    Ok(IsoformerUrls {
+        dna: format!("{base}/{}", Part::Dna.dir_name()),
+        rna: wanted(Part::Rna)?,
+        protein: wanted(Part::Protein)?,
+        aggregator: format!("{base}/{}", Part::Aggregator.dir_name()),
+    })
+}
+
 /// `predict` argument: any non-empty subset of the three sequences.
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -335,22 +334,76 @@ pub struct IsoformerModel {
 
 #[wasm_bindgen]
 impl IsoformerModel {
-    /// `urls`: `{ dna, rna?, protein?, aggregator }`, each a weight directory's base URL.
-    pub async fn load(urls: JsValue) -> Result<IsoformerModel, JsValue> {
-        Self::load_inner(urls).await.map_err(|e| to_js_error(&e))
+    /// `source`: an IsoFormer weight directory's base URL (`isoformer.json`), or `{ dna, rna?,
+    /// protein?, aggregator }`, each a weight directory's base URL. `options.modalities` (with a
+    /// base URL): which of `"rna"` and `"protein"` to fetch; by default every part the directory has.
+    /// Only the parts needed are fetched. Also `options.fetch` and `options.onProgress` as for
+    /// `EncoderModel.load` (the total is announced once every manifest is read).
+    pub async fn load(source: JsValue, options: JsValue) -> Result<IsoformerModel, JsValue> {
+        Self::load_inner(source, options).await.map_err(|e| to_js_error(&e))
     }
 
-    async fn load_inner(urls: JsValue) -> Result<IsoformerModel, Error> {
-        let urls: IsoformerUrls = serde_wasm_bindgen::from_value(urls).map_err(|e| Error::InvalidArgument(format!("IsoformerModel.load: {e}")))?;
+    async fn load_inner(source: JsValue, options: JsValue) -> Result<IsoformerModel, Error> {
+        let mut loader = Loader::from_options(&options)?;
+        let urls = match source.as_string() {
+            Some(base) => part_urls(&base, &options, &loader).await?,
+            None => serde_wasm_bindgen::from_value(source).map_err(|e| Error::InvalidArgument(format!("IsoformerModel.load: {e}")))?,
+        };
+        // Every manifest first, so the total is known before the first shard.
+        let mut parts = Vec::new();
+        for url in [Some(&urls.dna), urls.rna.as_ref(), urls.protein.as_ref(), Some(&urls.aggregator)] {
+            parts.push(match url {
+                Some(url) => Some((url.clone(), loader.manifest(url).await?)),
+                None => None,
+            });
+        }
+        loader.announce(&parts.iter().flatten().map(|(_, m)| m).collect::<Vec<_>>());
         let device = backend::init_webgpu().await?;
-        let (manifest, weights) = fetch_weights(&urls.dna, &device.device).await?;
-        let dna = DnaEncoder::new(device.clone(), &manifest, weights)?;
-        let rna = fetch_sequence_encoder(urls.rna.as_deref(), &device).await?;
-        let protein = fetch_sequence_encoder(urls.protein.as_deref(), &device).await?;
-        let (manifest, weights) = fetch_weights(&urls.aggregator, &device.device).await?;
-        let (aggregator, random) = load_aggregator(&manifest, weights)?;
+        let mut weights = Vec::new();
+        for part in parts {
+            weights.push(match part {
+                Some((url, manifest)) => {
+                    let loaded = loader.weights(&url, &manifest, &device.device).await?;
+                    Some((manifest, loaded))
+                }
+                None => None,
+            });
+        }
+        let [dna, rna, protein, aggregator] = <[_; 4]>::try_from(weights).map_err(|_| Error::Device("four parts".into()))?;
+        let missing = || Error::Manifest("the DNA and aggregator parts are required".into());
+        let (manifest, loaded) = dna.ok_or_else(missing)?;
+        let dna = DnaEncoder::new(device.clone(), &manifest, loaded)?;
+        let sequence_encoder = |part: Option<(Manifest, LoadedWeights)>| part.map(|(manifest, loaded)| SequenceEncoder::new(device.clone(), &manifest, loaded)).transpose();
+        let (rna, protein) = (sequence_encoder(rna)?, sequence_encoder(protein)?);
+        let (manifest, loaded) = aggregator.ok_or_else(missing)?;
+        let (aggregator, random) = load_aggregator(&manifest, loaded)?;
         let model = Isoformer::new(dna, rna, protein, aggregator, random)?;
+        // One short prediction through every loaded encoder compiles the shaders now.
+        loader.report("warm-up", None);
+        let modalities = model.modalities();
+        let warm_up = IsoformerInputs {
+            dna: Some(WARM_UP_DNA),
+            rna: modalities.contains(&Modality::Rna).then_some(WARM_UP_RNA),
+            protein: modalities.contains(&Modality::Protein).then_some(WARM_UP_PROTEIN),
+        };
+        model.predict(&warm_up, false).await?;
+        loader.report("ready", None);
         Ok(IsoformerModel { model: Rc::new(model) })
+    }
+
+    /// The modalities this model reads (`"dna"` always: absent DNA is read as N).
+    #[wasm_bindgen(getter)]
+    pub fn modalities(&self) -> JsValue {
+        serde_wasm_bindgen::to_value(&self.model.modalities()).unwrap_or(JsValue::NULL)
+    }
+
+    /// `{ device, randomWeights }`.
+    #[wasm_bindgen(getter)]
+    pub fn info(&self) -> JsValue {
+        let object = Object::new();
+        set(&object, "device", &self.model.device().description.as_str().into());
+        set(&object, "randomWeights", &self.model.random_weights().into());
+        object.into()
     }
 
     /// `inputs`: `{ dna?, rna?, protein? }` → `{ tissues: string[30], values: Float32Array, units,

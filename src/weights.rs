@@ -6,15 +6,19 @@
 
 use std::collections::BTreeMap;
 
-use burn::tensor::{DType, Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{CheckpointMismatch, Error, Result};
+use crate::quantize::{self, SCALE_SUFFIX, WeightDtype};
 
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const FORMAT: &str = "isoformer-web-weights";
-pub const FORMAT_VERSION: u32 = 1;
+/// 2 added storage types (f16, q8, q4) and the tensor index with shapes; 1 is refused.
+pub const FORMAT_VERSION: u32 = 2;
+/// The largest shard a manifest may list (a hostile manifest cannot make the loader allocate more).
+pub const MAX_SHARD_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 /// Default upper bound of one shard, so any static host (and the Cache API) can serve it.
 pub const DEFAULT_SHARD_BYTES: u64 = 24 * 1024 * 1024;
 
@@ -23,14 +27,42 @@ pub const DEFAULT_SHARD_BYTES: u64 = 24 * 1024 * 1024;
 pub struct Manifest {
     pub format: String,
     pub format_version: u32,
-    /// `esm2` for now; the other encoders and the aggregator add their own kinds.
+    /// `esm2`, `nt`, `enformer` or `aggregator`.
     pub model: String,
-    /// The upstream `config.json`, unchanged.
+    /// The model's configuration (the upstream `config.json` for ESM-2 and NT-v2).
     pub config: serde_json::Value,
-    /// Storage type of every tensor (`f32`).
-    pub dtype: String,
+    /// The directory's storage type: `f32`, `f16`, `q8` or `q4` (small tensors stay f32; each
+    /// tensor's own type is in the index).
+    pub dtype: WeightDtype,
+    /// For `q8` and `q4`: how the values were quantized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization: Option<Quantization>,
     pub source: Source,
     pub files: Vec<ShardEntry>,
+}
+
+/// Block-wise symmetric quantization (src/quantize.rs): one f16 scale per `block_size` values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quantization {
+    /// Always `symmetric-blockwise`.
+    pub scheme: String,
+    pub block_size: usize,
+    /// Always `f16`.
+    pub scale_dtype: String,
+}
+
+impl Quantization {
+    pub fn blockwise(block_size: usize) -> Self {
+        Quantization { scheme: "symmetric-blockwise".into(), block_size, scale_dtype: "f16".into() }
+    }
+}
+
+/// One tensor of a shard: its name, logical shape and storage type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TensorEntry {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub dtype: WeightDtype,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,7 +80,7 @@ pub struct ShardEntry {
     pub name: String,
     pub bytes: u64,
     pub sha256: String,
-    pub tensors: Vec<String>,
+    pub tensors: Vec<TensorEntry>,
 }
 
 impl Manifest {
@@ -64,10 +96,15 @@ impl Manifest {
             return Err(Error::Manifest(format!("format is {:?}, expected {FORMAT:?}", self.format)));
         }
         if self.format_version != FORMAT_VERSION {
-            return Err(Error::Manifest(format!("format_version {} is not supported (expected {FORMAT_VERSION})", self.format_version)));
+            return Err(Error::Manifest(format!(
+                "format_version {} is not supported (expected {FORMAT_VERSION}; convert the checkpoint again)",
+                self.format_version
+            )));
         }
-        if self.dtype != "f32" {
-            return Err(Error::Manifest(format!("dtype {:?} is not supported yet (expected \"f32\")", self.dtype)));
+        match (&self.quantization, self.dtype.is_quantized()) {
+            (Some(q), true) if q.scheme == "symmetric-blockwise" && q.scale_dtype == "f16" && q.block_size > 0 => {}
+            (None, false) => {}
+            (q, _) => return Err(Error::Manifest(format!("dtype {} with quantization {q:?} is not supported", self.dtype.name()))),
         }
         if self.files.is_empty() {
             return Err(Error::Manifest("no weight files listed".into()));
@@ -82,12 +119,114 @@ impl Manifest {
             if file.sha256.len() != 64 || !file.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
                 return Err(Error::Manifest(format!("file {:?} has no valid SHA-256", file.name)));
             }
+            if file.bytes > MAX_SHARD_BYTES {
+                return Err(Error::Manifest(format!("file {:?} claims {} bytes, more than any shard may hold ({MAX_SHARD_BYTES})", file.name, file.bytes)));
+            }
+            for tensor in &file.tensors {
+                let count = tensor.shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
+                let stored = count.map(|n| match tensor.dtype {
+                    WeightDtype::F32 => 4 * n as u64,
+                    WeightDtype::F16 => 2 * n as u64,
+                    WeightDtype::Q8 => n as u64,
+                    WeightDtype::Q4 => n.div_ceil(2) as u64,
+                });
+                if tensor.name.is_empty() || stored.is_none_or(|bytes| bytes > file.bytes) {
+                    return Err(Error::Manifest(format!("tensor {:?} {:?} does not fit in file {:?}", tensor.name, tensor.shape, file.name)));
+                }
+                if tensor.dtype.is_quantized() && self.quantization.is_none() {
+                    return Err(Error::Manifest(format!("tensor {:?} is {} but the manifest has no quantization", tensor.name, tensor.dtype.name())));
+                }
+            }
         }
         Ok(())
     }
 
     pub fn total_bytes(&self) -> u64 {
         self.files.iter().map(|f| f.bytes).sum()
+    }
+}
+
+/// `isoformer.json`: an IsoFormer weight directory, one ordinary weight directory per part in the
+/// sub-directory named after it (`dna/`, `rna/`, `protein/`, `aggregator/`), so a client fetches
+/// only the parts it needs.
+pub const ISOFORMER_INDEX_FILE: &str = "isoformer.json";
+
+/// A part of IsoFormer: the three encoders and the aggregator with the tissue head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    Dna,
+    Rna,
+    Protein,
+    Aggregator,
+}
+
+impl Part {
+    pub const ALL: [Part; 4] = [Part::Dna, Part::Rna, Part::Protein, Part::Aggregator];
+
+    /// The sub-directory holding this part's weight directory.
+    pub fn dir_name(self) -> &'static str {
+        match self {
+            Part::Dna => "dna",
+            Part::Rna => "rna",
+            Part::Protein => "protein",
+            Part::Aggregator => "aggregator",
+        }
+    }
+
+    /// The `model` its manifest must name.
+    pub fn model_names(self) -> &'static [&'static str] {
+        match self {
+            Part::Dna => &["enformer"],
+            Part::Rna => &["nt"],
+            Part::Protein => &["esm2"],
+            Part::Aggregator => &["aggregator"],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IsoformerIndex {
+    pub format: String,
+    pub format_version: u32,
+    /// Always `isoformer`.
+    pub model: String,
+    /// The parts present (DNA and the aggregator always are: missing DNA is read as N).
+    pub parts: Vec<Part>,
+    pub source: Source,
+}
+
+impl IsoformerIndex {
+    pub fn new(parts: Vec<Part>, source: Source) -> Self {
+        IsoformerIndex { format: FORMAT.into(), format_version: FORMAT_VERSION, model: "isoformer".into(), parts, source }
+    }
+
+    pub fn from_json(text: &str) -> Result<Self> {
+        let index: IsoformerIndex = serde_json::from_str(text).map_err(|e| Error::Manifest(format!("{ISOFORMER_INDEX_FILE}: {e}")))?;
+        if index.format != FORMAT || index.format_version != FORMAT_VERSION || index.model != "isoformer" {
+            return Err(Error::Manifest(format!(
+                "{ISOFORMER_INDEX_FILE}: expected format {FORMAT:?} version {FORMAT_VERSION}, model \"isoformer\"; found {:?} version {}, model {:?}",
+                index.format, index.format_version, index.model
+            )));
+        }
+        for needed in [Part::Dna, Part::Aggregator] {
+            if !index.parts.contains(&needed) {
+                return Err(Error::Manifest(format!("{ISOFORMER_INDEX_FILE}: no {} part (IsoFormer always needs it)", needed.dir_name())));
+            }
+        }
+        Ok(index)
+    }
+
+    pub fn has(&self, part: Part) -> bool {
+        self.parts.contains(&part)
+    }
+
+    /// Checks that a part's manifest is the kind of model the part needs.
+    pub fn check_part(part: Part, manifest: &Manifest) -> Result<()> {
+        if part.model_names().contains(&manifest.model.as_str()) {
+            return Ok(());
+        }
+        Err(Error::Manifest(format!("{}/{MANIFEST_FILE}: model {:?}, expected {:?}", part.dir_name(), manifest.model, part.model_names()[0])))
     }
 }
 
@@ -113,16 +252,19 @@ enum Stored {
 /// Tensors of a weight directory, uploaded to one device as their shards arrive.
 pub struct LoadedWeights {
     device: Device,
+    block_size: usize,
     tensors: BTreeMap<String, Stored>,
 }
 
 impl LoadedWeights {
-    pub fn new(device: &Device) -> Self {
-        LoadedWeights { device: device.clone(), tensors: BTreeMap::new() }
+    /// Weights of the directory `manifest` describes, to be uploaded to `device`.
+    pub fn new(device: &Device, manifest: &Manifest) -> Self {
+        let block_size = manifest.quantization.as_ref().map_or(quantize::DEFAULT_BLOCK_SIZE, |q| q.block_size);
+        LoadedWeights { device: device.clone(), block_size, tensors: BTreeMap::new() }
     }
 
-    /// Verifies one shard against its manifest entry and uploads its tensors; `bytes` is dropped
-    /// on return, so only one shard is ever held on the host.
+    /// Verifies one shard against its manifest entry, widens its tensors to f32 and uploads them;
+    /// `bytes` is dropped on return, so only one shard is ever held on the host.
     pub fn add_shard(&mut self, entry: &ShardEntry, bytes: Vec<u8>) -> Result<()> {
         let file_error = |reason: String| Error::WeightFile { file: entry.name.clone(), reason };
         if bytes.len() as u64 != entry.bytes {
@@ -133,29 +275,44 @@ impl LoadedWeights {
             return Err(Error::Integrity { file: entry.name.clone(), expected: entry.sha256.clone(), actual });
         }
         let shard = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| file_error(e.to_string()))?;
-        if let Some(absent) = entry.tensors.iter().find(|name| shard.tensor(name).is_err()) {
-            return Err(file_error(format!("tensor {absent} is listed in the manifest but not in the file")));
-        }
-        for (name, view) in shard.tensors() {
-            if view.dtype() != safetensors::Dtype::F32 {
-                return Err(file_error(format!("tensor {name} is {:?}, expected F32", view.dtype())));
-            }
-            if !entry.tensors.contains(&name) {
-                return Err(file_error(format!("tensor {name} is not listed in the manifest")));
-            }
-            let shape = view.shape().to_vec();
-            let values = view.data().to_vec();
-            let stored = if is_host_buffer(&name) {
-                let floats = values.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-                Stored::Host(floats, shape)
-            } else {
-                let count = shape.iter().product::<usize>();
-                let data = TensorData::from_bytes_vec(values, [count], DType::F32);
-                Stored::Device(Tensor::<1>::from_data(data, &self.device), shape)
+        let mut expected: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for tensor in &entry.tensors {
+            let count: usize = tensor.shape.iter().product();
+            let view = shard.tensor(&tensor.name).map_err(|_| file_error(format!("tensor {} is listed in the manifest but not in the file", tensor.name)))?;
+            let (stored_dtype, stored_shape) = match tensor.dtype {
+                WeightDtype::F32 => (safetensors::Dtype::F32, tensor.shape.clone()),
+                WeightDtype::F16 => (safetensors::Dtype::F16, tensor.shape.clone()),
+                WeightDtype::Q8 => (safetensors::Dtype::I8, tensor.shape.clone()),
+                WeightDtype::Q4 => (safetensors::Dtype::U8, vec![count.div_ceil(2)]),
             };
-            if self.tensors.insert(name.clone(), stored).is_some() {
-                return Err(file_error(format!("tensor {name} appears in more than one shard")));
+            if view.dtype() != stored_dtype || view.shape() != stored_shape.as_slice() {
+                return Err(file_error(format!("tensor {} is {:?} {:?}, the manifest says {} {:?}", tensor.name, view.dtype(), view.shape(), tensor.dtype.name(), tensor.shape)));
             }
+            expected.insert(tensor.name.clone());
+            let scales = if tensor.dtype.is_quantized() {
+                let scale_name = format!("{}{SCALE_SUFFIX}", tensor.name);
+                let scales = shard.tensor(&scale_name).map_err(|_| file_error(format!("tensor {} has no {scale_name}", tensor.name)))?;
+                if scales.dtype() != safetensors::Dtype::F16 {
+                    return Err(file_error(format!("{scale_name} is {:?}, expected F16", scales.dtype())));
+                }
+                expected.insert(scale_name);
+                Some(scales.data())
+            } else {
+                None
+            };
+            let values = quantize::decode(tensor.dtype, view.data(), scales, count, self.block_size).map_err(|e| file_error(format!("tensor {}: {e}", tensor.name)))?;
+            let stored = if is_host_buffer(&tensor.name) {
+                Stored::Host(values, tensor.shape.clone())
+            } else {
+                let data = TensorData::new(values, [count]);
+                Stored::Device(Tensor::<1>::from_data(data, &self.device), tensor.shape.clone())
+            };
+            if self.tensors.insert(tensor.name.clone(), stored).is_some() {
+                return Err(file_error(format!("tensor {} appears in more than one shard", tensor.name)));
+            }
+        }
+        if let Some(extra) = shard.names().into_iter().find(|name| !expected.contains(*name)) {
+            return Err(file_error(format!("tensor {extra} is not listed in the manifest")));
         }
         Ok(())
     }
@@ -208,13 +365,29 @@ impl ParamSource for LoadedWeights {
     }
 }
 
+/// Reads the index of an IsoFormer weight directory from the local file system.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read_isoformer_index(dir: &std::path::Path) -> Result<IsoformerIndex> {
+    let path = dir.join(ISOFORMER_INDEX_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(path.display(), e))?;
+    IsoformerIndex::from_json(&text)
+}
+
+/// Writes `isoformer.json` into `dir`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn write_isoformer_index(dir: &std::path::Path, index: &IsoformerIndex) -> Result<()> {
+    let path = dir.join(ISOFORMER_INDEX_FILE);
+    let text = serde_json::to_string_pretty(index).map_err(|e| Error::io(path.display(), e))?;
+    std::fs::write(&path, text + "\n").map_err(|e| Error::io(path.display(), e))
+}
+
 /// Reads a weight directory from the local file system.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn load_dir(dir: &std::path::Path, device: &Device) -> Result<(Manifest, LoadedWeights)> {
     let manifest_path = dir.join(MANIFEST_FILE);
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(manifest_path.display(), e))?;
     let manifest = Manifest::from_json(&text)?;
-    let mut weights = LoadedWeights::new(device);
+    let mut weights = LoadedWeights::new(device, &manifest);
     for entry in &manifest.files {
         let path = dir.join(&entry.name);
         let bytes = std::fs::read(&path).map_err(|e| Error::io(path.display(), e))?;

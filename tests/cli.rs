@@ -35,6 +35,12 @@ fn converted(model: &str, fixture: &str) -> PathBuf {
     out
 }
 
+/// The `CODE` of a failed run's `error[CODE]: …` line (exit status 2).
+fn code(output: &Output) -> String {
+    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stderr).split("error[").nth(1).and_then(|s| s.split(']').next()).unwrap_or_default().to_string()
+}
+
 fn converted_tiny() -> PathBuf {
     converted("esm2", "esm2/tiny_hf_bin")
 }
@@ -107,9 +113,9 @@ fn inspect_lists_tensors_with_shapes_and_dtypes() {
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     let text = String::from_utf8_lossy(&result.stdout);
     assert!(text.contains("esm.encoder.layer.0.attention.self.query.weight\tF32\t[32, 32]"), "{text}");
-    let result = isoformer(&["inspect", root().join("weights/esm2-tiny-random").to_str().unwrap()]);
+    let result = isoformer(&["inspect", root().join("weights/isoformer-tiny-random/protein").to_str().unwrap()]);
     let text = String::from_utf8_lossy(&result.stdout);
-    assert!(result.status.success() && text.contains("random weights: true") && text.contains("layers.1.ffn.fc1.weight\tF32\t[32, 64]"), "{text}");
+    assert!(result.status.success() && text.contains("random weights: true") && text.contains("layers.1.ffn.fc1.weight\tf32\t[32, 64]"), "{text}");
 }
 
 #[test]
@@ -138,11 +144,6 @@ fn rna_limits_policies_and_modalities_from_the_command_line() {
         args.extend_from_slice(extra);
         isoformer(&args)
     };
-    let code = |output: &Output| {
-        assert_eq!(output.status.code(), Some(2));
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        stderr.split("error[").nth(1).and_then(|s| s.split(']').next()).unwrap_or_default().to_string()
-    };
     let long = "ACGTAC".repeat(10) + "GG"; // <cls> + 10 six-mers + G G = 13 tokens
     assert_eq!(code(&run(&["--rna", &long, "--max-tokens", "8"])), "SEQUENCE_TOO_LONG");
     let cropped = run(&["--rna", &long, "--max-tokens", "8", "--crop", "keep-end"]);
@@ -153,7 +154,7 @@ fn rna_limits_policies_and_modalities_from_the_command_line() {
     assert_eq!(code(&run(&["--rna", "ACGRT"])), "INVALID_CHARACTER");
     assert!(run(&["--rna", "ACGRT", "--ambiguous", "as-n"]).status.success());
     assert_eq!(code(&run(&["--protein", "MKV"])), "WRONG_MODALITY");
-    let protein_weights = root().join("weights/esm2-tiny-random");
+    let protein_weights = root().join("weights/isoformer-tiny-random/protein");
     assert_eq!(code(&isoformer(&["embed", "--weights", protein_weights.to_str().unwrap(), "--rna", "ACGU"])), "WRONG_MODALITY");
 }
 
@@ -164,7 +165,7 @@ fn embed_dna_matches_enformer_pytorch() {
     let genbank = std::fs::read_to_string(root().join("../shared/data/gentle_rs/tp73.ncbi.gb")).expect("../shared/data beside the checkout");
     let fasta = temp("tp73.fasta");
     std::fs::write(&fasta, format!(">tp73_region\n{}\n", support::genbank_origin(&genbank))).unwrap();
-    let weights = root().join("weights/enformer-tiny-random");
+    let weights = root().join("weights/isoformer-tiny-random/dna");
     let result = isoformer(&["embed", "--weights", weights.to_str().unwrap(), "--dna", &format!("@{}", fasta.display())]);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
@@ -179,12 +180,8 @@ fn embed_dna_matches_enformer_pytorch() {
 
 #[test]
 fn dna_limits_and_modalities_from_the_command_line() {
-    let enformer = root().join("weights/enformer-tiny-random");
+    let enformer = root().join("weights/isoformer-tiny-random/dna");
     let e = enformer.to_str().unwrap();
-    let code = |output: &Output| {
-        assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8_lossy(&output.stderr).split("error[").nth(1).and_then(|s| s.split(']').next()).unwrap_or_default().to_string()
-    };
     assert_eq!(code(&isoformer(&["embed", "--weights", e, "--dna", "ACGTX"])), "INVALID_CHARACTER");
     assert!(isoformer(&["embed", "--weights", e, "--dna", "ACGTR", "--ambiguous", "as-n"]).status.success());
     let long = temp("long.fasta");
@@ -193,11 +190,11 @@ fn dna_limits_and_modalities_from_the_command_line() {
     assert_eq!(code(&isoformer(&["embed", "--weights", e, "--dna", &long])), "SEQUENCE_TOO_LONG");
     assert!(isoformer(&["embed", "--weights", e, "--dna", &long, "--crop-dna", "centre", "--format", "npy", "--out", temp("dna.npy").to_str().unwrap()]).status.success());
     assert_eq!(code(&isoformer(&["embed", "--weights", e, "--protein", "MKV"])), "WRONG_MODALITY");
-    let nt = root().join("weights/nt-tiny-random");
+    let nt = root().join("weights/isoformer-tiny-random/rna");
     assert_eq!(code(&isoformer(&["embed", "--weights", nt.to_str().unwrap(), "--dna", "ACGT"])), "WRONG_MODALITY");
 }
 
-/// `predict` with the committed tiny weights on TP73 inputs: the reference's 30 values (JSON), the
+/// `predict` with the committed tiny weights (given part by part) on TP73 inputs: the reference's 30 values (JSON), the
 /// same numbers as TSV, and a batch TSV that resumes without recomputing finished rows.
 #[test]
 fn predict_single_and_batch_with_resume() {
@@ -211,7 +208,7 @@ fn predict_single_and_batch_with_resume() {
     std::fs::write(&dna_file, format!(">tp73_region\n{}\n", support::genbank_origin(&genbank))).unwrap();
     let dna = format!("@{}", dna_file.display());
     let w = |name: &str| root().join("weights").join(name).to_str().unwrap().to_string();
-    let weights = ["--dna-weights", &w("enformer-tiny-random"), "--rna-weights", &w("nt-tiny-random"), "--protein-weights", &w("esm2-tiny-random"), "--aggregator-weights", &w("aggregator-tiny-random")].map(str::to_string);
+    let weights = ["--dna-weights", &w("isoformer-tiny-random/dna"), "--rna-weights", &w("isoformer-tiny-random/rna"), "--protein-weights", &w("isoformer-tiny-random/protein"), "--aggregator-weights", &w("isoformer-tiny-random/aggregator")].map(str::to_string);
     let run = |extra: &[&str]| {
         let mut args: Vec<&str> = vec!["predict"];
         args.extend(weights.iter().map(String::as_str));
@@ -253,4 +250,95 @@ fn predict_single_and_batch_with_resume() {
     let result = run(&["--batch", bad.to_str().unwrap(), "--out", temp("bad-out.tsv").to_str().unwrap()]);
     assert_eq!(result.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&result.stderr).contains("error[INVALID_CHARACTER]"));
+}
+
+fn tsv_values(text: &str) -> Vec<(String, Vec<f32>)> {
+    text.lines().skip(1).map(|line| {
+        let mut fields = line.split('\t');
+        let id = fields.next().unwrap().to_string();
+        (id, fields.map(|v| v.parse().unwrap()).collect())
+    }).collect()
+}
+
+/// The synthetic whole IsoFormer checkpoint (published format, inferred names): `inspect` maps every
+/// key to a part, `convert --model isoformer` writes exactly the committed tiny parts, and `predict
+/// --weights` over a FASTA set (one gene's DNA, its TP73 isoforms) matches one-by-one predictions.
+#[test]
+fn whole_checkpoint_inspect_convert_and_fasta_batch() {
+    let checkpoint = root().join("tests/fixtures/isoformer/checkpoint");
+    let listing = isoformer(&["inspect", checkpoint.to_str().unwrap()]);
+    assert!(listing.status.success(), "{}", String::from_utf8_lossy(&listing.stderr));
+    let text = String::from_utf8_lossy(&listing.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.last().unwrap().starts_with("# 386 tensors") && lines.last().unwrap().ends_with("unmapped keys: 0"), "{}", lines.last().unwrap());
+    assert_eq!(lines.iter().filter(|l| l.contains("\t-> ")).count(), 386, "every key is listed with where it maps");
+    for expected in [
+        "cross_attention_layer_rna.query.weight\tF32\t[96, 96]\t-> aggregator/rna_attention.query.weight (transposed)",
+        "nt_model.esm.encoder.layer.1.intermediate.dense.weight\tF32\t[80, 16]\t-> rna/layers.1.ffn.fc1.weight (transposed)",
+        "esm_model.esm.contact_head.regression.weight\tF32\t[1, 8]\t-> protein: ignored (not used for inference)",
+        "enformer._trunk.4.1.0.fn.1.rel_pos_bias\tF32\t[1, 2, 1, 8]\t-> dna/transformer.1.attention.rel_pos_bias",
+    ] {
+        assert!(lines.contains(&expected), "missing line {expected:?}");
+    }
+
+    let out = temp("isoformer-split");
+    let result = isoformer(&["convert", "--model", "isoformer", "--from", checkpoint.join("pytorch_model.bin").to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let committed = root().join("weights/isoformer-tiny-random");
+    for part in ["isoformer.json", "dna/manifest.json", "rna/manifest.json", "protein/manifest.json", "aggregator/manifest.json"] {
+        assert_eq!(std::fs::read_to_string(out.join(part)).unwrap(), std::fs::read_to_string(committed.join(part)).unwrap(), "{part}: regenerate with make weights");
+    }
+
+    let shared = root().join("../shared/data/gentle_rs");
+    let genbank = std::fs::read_to_string(shared.join("tp73.ncbi.gb")).expect("../shared/data beside the checkout");
+    let dna_file = temp("tp73-gene.fasta");
+    std::fs::write(&dna_file, format!(">tp73_region\n{}\n", support::genbank_origin(&genbank))).unwrap();
+    let dna = format!("@{}", dna_file.display());
+    let transcripts = shared.join("ensembl_human_tp73_all.fasta");
+    let predictions = temp("tp73-isoforms.tsv");
+    let weights = out.to_str().unwrap();
+    let batch = ["predict", "--weights", weights, "--dna", &dna, "--rna-fasta", transcripts.to_str().unwrap(), "--out", predictions.to_str().unwrap()];
+    let result = isoformer(&batch);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let rows = tsv_values(&std::fs::read_to_string(&predictions).unwrap());
+    let records = isoformer::read_sequences(&std::fs::read_to_string(&transcripts).unwrap()).unwrap();
+    assert_eq!(rows.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), records.iter().map(|r| r.id.as_str()).collect::<Vec<_>>());
+    for (row, record) in [(&rows[0], &records[0]), (&rows[7], &records[7])] {
+        let single = isoformer(&["predict", "--weights", weights, "--dna", &dna, "--rna", &record.sequence, "--format", "tsv"]);
+        let (_, values) = &tsv_values(&String::from_utf8_lossy(&single.stdout))[0];
+        assert!(support::relative_diff(&row.1, values) <= 1e-6, "{}: the batch reuses the gene's DNA embedding and must give the same values", row.0);
+    }
+    let again = isoformer(&batch);
+    assert!(again.status.success());
+    assert_eq!(tsv_values(&std::fs::read_to_string(&predictions).unwrap()).len(), rows.len(), "a finished batch resumes to no new rows");
+
+    let duplicate = temp("duplicate.fasta");
+    std::fs::write(&duplicate, ">a\nACGTACGT\n>a\nACGT\n").unwrap();
+    let result = isoformer(&["predict", "--weights", weights, "--rna-fasta", duplicate.to_str().unwrap(), "--out", temp("dup.tsv").to_str().unwrap()]);
+    assert_eq!(code(&result), "INVALID_ARGUMENT");
+}
+
+/// `init --like` writes random weights of the same shapes, reproducibly per seed, that predict
+/// loads and labels as random; `init` refuses to run without `--random`.
+#[test]
+fn init_writes_seeded_random_weights_that_predict_labels() {
+    let like = root().join("weights/isoformer-tiny-random");
+    let init = |seed: &str| {
+        let out = temp(&format!("init-{seed}"));
+        let result = isoformer(&["init", "--like", like.to_str().unwrap(), "--random", "--seed", seed, "--out", out.to_str().unwrap()]);
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+        out
+    };
+    let (a, b, c) = (init("7"), init("7"), init("8"));
+    let shard = |dir: &Path| std::fs::read(dir.join("rna/nt-00000-of-00001.safetensors")).unwrap();
+    assert_eq!(shard(&a), shard(&b), "a seed gives the same weights");
+    assert_ne!(shard(&a), shard(&c));
+    let result = isoformer(&["predict", "--weights", a.to_str().unwrap(), "--rna", "ACGTTGCAAGGC", "--protein", "MKTAYIAKQR"]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    assert_eq!(json["random_weights"], true);
+    let values: Vec<f32> = serde_json::from_value(json["values"].clone()).unwrap();
+    assert!(values.len() == 30 && values.iter().all(|v| v.is_finite()) && values.iter().any(|v| *v != values[0]));
+    let refused = isoformer(&["init", "--preset", "isoformer", "--seed", "1", "--out", temp("refused").to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2), "clap refuses init without --random");
 }

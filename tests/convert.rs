@@ -19,6 +19,12 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// `dir/model.safetensors` with these (name, shape, f32 bytes) tensors.
+fn write_safetensors(dir: &Path, tensors: &[(String, Vec<usize>, Vec<u8>)]) {
+    let views = tensors.iter().map(|(n, s, d)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d).unwrap()));
+    std::fs::write(dir.join("model.safetensors"), safetensors::serialize(views, None).unwrap()).unwrap();
+}
+
 /// Every shard the converter wrote to `out` is byte-identical to the committed `weights/<name>`.
 fn assert_committed(report: &isoformer::convert::ConvertReport, out: &Path, name: &str) {
     let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights").join(name);
@@ -43,7 +49,7 @@ fn safetensors_and_pytorch_bin_convert_to_identical_shards() {
 fn committed_tiny_weights_are_the_converters_output() {
     let out = temp_dir("committed");
     let report = convert_esm(&fixture("tiny_hf"), &out, EsmFamily::Esm2, &ConvertOptions::default()).unwrap();
-    assert_committed(&report, &out, "esm2-tiny-random");
+    assert_committed(&report, &out, "isoformer-tiny-random/protein");
 }
 
 #[test]
@@ -53,7 +59,7 @@ fn committed_nt_tiny_weights_are_the_converters_output() {
     let report = convert_esm(&from, &out, EsmFamily::NucleotideTransformer, &ConvertOptions::default()).unwrap();
     assert_eq!(report.manifest.model, "nt");
     assert!(report.manifest.source.licence.contains("CC BY-NC-SA"), "{}", report.manifest.source.licence);
-    assert_committed(&report, &out, "nt-tiny-random");
+    assert_committed(&report, &out, "isoformer-tiny-random/rna");
 }
 
 /// A checkpoint of one family converted as the other is refused with a config error, not mangled.
@@ -148,11 +154,6 @@ mod enformer {
             .collect()
     }
 
-    fn write_safetensors(dir: &Path, tensors: &[(String, Vec<usize>, Vec<u8>)]) {
-        let views = tensors.iter().map(|(n, s, d)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d).unwrap()));
-        std::fs::write(dir.join("model.safetensors"), safetensors::serialize(views, None).unwrap()).unwrap();
-    }
-
     #[test]
     fn committed_tiny_weights_are_the_converters_output_of_a_state_dict() {
         let out = temp_dir("committed-enformer");
@@ -160,7 +161,7 @@ mod enformer {
         assert_eq!(report.manifest.model, "enformer");
         assert!(report.manifest.source.random_weights);
         assert!(report.ignored.iter().all(|n| n.ends_with("num_batches_tracked")), "{:?}", report.ignored);
-        assert_committed(&report, &out, "enformer-tiny-random");
+        assert_committed(&report, &out, "isoformer-tiny-random/dna");
     }
 
     /// The Enformer part of an IsoFormer-style checkpoint: keys under a prefix, other parts beside
@@ -182,8 +183,8 @@ mod enformer {
         std::fs::write(dir.join("config.json"), serde_json::Value::Object(prefixed).to_string()).unwrap();
         let out = temp_dir("isoformer-like-out");
         let report = convert_enformer(&dir, &out, &ConvertOptions::default()).unwrap();
-        assert_eq!(report.ignored, vec!["cross_attention_layer_rna.query.weight"]);
-        let committed = Manifest::from_json(&std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/enformer-tiny-random/manifest.json")).unwrap()).unwrap();
+        assert_eq!(report.ignored, vec!["cross_attention_layer_rna.query.weight (not Enformer)"]);
+        let committed = Manifest::from_json(&std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/isoformer-tiny-random/dna/manifest.json")).unwrap()).unwrap();
         assert_eq!(report.manifest.files[0].sha256, committed.files[0].sha256, "same tensors as the plain state dict");
     }
 
@@ -225,7 +226,7 @@ fn committed_tiny_aggregator_is_the_converters_output() {
     let report = convert_aggregator(&from, &out, &ConvertOptions::default()).unwrap();
     assert_eq!(report.manifest.model, "aggregator");
     assert!(report.manifest.source.random_weights);
-    assert_committed(&report, &out, "aggregator-tiny-random");
+    assert_committed(&report, &out, "isoformer-tiny-random/aggregator");
     // An unknown tensor is an error naming it.
     let broken = temp_dir("aggregator-broken");
     std::fs::copy(from.join("config.json"), broken.join("config.json")).unwrap();
@@ -240,5 +241,41 @@ fn committed_tiny_aggregator_is_the_converters_output() {
             assert_eq!(mismatch.missing, vec!["head.fc1.bias"]);
         }
         other => panic!("expected a checkpoint mismatch, got {:?}", other.map(|r| r.manifest.files.len())),
+    }
+}
+
+/// A whole IsoFormer checkpoint with one key that fits no part (here an extra aggregator tensor,
+/// as a different released layout would have) is refused, naming the key — never silently dropped.
+/// Without an aggregator at all, the error says so.
+#[test]
+fn whole_isoformer_checkpoint_with_an_unmappable_key_is_an_error() {
+    use isoformer::checkpoint::Checkpoint;
+    use isoformer::convert_isoformer::convert_isoformer;
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/isoformer/checkpoint");
+    let checkpoint = Checkpoint::open(&fixture.join("pytorch_model.bin")).unwrap();
+    let write = |name: &str, keep: &dyn Fn(&str) -> bool, extra: Option<&str>| {
+        let dir = temp_dir(name);
+        std::fs::copy(fixture.join("config.json"), dir.join("config.json")).unwrap();
+        let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = checkpoint
+            .tensors
+            .iter()
+            .filter(|(key, t)| t.dtype == "F32" && keep(key))
+            .map(|(key, t)| (key.clone(), t.shape.clone(), t.read_f32().unwrap().iter().flat_map(|v| v.to_le_bytes()).collect()))
+            .collect();
+        if let Some(extra) = extra {
+            tensors.push((extra.to_string(), vec![2, 2], vec![0; 16]));
+        }
+        write_safetensors(&dir, &tensors);
+        dir
+    };
+    let extra = write("isoformer-extra-key", &|_| true, Some("cross_attention_layer_rna.gate.weight"));
+    match convert_isoformer(&extra, &temp_dir("isoformer-extra-out"), &ConvertOptions::default()) {
+        Err(Error::Checkpoint(mismatch)) => assert!(mismatch.unknown.iter().any(|k| k.contains("aggregator part: cross_attention_layer_rna.gate.weight")), "{mismatch:?}"),
+        other => panic!("expected a checkpoint mismatch, got {:?}", other.map(|r| r.index)),
+    }
+    let headless = write("isoformer-no-aggregator", &|key| key.starts_with("enformer.") || key.starts_with("esm_model."), None);
+    match convert_isoformer(&headless, &temp_dir("isoformer-headless-out"), &ConvertOptions::default()) {
+        Err(Error::Checkpoint(mismatch)) => assert!(mismatch.missing.iter().any(|k| k.contains("aggregator")), "{mismatch:?}"),
+        other => panic!("expected a checkpoint mismatch, got {:?}", other.map(|r| r.index)),
     }
 }

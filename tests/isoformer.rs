@@ -29,14 +29,14 @@ fn model(kind: BackendKind) -> Isoformer {
     let device = backend::init_native(kind).expect("a device (wgpu: install mesa-vulkan-drivers)");
     let load = |dir: PathBuf| load_dir(&dir, &device.device).unwrap();
     let weights = |name: &str| root().join("weights").join(name);
-    let (manifest, loaded) = load(weights("enformer-tiny-random"));
+    let (manifest, loaded) = load(weights("isoformer-tiny-random/dna"));
     let dna = DnaEncoder::new(device.clone(), &manifest, loaded).unwrap();
     let sequence = |name: &str, device: &ComputeDevice| {
         let (manifest, loaded) = load(weights(name));
         SequenceEncoder::new(device.clone(), &manifest, loaded).unwrap()
     };
-    let (rna, protein) = (sequence("nt-tiny-random", &device), sequence("esm2-tiny-random", &device));
-    let (manifest, loaded) = load(weights("aggregator-tiny-random"));
+    let (rna, protein) = (sequence("isoformer-tiny-random/rna", &device), sequence("isoformer-tiny-random/protein", &device));
+    let (manifest, loaded) = load(weights("isoformer-tiny-random/aggregator"));
     let (aggregator, random) = load_aggregator(&manifest, loaded).unwrap();
     Isoformer::new(dna, Some(rna), Some(protein), aggregator, random).unwrap()
 }

@@ -76,11 +76,11 @@ fn check(encoder: &SequenceEncoder, cases: &[Case]) {
 }
 
 fn tiny_weights() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/esm2-tiny-random")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/isoformer-tiny-random/protein")
 }
 
 fn nt_tiny_weights() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/nt-tiny-random")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/isoformer-tiny-random/rna")
 }
 
 /// A published configuration with generated weights, written as a Hugging Face directory

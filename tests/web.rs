@@ -16,16 +16,16 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const MANIFEST: &str = include_str!("../weights/esm2-tiny-random/manifest.json");
-const SHARD: &[u8] = include_bytes!("../weights/esm2-tiny-random/esm2-00000-of-00001.safetensors");
-const ENFORMER_MANIFEST: &str = include_str!("../weights/enformer-tiny-random/manifest.json");
-const ENFORMER_SHARD: &[u8] = include_bytes!("../weights/enformer-tiny-random/enformer-00000-of-00001.safetensors");
-const AGGREGATOR_MANIFEST: &str = include_str!("../weights/aggregator-tiny-random/manifest.json");
-const AGGREGATOR_SHARD: &[u8] = include_bytes!("../weights/aggregator-tiny-random/aggregator-00000-of-00001.safetensors");
+const MANIFEST: &str = include_str!("../weights/isoformer-tiny-random/protein/manifest.json");
+const SHARD: &[u8] = include_bytes!("../weights/isoformer-tiny-random/protein/esm2-00000-of-00001.safetensors");
+const ENFORMER_MANIFEST: &str = include_str!("../weights/isoformer-tiny-random/dna/manifest.json");
+const ENFORMER_SHARD: &[u8] = include_bytes!("../weights/isoformer-tiny-random/dna/enformer-00000-of-00001.safetensors");
+const AGGREGATOR_MANIFEST: &str = include_str!("../weights/isoformer-tiny-random/aggregator/manifest.json");
+const AGGREGATOR_SHARD: &[u8] = include_bytes!("../weights/isoformer-tiny-random/aggregator/aggregator-00000-of-00001.safetensors");
 const TP73_TRANSCRIPTS: &str = include_str!("../../shared/data/gentle_rs/ensembl_human_tp73_all.fasta");
 const TP73_GENBANK: &str = include_str!("../../shared/data/gentle_rs/tp73.ncbi.gb");
-const NT_MANIFEST: &str = include_str!("../weights/nt-tiny-random/manifest.json");
-const NT_SHARD: &[u8] = include_bytes!("../weights/nt-tiny-random/nt-00000-of-00001.safetensors");
+const NT_MANIFEST: &str = include_str!("../weights/isoformer-tiny-random/rna/manifest.json");
+const NT_SHARD: &[u8] = include_bytes!("../weights/isoformer-tiny-random/rna/nt-00000-of-00001.safetensors");
 
 fn fixture(name: &str) -> Vec<u8> {
     match name {
@@ -53,7 +53,7 @@ async fn load_encoder(manifest: &str, shard: &[u8]) -> SequenceEncoder {
     let device = init_webgpu().await.expect("a WebGPU adapter (Chromium with --enable-unsafe-webgpu)");
     let manifest = Manifest::from_json(manifest).unwrap();
     assert_eq!(manifest.files.len(), 1);
-    let mut weights = LoadedWeights::new(&device.device);
+    let mut weights = LoadedWeights::new(&device.device, &manifest);
     weights.add_shard(&manifest.files[0], shard.to_vec()).unwrap();
     SequenceEncoder::new(device, &manifest, weights).unwrap()
 }
@@ -101,7 +101,7 @@ async fn nt_tiny_matches_reference_on_webgpu() {
 async fn enformer_tiny_matches_enformer_pytorch_on_webgpu_at_full_length() {
     let device = init_webgpu().await.expect("a WebGPU adapter");
     let manifest = Manifest::from_json(ENFORMER_MANIFEST).unwrap();
-    let mut weights = LoadedWeights::new(&device.device);
+    let mut weights = LoadedWeights::new(&device.device, &manifest);
     weights.add_shard(&manifest.files[0], ENFORMER_SHARD.to_vec()).unwrap();
     let encoder = DnaEncoder::new(device, &manifest, weights).unwrap().with_buffer_limit(DEFAULT_BINDING_LIMIT);
     let halo = encoder.chunks().halo_bins;
@@ -127,7 +127,7 @@ async fn tiny_isoformer_matches_the_reference_on_webgpu() {
     let device = init_webgpu().await.expect("a WebGPU adapter");
     let load = |manifest: &str, shard: &[u8]| {
         let manifest = Manifest::from_json(manifest).unwrap();
-        let mut weights = LoadedWeights::new(&device.device);
+        let mut weights = LoadedWeights::new(&device.device, &manifest);
         weights.add_shard(&manifest.files[0], shard.to_vec()).unwrap();
         (manifest, weights)
     };

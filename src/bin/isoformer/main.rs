@@ -1,0 +1,104 @@
+//! `isoformer`: the native command line — inspect, convert and initialise weights, embed
+//! sequences, time encoders, predict with IsoFormer. One file per command.
+//! (On wasm32 this compiles to an empty program; the browser uses `src/wasm.rs`.)
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    cli::main()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod bench;
+#[cfg(not(target_arch = "wasm32"))]
+mod convert;
+#[cfg(not(target_arch = "wasm32"))]
+mod embed;
+#[cfg(not(target_arch = "wasm32"))]
+mod init;
+#[cfg(not(target_arch = "wasm32"))]
+mod inspect;
+#[cfg(not(target_arch = "wasm32"))]
+mod predict;
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli {
+    use std::process::ExitCode;
+
+    use clap::{Parser, Subcommand, ValueEnum};
+    use isoformer::{BackendKind, Error, Result};
+
+    #[derive(Parser)]
+    #[command(
+        name = "isoformer",
+        version,
+        about = "IsoFormer (Enformer, Nucleotide Transformer v2, ESM-2 and the aggregator) natively, from the crate that runs it in the browser"
+    )]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    #[derive(Subcommand)]
+    enum Command {
+        /// List a checkpoint's tensors with where each maps, or a weight directory's manifest.
+        Inspect(crate::inspect::InspectArgs),
+        /// Convert a checkpoint into a weight directory (a whole IsoFormer checkpoint: one per part).
+        Convert(crate::convert::ConvertArgs),
+        /// Re-encode a weight directory as f32, f16, q8 or q4 (an IsoFormer directory part by part).
+        Quantize(crate::convert::QuantizeArgs),
+        /// Write random (untrained) IsoFormer weights at the published shapes, or like a directory's.
+        Init(crate::init::InitArgs),
+        /// Embed sequences: per-token last hidden state and the mean over the sequence's own tokens.
+        Embed(crate::embed::EmbedArgs),
+        /// Time an encoder: one warm-up run, then the median of --runs (JSON on stdout).
+        Bench(crate::bench::BenchArgs),
+        /// Predict expression in 30 tissues with IsoFormer: one transcript, or a batch (TSV or FASTA).
+        Predict(crate::predict::PredictArgs),
+    }
+
+    #[derive(Clone, Copy, ValueEnum)]
+    pub enum Backend {
+        Cpu,
+        Wgpu,
+    }
+
+    pub fn main() -> ExitCode {
+        let result = match Cli::parse().command {
+            Command::Inspect(args) => crate::inspect::run(&args),
+            Command::Convert(args) => crate::convert::run(&args),
+            Command::Quantize(args) => crate::convert::quantize(&args),
+            Command::Init(args) => crate::init::run(&args),
+            Command::Embed(args) => crate::embed::run(&args),
+            Command::Bench(args) => crate::bench::run(&args),
+            Command::Predict(args) => crate::predict::run(&args),
+        };
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error[{}]: {error}", error.code());
+                ExitCode::from(2)
+            }
+        }
+    }
+
+    /// A command-line sequence argument: the text itself, or `@file`.
+    pub fn read_input(argument: &str) -> Result<String> {
+        match argument.strip_prefix('@') {
+            Some(path) => std::fs::read_to_string(path).map_err(|e| Error::io(path, e)),
+            None => Ok(argument.to_string()),
+        }
+    }
+
+    pub fn backend_kind(backend: Backend) -> BackendKind {
+        match backend {
+            Backend::Cpu => BackendKind::Cpu,
+            Backend::Wgpu => BackendKind::Wgpu,
+        }
+    }
+
+    /// Said on stderr whenever an output comes from random weights.
+    pub const RANDOM_WEIGHTS_NOTE: &str = "note: these weights are RANDOM (untrained); the values mean nothing biologically";
+}

@@ -1,0 +1,198 @@
+//! Storage types of weight tensors: f32, f16, and block-wise symmetric q8 / q4 with one f16 scale
+//! per block of `block_size` consecutive values (row-major order). Tensors are stored compact and
+//! widened to f32 as each shard is uploaded ("dequantize on upload"; see BENCHMARKS.md for why), so
+//! the model code never sees the storage type.
+//!
+//! q8: `q = round(x / s)` in [-127, 127], `s = max|x| / 127` per block, stored as I8 with the
+//! tensor's shape. q4: `q = round(x / s)` in [-7, 7], `s = max|x| / 7`, stored as `q + 8` in
+//! nibbles, two per byte (low nibble first), as U8 of `ceil(n / 2)` bytes. The scales are a
+//! separate F16 tensor named `<name>.q_scale`. Only matrices and convolution kernels with at least
+//! [`MIN_QUANTIZED_VALUES`] values are quantized; norms, biases and small tensors stay f32.
+
+use half::f16;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Suffix of the per-block scale tensor of a quantized tensor.
+pub const SCALE_SUFFIX: &str = ".q_scale";
+/// Smaller tensors are not worth a scale table and stay f32.
+pub const MIN_QUANTIZED_VALUES: usize = 1024;
+/// Block size when none is asked for (chosen by measured accuracy; BENCHMARKS.md).
+pub const DEFAULT_BLOCK_SIZE: usize = 32;
+
+/// How a weight directory stores its tensors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightDtype {
+    F32,
+    F16,
+    Q8,
+    Q4,
+}
+
+impl WeightDtype {
+    pub fn parse(name: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(name.to_ascii_lowercase())).ok()
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightDtype::F32 => "f32",
+            WeightDtype::F16 => "f16",
+            WeightDtype::Q8 => "q8",
+            WeightDtype::Q4 => "q4",
+        }
+    }
+
+    pub fn is_quantized(self) -> bool {
+        matches!(self, WeightDtype::Q8 | WeightDtype::Q4)
+    }
+
+    /// The storage type of one tensor in a directory of this type.
+    pub fn for_tensor(self, name: &str, shape: &[usize]) -> WeightDtype {
+        let count: usize = shape.iter().product();
+        let matrix = shape.len() >= 2 && count >= MIN_QUANTIZED_VALUES && !crate::weights::is_host_buffer(name);
+        match self {
+            WeightDtype::Q8 | WeightDtype::Q4 if !matrix => WeightDtype::F32,
+            WeightDtype::F16 if crate::weights::is_host_buffer(name) => WeightDtype::F32,
+            other => other,
+        }
+    }
+}
+
+/// A tensor in its storage form: the bytes of the main tensor and, when quantized, of the scales.
+pub struct Stored {
+    pub dtype: WeightDtype,
+    pub data: Vec<u8>,
+    pub scales: Option<Vec<u8>>,
+}
+
+fn block_scales(values: &[f32], block_size: usize, levels: f32) -> Vec<f32> {
+    values
+        .chunks(block_size)
+        .map(|block| {
+            let max = block.iter().fold(0f32, |m, v| m.max(v.abs()));
+            // f16 scale, so the stored and the used scale are the same number.
+            f16::from_f32(max / levels).to_f32()
+        })
+        .collect()
+}
+
+fn scale_bytes(scales: &[f32]) -> Vec<u8> {
+    scales.iter().flat_map(|s| f16::from_f32(*s).to_le_bytes()).collect()
+}
+
+fn quantize_value(value: f32, scale: f32, levels: f32) -> f32 {
+    if scale == 0.0 { 0.0 } else { (value / scale).round().clamp(-levels, levels) }
+}
+
+/// `values` in storage type `dtype`.
+pub fn encode(values: &[f32], dtype: WeightDtype, block_size: usize) -> Stored {
+    match dtype {
+        WeightDtype::F32 => Stored { dtype, data: values.iter().flat_map(|v| v.to_le_bytes()).collect(), scales: None },
+        WeightDtype::F16 => Stored { dtype, data: values.iter().flat_map(|v| f16::from_f32(*v).to_le_bytes()).collect(), scales: None },
+        WeightDtype::Q8 => {
+            let scales = block_scales(values, block_size, 127.0);
+            let data = values.iter().enumerate().map(|(i, v)| quantize_value(*v, scales[i / block_size], 127.0) as i8 as u8).collect();
+            Stored { dtype, data, scales: Some(scale_bytes(&scales)) }
+        }
+        WeightDtype::Q4 => {
+            let scales = block_scales(values, block_size, 7.0);
+            let nibble = |i: usize| (quantize_value(values[i], scales[i / block_size], 7.0) as i8 + 8) as u8;
+            let data = (0..values.len().div_ceil(2))
+                .map(|byte| {
+                    let low = nibble(2 * byte);
+                    let high = if 2 * byte + 1 < values.len() { nibble(2 * byte + 1) } else { 8 };
+                    low | (high << 4)
+                })
+                .collect();
+            Stored { dtype, data, scales: Some(scale_bytes(&scales)) }
+        }
+    }
+}
+
+/// Widens `count` values stored as `dtype` back to f32; checks every length first.
+pub fn decode(dtype: WeightDtype, data: &[u8], scales: Option<&[u8]>, count: usize, block_size: usize) -> Result<Vec<f32>> {
+    let bad = |what: String| Err(Error::Manifest(format!("{} tensor: {what}", dtype.name())));
+    let expected_bytes = match dtype {
+        WeightDtype::F32 => 4 * count,
+        WeightDtype::F16 => 2 * count,
+        WeightDtype::Q8 => count,
+        WeightDtype::Q4 => count.div_ceil(2),
+    };
+    if data.len() != expected_bytes {
+        return bad(format!("{} bytes for {count} values, expected {expected_bytes}", data.len()));
+    }
+    let as_f16 = |bytes: &[u8]| bytes.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect::<Vec<f32>>();
+    match dtype {
+        WeightDtype::F32 => return Ok(data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()),
+        WeightDtype::F16 => return Ok(as_f16(data)),
+        _ => {}
+    }
+    if block_size == 0 {
+        return bad("block_size 0".into());
+    }
+    let Some(scales) = scales else { return bad("no scales".into()) };
+    let scales = as_f16(scales);
+    if scales.len() != count.div_ceil(block_size) {
+        return bad(format!("{} scales for {count} values in blocks of {block_size}", scales.len()));
+    }
+    Ok(match dtype {
+        WeightDtype::Q8 => data.iter().enumerate().map(|(i, q)| (*q as i8) as f32 * scales[i / block_size]).collect(),
+        _ => (0..count)
+            .map(|i| {
+                let byte = data[i / 2];
+                let nibble = if i % 2 == 0 { byte & 0x0f } else { byte >> 4 };
+                (nibble as f32 - 8.0) * scales[i / block_size]
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(n: usize) -> Vec<f32> {
+        (0..n).map(|i| (i as f32 * 0.37).sin() * (1.0 + i as f32 / 50.0)).collect()
+    }
+
+    #[test]
+    fn round_trips_within_half_a_step() {
+        let values = ramp(1001); // odd, and a partial last block
+        for (dtype, levels) in [(WeightDtype::Q8, 127.0), (WeightDtype::Q4, 7.0)] {
+            let stored = encode(&values, dtype, 32);
+            let back = decode(dtype, &stored.data, stored.scales.as_deref(), values.len(), 32).unwrap();
+            for (block, (ours, theirs)) in values.chunks(32).zip(back.chunks(32)).enumerate() {
+                let max = ours.iter().fold(0f32, |m, v| m.max(v.abs()));
+                let step = max / levels;
+                for (a, b) in ours.iter().zip(theirs) {
+                    assert!((a - b).abs() <= 0.5 * step * 1.01 + 1e-6, "{dtype:?} block {block}: {a} vs {b}");
+                }
+            }
+        }
+        let stored = encode(&values, WeightDtype::F16, 32);
+        let back = decode(WeightDtype::F16, &stored.data, None, values.len(), 32).unwrap();
+        assert!(values.iter().zip(&back).all(|(a, b)| (a - b).abs() <= a.abs() * 1e-3 + 1e-7));
+    }
+
+    #[test]
+    fn zero_blocks_and_wrong_lengths() {
+        let zeros = vec![0f32; 64];
+        let stored = encode(&zeros, WeightDtype::Q4, 32);
+        assert_eq!(decode(WeightDtype::Q4, &stored.data, stored.scales.as_deref(), 64, 32).unwrap(), zeros);
+        assert!(decode(WeightDtype::Q8, &[0; 10], Some(&[0; 2]), 11, 32).is_err(), "truncated data");
+        assert!(decode(WeightDtype::Q8, &[0; 64], Some(&[0; 2]), 64, 32).is_err(), "one scale for two blocks");
+        assert!(decode(WeightDtype::Q8, &[0; 64], None, 64, 32).is_err(), "no scales");
+    }
+
+    #[test]
+    fn small_and_one_dimensional_tensors_stay_f32() {
+        assert_eq!(WeightDtype::Q4.for_tensor("layers.0.attention.query.weight", &[640, 640]), WeightDtype::Q4);
+        assert_eq!(WeightDtype::Q4.for_tensor("layers.0.attention.query.bias", &[640]), WeightDtype::F32);
+        assert_eq!(WeightDtype::Q8.for_tensor("transformer.0.attention.rel_pos_bias", &[1, 8, 1, 64]), WeightDtype::F32);
+        assert_eq!(WeightDtype::F16.for_tensor("rotary.inv_freq", &[16]), WeightDtype::F32);
+        assert_eq!(WeightDtype::parse("Q8"), Some(WeightDtype::Q8));
+    }
+}

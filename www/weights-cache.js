@@ -1,0 +1,127 @@
+// Weight shards through the browser's Cache API, keyed by content (the SHA-256 the manifest lists),
+// so a second load of the same model makes no shard requests and a re-hosted copy hits the same
+// entries. Use as the `fetch` option of EncoderModel.load / IsoformerModel.load:
+//
+//   import { cachedFetch, listCachedWeights, deleteCachedWeights } from "./weights-cache.js";
+//   const model = await EncoderModel.load(url, { fetch: cachedFetch({ onProgress }), onProgress });
+//
+// A cached entry is checked against its SHA-256 before use; a corrupt or truncated one is deleted
+// and fetched again. Without the Cache API (non-secure origins), when the cache cannot be opened
+// (some private windows) or an entry cannot be stored (quota), loading goes on without the cache
+// and `onWarning` says why. Manifests are always fetched (they are small, and say what is current).
+
+export const CACHE_NAME = "isoformer-web-weights-v1";
+const KEY_PREFIX = "/.isoformer-web-cache/sha256/";
+
+function keyFor(sha256) {
+  return new URL(KEY_PREFIX + sha256, globalThis.location.origin).href;
+}
+
+async function sha256Hex(buffer) {
+  const digest = await crypto.subtle.digest("SHA-256", buffer);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function openCache(cacheName, warn) {
+  if (!("caches" in globalThis) || !globalThis.isSecureContext) {
+    warn("the Cache API is not available here (a non-secure origin?): weights are loaded without a cache");
+    return null;
+  }
+  try {
+    return await caches.open(cacheName);
+  } catch (error) {
+    warn(`the weight cache cannot be opened (${error.name}: ${error.message}): weights are loaded without a cache`);
+    return null;
+  }
+}
+
+// Reads a response body, reporting bytes as they arrive: { stage: "download", file, fileLoaded, fileBytes }.
+async function readBody(response, expected, onProgress) {
+  if (!onProgress || !response.body) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const chunks = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    received += value.byteLength;
+    onProgress({ stage: "download", file: expected.name, fileLoaded: received, fileBytes: expected.bytes });
+  }
+  const bytes = new Uint8Array(received);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/** A `fetch(url, expected)` hook for the loaders. Options: `{ cacheName?, onWarning?, onProgress?, signal? }`. */
+export function cachedFetch({ cacheName = CACHE_NAME, onWarning = console.warn, onProgress, signal } = {}) {
+  let cache;
+  const warned = new Set();
+  const warn = (message) => {
+    if (!warned.has(message)) onWarning(message);
+    warned.add(message);
+  };
+  if (globalThis.navigator?.storage?.persist) navigator.storage.persist().catch(() => {});
+  return async function fetchWeights(url, expected) {
+    const get = async () => {
+      const response = await fetch(url, { signal });
+      if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
+      return response;
+    };
+    if (!expected) return (await get()).arrayBuffer();
+    cache ??= openCache(cacheName, warn);
+    const store = await cache;
+    const key = keyFor(expected.sha256);
+    if (store) {
+      const hit = await store.match(key);
+      if (hit) {
+        const bytes = await hit.arrayBuffer();
+        if ((await sha256Hex(bytes)) === expected.sha256) return bytes;
+        warn(`the cached copy of ${expected.name} is corrupt; fetching it again`);
+        await store.delete(key);
+      }
+    }
+    const bytes = await readBody(await get(), expected, onProgress);
+    // Only verified bytes are stored; a bad download is left for the loader to reject.
+    if (store && bytes.byteLength === expected.bytes && (await sha256Hex(bytes)) === expected.sha256) {
+      try {
+        await store.put(key, new Response(bytes, { headers: { "content-type": "application/octet-stream" } }));
+      } catch (error) {
+        warn(`${expected.name} could not be cached (${error.name}: ${error.message}); it will be downloaded again next time`);
+      }
+    }
+    return bytes;
+  };
+}
+
+/** The cached shards: `[{ sha256, bytes }]`. */
+export async function listCachedWeights({ cacheName = CACHE_NAME } = {}) {
+  if (!("caches" in globalThis) || !(await caches.has(cacheName))) return [];
+  const store = await caches.open(cacheName);
+  const entries = [];
+  for (const request of await store.keys()) {
+    const path = new URL(request.url).pathname;
+    if (!path.startsWith(KEY_PREFIX)) continue;
+    const response = await store.match(request);
+    entries.push({ sha256: path.slice(KEY_PREFIX.length), bytes: (await response.arrayBuffer()).byteLength });
+  }
+  return entries;
+}
+
+/** Deletes the cached shards with these SHA-256s (a manifest's `files[].sha256`), or all of them. Resolves to the number deleted. */
+export async function deleteCachedWeights({ cacheName = CACHE_NAME, sha256 } = {}) {
+  if (!("caches" in globalThis) || !(await caches.has(cacheName))) return 0;
+  if (!sha256) {
+    const count = (await listCachedWeights({ cacheName })).length;
+    await caches.delete(cacheName);
+    return count;
+  }
+  const store = await caches.open(cacheName);
+  let deleted = 0;
+  for (const hash of sha256) if (await store.delete(keyFor(hash))) deleted++;
+  return deleted;
+}
