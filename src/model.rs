@@ -5,10 +5,10 @@
 use burn::tensor::Tensor;
 use serde::Serialize;
 
-use crate::aggregator::{Aggregator, AggregatorConfig};
+use crate::aggregator::{Aggregator, AggregatorConfig, ModalityEmbedding};
 use crate::embed::{DnaEncoder, SequenceEncoder, read_back};
 use crate::error::{Error, Modality, Result};
-use crate::weights::{LoadedWeights, Manifest};
+use crate::weights::{LoadedWeights, Manifest, Part};
 
 /// The 30 GTEx tissues in the dataset card's order ("List of tissues V1"); that the head's outputs
 /// follow this order is the natural assumption, not confirmed (shared/reference §6).
@@ -91,7 +91,7 @@ impl Isoformer {
     /// the aggregator always, RNA and protein when `wanted` names them (and the directory has them).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn load_dir(device: crate::ComputeDevice, dir: &std::path::Path, wanted: &[crate::weights::Part]) -> Result<Self> {
-        use crate::weights::{IsoformerIndex, Part, load_dir, read_isoformer_index};
+        use crate::weights::{IsoformerIndex, load_dir, read_isoformer_index};
         let index = read_isoformer_index(dir)?;
         let load = |part: Part| -> Result<Option<(Manifest, LoadedWeights)>> {
             if !index.has(part) || !(wanted.contains(&part) || matches!(part, Part::Dna | Part::Aggregator)) {
@@ -169,19 +169,95 @@ impl Isoformer {
     pub async fn predict_from(&self, dna: Tensor<3>, inputs: &IsoformerInputs<'_>, final_dna: bool) -> Result<Prediction> {
         let rna = inputs.rna.map(|s| Self::encoder(&self.rna, Modality::Rna)?.hidden(s)).transpose()?;
         let protein = inputs.protein.map(|s| Self::encoder(&self.protein, Modality::Protein)?.hidden(s)).transpose()?;
-        let (values, final_embeddings) = self.aggregator.forward(dna, rna.map(|(_, e)| e), protein.map(|(_, e)| e))?;
-        let values = read_back(values).await?;
-        let final_dna_embeddings = if final_dna {
-            let [_, bins, width] = final_embeddings.dims();
-            Some((vec![bins, width], read_back(final_embeddings).await?))
-        } else {
-            None
-        };
-        let tissues = (0..values.len()).map(|i| TISSUES.get(i).map_or_else(|| format!("output {i}"), |t| t.to_string())).collect();
-        let modalities = [(inputs.dna, Modality::Dna), (inputs.rna, Modality::Rna), (inputs.protein, Modality::Protein)]
-            .into_iter()
-            .filter_map(|(s, m)| s.map(|_| m))
-            .collect();
-        Ok(Prediction { tissues, values, units: UNITS, modalities, random_weights: self.random_weights, final_dna_embeddings })
+        let outputs = self.aggregator.forward(dna, rna.map(|(_, e)| e), protein.map(|(_, e)| e))?;
+        prediction(outputs, inputs, final_dna, self.random_weights).await
     }
+}
+
+/// Reads the aggregator's outputs back into a [`Prediction`].
+async fn prediction((values, final_embeddings): (Tensor<2>, Tensor<3>), inputs: &IsoformerInputs<'_>, final_dna: bool, random_weights: bool) -> Result<Prediction> {
+    let values = read_back(values).await?;
+    let final_dna_embeddings = if final_dna {
+        let [_, bins, width] = final_embeddings.dims();
+        Some((vec![bins, width], read_back(final_embeddings).await?))
+    } else {
+        None
+    };
+    let tissues = (0..values.len()).map(|i| TISSUES.get(i).map_or_else(|| format!("output {i}"), |t| t.to_string())).collect();
+    let modalities = [(inputs.dna, Modality::Dna), (inputs.rna, Modality::Rna), (inputs.protein, Modality::Protein)]
+        .into_iter()
+        .filter_map(|(s, m)| s.map(|_| m))
+        .collect();
+    Ok(Prediction { tissues, values, units: UNITS, modalities, random_weights, final_dna_embeddings })
+}
+
+/// Runs a part's pending work to the end: reads `tensor` back and uploads it again, so nothing
+/// still refers to the part's weights once it is dropped.
+async fn settle(tensor: Tensor<3>, device: &crate::ComputeDevice) -> Result<Tensor<3>> {
+    let dims = tensor.dims();
+    let values = read_back(tensor).await?;
+    Ok(Tensor::from_data(burn::tensor::TensorData::new(values, dims), &device.device))
+}
+
+/// Low-memory prediction. [`Isoformer`] holds every part at once; this holds one: each part is
+/// loaded through `load`, run, and dropped (its device pages released) before the next is loaded,
+/// keeping only its embedding. Peak device memory is then the largest part with its activations,
+/// not the sum — at the price of loading the parts again for every prediction.
+pub async fn predict_part_by_part(
+    device: &crate::ComputeDevice,
+    inputs: &IsoformerInputs<'_>,
+    final_dna: bool,
+    mut load: impl AsyncFnMut(Part) -> Result<(Manifest, LoadedWeights)>,
+) -> Result<Prediction> {
+    if inputs.dna.is_none() && inputs.rna.is_none() && inputs.protein.is_none() {
+        return Err(Error::InvalidArgument("give at least one of DNA, RNA and protein".into()));
+    }
+    let mut random = false;
+    let mut embeddings = Vec::new();
+    for (part, modality, sequence) in [(Part::Rna, Modality::Rna, inputs.rna), (Part::Protein, Modality::Protein, inputs.protein)] {
+        let Some(sequence) = sequence else {
+            embeddings.push(None);
+            continue;
+        };
+        let (manifest, weights) = load(part).await?;
+        let encoder = SequenceEncoder::new(device.clone(), &manifest, weights)?;
+        encoder.expect_modality(modality)?;
+        random |= encoder.random_weights();
+        let (_, embedding) = encoder.hidden(sequence)?;
+        let hidden = settle(embedding.hidden, device).await?;
+        drop(encoder);
+        device.device.memory_cleanup();
+        embeddings.push(Some(ModalityEmbedding { hidden, mask: embedding.mask }));
+    }
+    let (manifest, weights) = load(Part::Dna).await?;
+    let encoder = DnaEncoder::new(device.clone(), &manifest, weights)?;
+    random |= encoder.random_weights();
+    let dna = settle(encoder.trunk(encoder.one_hot(), inputs.dna.unwrap_or("N"))?, device).await?;
+    drop(encoder);
+    device.device.memory_cleanup();
+    let (manifest, weights) = load(Part::Aggregator).await?;
+    let (aggregator, aggregator_random) = load_aggregator(&manifest, weights)?;
+    if dna.dims()[2] != aggregator.config().dna_dim {
+        return Err(Error::Config(format!("DNA embedding width {} differs from the aggregator's {}", dna.dims()[2], aggregator.config().dna_dim)));
+    }
+    let protein = embeddings.pop().flatten();
+    let rna = embeddings.pop().flatten();
+    let outputs = aggregator.forward(dna, rna, protein)?;
+    prediction(outputs, inputs, final_dna, random || aggregator_random).await
+}
+
+/// [`predict_part_by_part`] over an IsoFormer weight directory on the local file system.
+#[cfg(not(target_arch = "wasm32"))]
+pub async fn predict_dir_part_by_part(device: &crate::ComputeDevice, dir: &std::path::Path, inputs: &IsoformerInputs<'_>, final_dna: bool) -> Result<Prediction> {
+    use crate::weights::{IsoformerIndex, load_dir, read_isoformer_index};
+    let index = read_isoformer_index(dir)?;
+    let load = async |part: Part| -> Result<(Manifest, LoadedWeights)> {
+        if !index.has(part) {
+            return Err(Error::Manifest(format!("{}: no {} part", dir.display(), part.dir_name())));
+        }
+        let (manifest, weights) = load_dir(&dir.join(part.dir_name()), &device.device)?;
+        IsoformerIndex::check_part(part, &manifest)?;
+        Ok((manifest, weights))
+    };
+    predict_part_by_part(device, inputs, final_dna, load).await
 }

@@ -10,7 +10,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend;
 use crate::embed::{DnaEmbedding, DnaEncoder, Embedding, SequenceEncoder};
-use crate::model::{Isoformer, IsoformerInputs, Prediction, load_aggregator};
+use crate::model::{Isoformer, IsoformerInputs, Prediction, load_aggregator, predict_part_by_part};
 use crate::error::{Error, Modality};
 use crate::tokenize::{AmbiguityPolicy, CropPolicy, DnaCropPolicy, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, Tokenizer};
 use crate::wasm_loader::Loader;
@@ -326,10 +326,18 @@ fn prediction_to_js(prediction: &Prediction) -> JsValue {
     object.into()
 }
 
-/// IsoFormer on the browser's WebGPU device: the three encoders and the aggregator.
+/// IsoFormer on the browser's WebGPU device: the three encoders and the aggregator, held together,
+/// or (`lowMemory`) fetched and run one part at a time for every prediction.
 #[wasm_bindgen]
 pub struct IsoformerModel {
-    model: Rc<Isoformer>,
+    model: Held,
+}
+
+enum Held {
+    Whole(Rc<Isoformer>),
+    /// The part URLs and the load options (the fetch hook, e.g. the Cache API one, serves the
+    /// repeated loads).
+    PartByPart { urls: Rc<IsoformerUrls>, options: JsValue, device: backend::ComputeDevice },
 }
 
 #[wasm_bindgen]
@@ -337,7 +345,8 @@ impl IsoformerModel {
     /// `source`: an IsoFormer weight directory's base URL (`isoformer.json`), or `{ dna, rna?,
     /// protein?, aggregator }`, each a weight directory's base URL. `options.modalities` (with a
     /// base URL): which of `"rna"` and `"protein"` to fetch; by default every part the directory has.
-    /// Only the parts needed are fetched. Also `options.fetch` and `options.onProgress` as for
+    /// Only the parts needed are fetched. `options.lowMemory: true` fetches nothing now and runs
+    /// each prediction one part at a time (peak GPU memory: the largest part). Also `options.fetch` and `options.onProgress` as for
     /// `EncoderModel.load` (the total is announced once every manifest is read).
     pub async fn load(source: JsValue, options: JsValue) -> Result<IsoformerModel, JsValue> {
         Self::load_inner(source, options).await.map_err(|e| to_js_error(&e))
@@ -345,10 +354,17 @@ impl IsoformerModel {
 
     async fn load_inner(source: JsValue, options: JsValue) -> Result<IsoformerModel, Error> {
         let mut loader = Loader::from_options(&options)?;
-        let urls = match source.as_string() {
+        let urls: IsoformerUrls = match source.as_string() {
             Some(base) => part_urls(&base, &options, &loader).await?,
             None => serde_wasm_bindgen::from_value(source).map_err(|e| Error::InvalidArgument(format!("IsoformerModel.load: {e}")))?,
         };
+        let low_memory = !options.is_undefined() && !options.is_null() && Reflect::get(&options, &"lowMemory".into()).is_ok_and(|v| v.is_truthy());
+        if low_memory {
+            // Nothing is fetched now; each prediction fetches (or takes from the cache) one part at a time.
+            let device = backend::init_webgpu().await?;
+            loader.report("ready", None);
+            return Ok(IsoformerModel { model: Held::PartByPart { urls: Rc::new(urls), options, device } });
+        }
         // Every manifest first, so the total is known before the first shard.
         let mut parts = Vec::new();
         for url in [Some(&urls.dna), urls.rna.as_ref(), urls.protein.as_ref(), Some(&urls.aggregator)] {
@@ -388,33 +404,72 @@ impl IsoformerModel {
         };
         model.predict(&warm_up, false).await?;
         loader.report("ready", None);
-        Ok(IsoformerModel { model: Rc::new(model) })
+        Ok(IsoformerModel { model: Held::Whole(Rc::new(model)) })
     }
 
     /// The modalities this model reads (`"dna"` always: absent DNA is read as N).
     #[wasm_bindgen(getter)]
     pub fn modalities(&self) -> JsValue {
-        serde_wasm_bindgen::to_value(&self.model.modalities()).unwrap_or(JsValue::NULL)
+        let modalities = match &self.model {
+            Held::Whole(model) => model.modalities(),
+            Held::PartByPart { urls, .. } => {
+                let mut modalities = vec![Modality::Dna];
+                modalities.extend(urls.rna.as_ref().map(|_| Modality::Rna));
+                modalities.extend(urls.protein.as_ref().map(|_| Modality::Protein));
+                modalities
+            }
+        };
+        serde_wasm_bindgen::to_value(&modalities).unwrap_or(JsValue::NULL)
     }
 
-    /// `{ device, randomWeights }`.
+    /// `{ device, lowMemory, randomWeights }` (`randomWeights` is known once parts are loaded:
+    /// `null` in low-memory mode; every prediction says it).
     #[wasm_bindgen(getter)]
     pub fn info(&self) -> JsValue {
         let object = Object::new();
-        set(&object, "device", &self.model.device().description.as_str().into());
-        set(&object, "randomWeights", &self.model.random_weights().into());
+        let (device, low_memory, random) = match &self.model {
+            Held::Whole(model) => (&model.device().description, false, JsValue::from(model.random_weights())),
+            Held::PartByPart { device, .. } => (&device.description, true, JsValue::NULL),
+        };
+        set(&object, "device", &device.as_str().into());
+        set(&object, "lowMemory", &low_memory.into());
+        set(&object, "randomWeights", &random);
         object.into()
     }
 
     /// `inputs`: `{ dna?, rna?, protein? }` → `{ tissues: string[30], values: Float32Array, units,
     /// randomWeights, modalities }`.
     pub fn predict(&self, inputs: JsValue) -> Promise {
-        let model = self.model.clone();
+        let held = match &self.model {
+            Held::Whole(model) => Held::Whole(model.clone()),
+            Held::PartByPart { urls, options, device } => Held::PartByPart { urls: urls.clone(), options: options.clone(), device: device.clone() },
+        };
         let parsed = serde_wasm_bindgen::from_value::<PredictInputs>(inputs).map_err(|e| Error::InvalidArgument(format!("predict: {e}")));
         future_to_promise(async move {
-            let inputs = parsed.map_err(|e| to_js_error(&e))?;
-            let given = IsoformerInputs { dna: inputs.dna.as_deref(), rna: inputs.rna.as_deref(), protein: inputs.protein.as_deref() };
-            model.predict(&given, false).await.map(|p| prediction_to_js(&p)).map_err(|e| to_js_error(&e))
+            let run = async {
+                let inputs = parsed?;
+                let given = IsoformerInputs { dna: inputs.dna.as_deref(), rna: inputs.rna.as_deref(), protein: inputs.protein.as_deref() };
+                match held {
+                    Held::Whole(model) => model.predict(&given, false).await,
+                    Held::PartByPart { urls, options, device } => {
+                        let mut loader = Loader::from_options(&options)?;
+                        let load = async |part: Part| -> Result<(Manifest, LoadedWeights), Error> {
+                            let url = match part {
+                                Part::Dna => Some(&urls.dna),
+                                Part::Rna => urls.rna.as_ref(),
+                                Part::Protein => urls.protein.as_ref(),
+                                Part::Aggregator => Some(&urls.aggregator),
+                            }
+                            .ok_or_else(|| Error::InvalidArgument(format!("no {} encoder is loaded", part.dir_name())))?;
+                            let manifest = loader.manifest(url).await?;
+                            let weights = loader.weights(url, &manifest, &device.device).await?;
+                            Ok((manifest, weights))
+                        };
+                        predict_part_by_part(&device, &given, false, load).await
+                    }
+                }
+            };
+            run.await.map(|p| prediction_to_js(&p)).map_err(|e| to_js_error(&e))
         })
     }
 }

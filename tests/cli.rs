@@ -342,3 +342,26 @@ fn init_writes_seeded_random_weights_that_predict_labels() {
     let refused = isoformer(&["init", "--preset", "isoformer", "--seed", "1", "--out", temp("refused").to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(2), "clap refuses init without --random");
 }
+
+/// Low-memory mode (one part loaded at a time, released after use) gives the same values as the
+/// model held whole, on the CPU and on wgpu, for a subset without DNA and for all three.
+#[test]
+fn low_memory_mode_predicts_the_same_values() {
+    let weights = root().join("weights/isoformer-tiny-random");
+    let genbank = std::fs::read_to_string(root().join("../shared/data/gentle_rs/tp73.ncbi.gb")).expect("../shared/data beside the checkout");
+    let dna = support::genbank_origin(&genbank);
+    for backend in ["cpu", "wgpu"] {
+        for inputs in [vec!["--rna", "ACGTTGCAAGGCATTAGC", "--protein", "MKTAYIAKQRQISFVK"], vec!["--dna", &dna, "--protein", "MKTAYIAKQRQISFVK"]] {
+            let run = |extra: &[&str]| {
+                let mut args = vec!["predict", "--weights", weights.to_str().unwrap(), "--backend", backend, "--format", "tsv"];
+                args.extend_from_slice(&inputs);
+                args.extend_from_slice(extra);
+                let result = isoformer(&args);
+                assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+                tsv_values(&String::from_utf8_lossy(&result.stdout)).remove(0).1
+            };
+            let (whole, part_by_part) = (run(&[]), run(&["--low-memory"]));
+            assert!(support::relative_diff(&part_by_part, &whole) <= 1e-6, "{backend}: {part_by_part:?} vs {whole:?}");
+        }
+    }
+}

@@ -8,7 +8,8 @@
 //   4. a shard corrupted on the server is refused (WEIGHTS_CORRUPT) and never cached;
 //   5. the cache can be listed and emptied;
 //   6. IsoformerModel.load on an IsoFormer directory fetches only the parts asked for, announces
-//      their total first, and predicts.
+//      their total first, and predicts; in low-memory mode (one part at a time, fetched per
+//      prediction through the cache) it predicts the same values.
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize, resolve } from "node:path";
@@ -116,8 +117,12 @@ try {
     await init();
     const events = [];
     const model = await IsoformerModel.load("/weights/isoformer-tiny-random/", { modalities: ["protein"], fetch: cachedFetch(), onProgress: (e) => events.push({ ...e }) });
-    const prediction = await model.predict({ protein: "MAQSTATSPDGGTTFEHLWSSLEPDSTYFDLPQSS" });
-    return { events, modalities: model.modalities, tissues: prediction.tissues.length, values: Array.from(prediction.values), random: prediction.randomWeights };
+    const inputs = { protein: "MAQSTATSPDGGTTFEHLWSSLEPDSTYFDLPQSS" };
+    const prediction = await model.predict(inputs);
+    const lowMemory = await IsoformerModel.load("/weights/isoformer-tiny-random/", { modalities: ["protein"], fetch: cachedFetch(), lowMemory: true });
+    const partByPart = await lowMemory.predict(inputs);
+    return { events, modalities: model.modalities, tissues: prediction.tissues.length, values: Array.from(prediction.values), random: prediction.randomWeights,
+             lowMemoryInfo: lowMemory.info, lowMemoryModalities: lowMemory.modalities, lowMemoryValues: Array.from(partByPart.values), lowMemoryRandom: partByPart.randomWeights };
   });
   const fetched = requests.slice(before);
   assert.ok(!fetched.some((p) => p.includes("/rna/")), `no RNA part is fetched: ${fetched}`);
@@ -130,6 +135,11 @@ try {
   assert.deepEqual(isoformer.modalities, ["dna", "protein"]);
   assert.equal(isoformer.tissues, 30);
   assert.ok(isoformer.random && isoformer.values.every(Number.isFinite));
+  assert.equal(isoformer.lowMemoryInfo.lowMemory, true);
+  assert.deepEqual(isoformer.lowMemoryModalities, ["dna", "protein"]);
+  assert.ok(isoformer.lowMemoryRandom);
+  const worst = Math.max(...isoformer.values.map((v, i) => Math.abs(v - isoformer.lowMemoryValues[i])));
+  assert.ok(worst <= 1e-5 * Math.max(...isoformer.values.map(Math.abs)), `low-memory values differ by ${worst}`);
 
   console.log(`weights_cache: ok (${requests.length} requests, ${manifest.files.length} shard(s))`);
 } finally {

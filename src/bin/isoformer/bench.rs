@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use isoformer::config::ENFORMER_SEQUENCE_LENGTH;
 use isoformer::tokenize::NUCLEOTIDE_MAX_TOKENS;
+use isoformer::model::predict_dir_part_by_part;
 use isoformer::weights::{self, ISOFORMER_INDEX_FILE, Part};
 use isoformer::{
-    DnaEncoder, Error, Isoformer, IsoformerInputs, Modality, NucleotideTokenizer, ProteinTokenizer, Result, SequenceEncoder, Tokenizer, backend,
+    DnaEncoder, Isoformer, IsoformerInputs, Modality, NucleotideTokenizer, ProteinTokenizer, Result, SequenceEncoder, Tokenizer, backend,
     synthetic_sequence,
 };
 
@@ -25,9 +26,12 @@ pub struct BenchArgs {
     length: usize,
     #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     backend: Backend,
-    /// Timed runs after one warm-up run (which includes shader compilation on wgpu).
+    /// Timed runs after one warm-up run (which includes shader compilation on wgpu); 0 times the warm-up alone.
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// IsoFormer: one part in memory at a time (`predict --low-memory`); load time counts in each run.
+    #[arg(long)]
+    low_memory: bool,
     /// Enformer: plan the convolution windows for this buffer limit (MiB) instead of the device's.
     #[arg(long)]
     buffer_limit_mib: Option<u64>,
@@ -35,9 +39,6 @@ pub struct BenchArgs {
 
 
 pub fn run(args: &BenchArgs) -> Result<()> {
-    if args.runs == 0 {
-        return Err(Error::InvalidArgument("--runs must be at least 1".into()));
-    }
     let started = Instant::now();
     let device = backend::init_native(backend_kind(args.backend))?;
     if args.weights.join(ISOFORMER_INDEX_FILE).is_file() {
@@ -71,6 +72,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             "length": length,
             "tokens": tokens,
             "load_ms": load_ms,
+            "device_memory": device_memory(&encoder.device().device),
         }),
         timing,
     )
@@ -87,7 +89,16 @@ fn time_runs(runs: usize, mut once: impl FnMut() -> Result<()>) -> Result<serde_
     let warmup_ms = time()?;
     let mut runs_ms = (0..runs).map(|_| time()).collect::<Result<Vec<f64>>>()?;
     runs_ms.sort_by(f64::total_cmp);
-    Ok(serde_json::json!({ "warmup_ms": warmup_ms, "median_ms": runs_ms[runs_ms.len() / 2], "runs_ms": runs_ms }))
+    // `--runs 0` times the warm-up alone (a slow adapter, or a memory measurement).
+    Ok(serde_json::json!({ "warmup_ms": warmup_ms, "median_ms": runs_ms.get(runs_ms.len() / 2), "runs_ms": runs_ms }))
+}
+
+/// Device memory held by Burn's pools after the runs (GPU backends; `null` on the CPU): the pools
+/// keep pages for reuse, so `bytes_reserved` is the peak of the runs.
+fn device_memory(device: &burn::tensor::Device) -> serde_json::Value {
+    device.memory_pool_usage().map_or(serde_json::Value::Null, |usage| {
+        serde_json::json!({ "bytes_reserved": usage.bytes_reserved, "bytes_in_use": usage.bytes_in_use, "allocations": usage.number_allocs })
+    })
 }
 
 /// Prints one JSON line: the run's description with its timings.
@@ -121,6 +132,7 @@ fn bench_dna(args: &BenchArgs, encoder: DnaEncoder, started: Instant) -> Result<
             "window_bins": chunks.chunk_bins,
             "halo_bins": chunks.halo_bins,
             "load_ms": load_ms,
+            "device_memory": device_memory(&encoder.device().device),
         }),
         timing,
     )
@@ -131,12 +143,15 @@ fn bench_dna(args: &BenchArgs, encoder: DnaEncoder, started: Instant) -> Result<
 /// an RNA of 2,047 6-mers (2,048 tokens with `<cls>`) and a `--length`-residue protein.
 fn bench_isoformer(args: &BenchArgs, device: isoformer::ComputeDevice, started: Instant) -> Result<()> {
     let description = device.description.clone();
-    let model = Isoformer::load_dir(device, &args.weights, &[Part::Rna, Part::Protein])?;
+    let index = weights::read_isoformer_index(&args.weights)?;
+    let model = if args.low_memory { None } else { Some(Isoformer::load_dir(device.clone(), &args.weights, &[Part::Rna, Part::Protein])?) };
     let load_ms = started.elapsed().as_secs_f64() * 1e3;
     let dna = synthetic_sequence(ENFORMER_SEQUENCE_LENGTH, b"ACGT");
     let rna = synthetic_sequence(6 * (NUCLEOTIDE_MAX_TOKENS - 1), b"ACGT");
     let protein = synthetic_sequence(args.length.max(1), b"ACDEFGHIKLMNPQRSTVWY");
-    let modalities = model.modalities();
+    let mut modalities = vec![Modality::Dna];
+    modalities.extend(index.has(Part::Rna).then_some(Modality::Rna));
+    modalities.extend(index.has(Part::Protein).then_some(Modality::Protein));
     let inputs = IsoformerInputs {
         dna: Some(&dna),
         rna: modalities.contains(&Modality::Rna).then_some(rna.as_str()),
@@ -144,7 +159,11 @@ fn bench_isoformer(args: &BenchArgs, device: isoformer::ComputeDevice, started: 
     };
     let mut random = false;
     let timing = time_runs(args.runs, || {
-        random = pollster::block_on(model.predict(&inputs, false))?.random_weights;
+        let prediction = match &model {
+            Some(model) => pollster::block_on(model.predict(&inputs, false))?,
+            None => pollster::block_on(predict_dir_part_by_part(&device, &args.weights, &inputs, false))?,
+        };
+        random = prediction.random_weights;
         Ok(())
     })?;
     print_summary(
@@ -157,6 +176,8 @@ fn bench_isoformer(args: &BenchArgs, device: isoformer::ComputeDevice, started: 
             "rna_nt": inputs.rna.map(str::len),
             "protein_residues": inputs.protein.map(str::len),
             "load_ms": load_ms,
+            "low_memory": args.low_memory,
+            "device_memory": device_memory(&device.device),
         }),
         timing,
     )

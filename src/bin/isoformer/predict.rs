@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use burn::tensor::Tensor;
 use clap::ValueEnum;
-use isoformer::model::load_aggregator;
+use isoformer::model::{load_aggregator, predict_dir_part_by_part};
 use isoformer::weights::{self, Part};
 use isoformer::{DnaEncoder, Error, Isoformer, IsoformerInputs, Prediction, Result, SequenceEncoder, TISSUES, backend, read_sequences};
 
@@ -67,6 +67,10 @@ pub struct PredictArgs {
     /// Also output the final DNA embeddings (json only).
     #[arg(long)]
     final_dna: bool,
+    /// One part in memory at a time (loaded, run, released), so peak memory is the largest part,
+    /// not the sum; slower. Needs --weights; one transcript only.
+    #[arg(long, requires = "weights", conflicts_with_all = ["batch", "rna_fasta", "protein_fasta", "dna_fasta"])]
+    low_memory: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -145,12 +149,24 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     }
     let given = |a: &Option<String>| a.as_deref().map(sequence_argument).transpose();
     let (dna, rna, protein) = (given(&args.dna)?, given(&args.rna)?, given(&args.protein)?);
-    let wanted: Vec<Part> = [(rna.is_some(), Part::Rna), (protein.is_some(), Part::Protein)].into_iter().filter_map(|(given, part)| given.then_some(part)).collect();
-    let model = load_isoformer(args, &wanted)?;
     let inputs = IsoformerInputs { dna: dna.as_deref(), rna: rna.as_deref(), protein: protein.as_deref() };
     let started = Instant::now();
-    let prediction = pollster::block_on(model.predict(&inputs, args.final_dna))?;
-    eprintln!("predicted in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+    let prediction = match (&args.weights, args.low_memory) {
+        (Some(dir), true) => {
+            let device = backend::init_native(backend_kind(args.backend))?;
+            eprintln!("device: {}; low-memory mode: one part at a time", device.description);
+            pollster::block_on(predict_dir_part_by_part(&device, dir, &inputs, args.final_dna))?
+        }
+        _ => {
+            let wanted: Vec<Part> = [(rna.is_some(), Part::Rna), (protein.is_some(), Part::Protein)].into_iter().filter_map(|(given, part)| given.then_some(part)).collect();
+            let model = load_isoformer(args, &wanted)?;
+            let started = Instant::now();
+            let prediction = pollster::block_on(model.predict(&inputs, args.final_dna))?;
+            eprintln!("predicted in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+            prediction
+        }
+    };
+    eprintln!("done in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
     if prediction.random_weights {
         eprintln!("{RANDOM_WEIGHTS_NOTE}");
     }
