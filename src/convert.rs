@@ -155,7 +155,8 @@ pub fn convert_esm(from: &Path, out: &Path, family: EsmFamily, options: &Convert
     let checkpoint = Checkpoint::open(&checkpoint_path)?;
     let tensors: Vec<(&str, &CheckpointTensor)> = checkpoint.tensors.iter().map(|(name, t)| (name.as_str(), t)).collect();
     let label = config_json.get("_name_or_path").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| relative_name(&checkpoint_path));
-    esm_weight_dir(config_json, family, &tensors, label, out, options)
+    let random = random_weights(options, Some(&config_json));
+    esm_weight_dir(config_json, family, &tensors, PartOutput { out, checkpoint_label: label, random, options })
 }
 
 /// How an upstream ESM-family tensor name maps (for `inspect`).
@@ -169,14 +170,7 @@ pub(crate) fn describe_esm_key(name: &str) -> Mapped {
 }
 
 /// The ESM-family part of a checkpoint (`tensors` named as in a Hugging Face file) → a weight directory.
-pub(crate) fn esm_weight_dir(
-    config_json: Value,
-    family: EsmFamily,
-    tensors: &[(&str, &CheckpointTensor)],
-    checkpoint_label: String,
-    out: &Path,
-    options: &ConvertOptions,
-) -> Result<ConvertReport> {
+pub(crate) fn esm_weight_dir(config_json: Value, family: EsmFamily, tensors: &[(&str, &CheckpointTensor)], output: PartOutput) -> Result<ConvertReport> {
     let config: EsmConfig = serde_json::from_value(config_json.clone()).map_err(|e| Error::Config(e.to_string()))?;
     config.validate(family)?;
     let mut mapped: BTreeMap<String, (Vec<usize>, Vec<f32>)> = BTreeMap::new();
@@ -214,18 +208,44 @@ pub(crate) fn esm_weight_dir(
         }
     }
     let specs = Esm::tensor_specs(&config, family, has_lm_head);
-    check_against_specs(&specs, &mapped, &mut mismatch);
-    if !mismatch.is_empty() {
-        return Err(mismatch.into());
-    }
+    output.write(family.model_name(), published_licence(family), config_json, &specs, mapped, mismatch, ignored)
+}
 
-    let source = Source {
-        checkpoint: checkpoint_label,
-        licence: options.licence.clone().unwrap_or_else(|| published_licence(family).into()),
-        random_weights: random_weights(options, Some(&config_json)),
-    };
-    let manifest = write_weight_dir(out, family.model_name(), config_json, source, &specs, &mut mapped, &options.storage())?;
-    Ok(ConvertReport { manifest, ignored })
+/// Where a converted part goes and what its manifest says of it.
+pub(crate) struct PartOutput<'a> {
+    pub out: &'a Path,
+    pub checkpoint_label: String,
+    /// Random weights (besides `options.random_weights`).
+    pub random: bool,
+    pub options: &'a ConvertOptions,
+}
+
+impl PartOutput<'_> {
+    /// What every part converter ends with: the mapped tensors checked against the model's specs
+    /// (one error listing every problem, with those found while mapping), then written with their
+    /// source; `licence` is the published one, unless the options name another.
+    pub(crate) fn write(
+        self,
+        model: &str,
+        licence: &str,
+        config: Value,
+        specs: &[TensorSpec],
+        mut mapped: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+        mut mismatch: CheckpointMismatch,
+        ignored: Vec<String>,
+    ) -> Result<ConvertReport> {
+        check_against_specs(specs, &mapped, &mut mismatch);
+        if !mismatch.is_empty() {
+            return Err(mismatch.into());
+        }
+        let source = Source {
+            checkpoint: self.checkpoint_label,
+            licence: self.options.licence.clone().unwrap_or_else(|| licence.into()),
+            random_weights: self.random || self.options.random_weights,
+        };
+        let manifest = write_weight_dir(self.out, model, config, source, specs, &mut mapped, &self.options.storage())?;
+        Ok(ConvertReport { manifest, ignored })
+    }
 }
 
 /// `dir/file` of a checkpoint path, so manifests do not record the converting machine's paths.

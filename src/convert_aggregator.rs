@@ -19,9 +19,8 @@ use std::path::Path;
 
 use crate::aggregator::{Aggregator, AggregatorConfig};
 use crate::checkpoint::{Checkpoint, CheckpointTensor};
-use crate::convert::{ConvertOptions, Mapped, ConvertReport, check_against_specs, random_weights, read_config_json, read_tensor, relative_name, write_weight_dir};
+use crate::convert::{ConvertOptions, ConvertReport, Mapped, PartOutput, random_weights, read_config_json, read_tensor, relative_name};
 use crate::error::{CheckpointMismatch, Error, Result};
-use crate::weights::Source;
 
 pub(crate) fn aggregator_target(name: &str) -> Option<String> {
     let (stem, leaf) = name.rsplit_once('.')?;
@@ -41,6 +40,9 @@ pub(crate) fn aggregator_target(name: &str) -> Option<String> {
     Some(format!("{ours}.{leaf}"))
 }
 
+/// The released IsoFormer weights' licence.
+pub(crate) const ISOFORMER_LICENCE: &str = "CC BY-NC-SA 4.0 (IsoFormer)";
+
 /// `--from`: a directory with config.json (the [`AggregatorConfig`] fields) and the weights file.
 pub fn convert_aggregator(from: &Path, out: &Path, options: &ConvertOptions) -> Result<ConvertReport> {
     let config_json = read_config_json(&from.join("config.json"))?;
@@ -49,7 +51,7 @@ pub fn convert_aggregator(from: &Path, out: &Path, options: &ConvertOptions) -> 
     let checkpoint = Checkpoint::open(&checkpoint_path)?;
     let tensors: Vec<(&str, &CheckpointTensor)> = checkpoint.tensors.iter().map(|(name, t)| (name.as_str(), t)).collect();
     let random = random_weights(options, Some(&config_json));
-    aggregator_weight_dir(config, random, &tensors, relative_name(&checkpoint_path), out, options)
+    aggregator_weight_dir(config, &tensors, PartOutput { out, checkpoint_label: relative_name(&checkpoint_path), random, options })
 }
 
 /// How an aggregator tensor name maps (for `inspect`).
@@ -62,14 +64,7 @@ pub(crate) fn describe_aggregator_key(name: &str) -> Mapped {
 }
 
 /// The aggregator's tensors (names as in the table above) → a weight directory.
-pub(crate) fn aggregator_weight_dir(
-    config: AggregatorConfig,
-    random: bool,
-    tensors: &[(&str, &CheckpointTensor)],
-    checkpoint_label: String,
-    out: &Path,
-    options: &ConvertOptions,
-) -> Result<ConvertReport> {
+pub(crate) fn aggregator_weight_dir(config: AggregatorConfig, tensors: &[(&str, &CheckpointTensor)], output: PartOutput) -> Result<ConvertReport> {
     config.validate()?;
     let mut mapped = BTreeMap::new();
     let mut mismatch = CheckpointMismatch::default();
@@ -82,18 +77,8 @@ pub(crate) fn aggregator_weight_dir(
         mapped.insert(ours, tensor);
     }
     let specs = Aggregator::tensor_specs(&config);
-    check_against_specs(&specs, &mapped, &mut mismatch);
-    if !mismatch.is_empty() {
-        return Err(mismatch.into());
-    }
-    let source = Source {
-        checkpoint: checkpoint_label,
-        licence: options.licence.clone().unwrap_or_else(|| "CC BY-NC-SA 4.0 (IsoFormer)".into()),
-        random_weights: random || options.random_weights,
-    };
     let config_value = serde_json::to_value(&config).map_err(|e| Error::Config(e.to_string()))?;
-    let manifest = write_weight_dir(out, "aggregator", config_value, source, &specs, &mut mapped, &options.storage())?;
-    Ok(ConvertReport { manifest, ignored: Vec::new() })
+    output.write("aggregator", ISOFORMER_LICENCE, config_value, &specs, mapped, mismatch, Vec::new())
 }
 
 #[cfg(test)]

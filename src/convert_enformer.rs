@@ -34,10 +34,9 @@ use serde_json::Value;
 
 use crate::checkpoint::{Checkpoint, CheckpointTensor};
 use crate::config::EnformerConfig;
-use crate::convert::{ConvertOptions, Mapped, ConvertReport, check_against_specs, random_weights, read_config_json, read_tensor, relative_name, write_weight_dir};
+use crate::convert::{ConvertOptions, ConvertReport, Mapped, PartOutput, random_weights, read_config_json, read_tensor, relative_name};
 use crate::enformer::Enformer;
 use crate::error::{CheckpointMismatch, Error, Result};
-use crate::weights::Source;
 
 /// How an upstream tensor is stored in the weight directory.
 #[derive(Debug, PartialEq)]
@@ -174,7 +173,7 @@ pub fn convert_enformer(from: &Path, out: &Path, options: &ConvertOptions) -> Re
         }
     }
     let random = random_weights(options, config_json.as_ref());
-    let mut report = enformer_weight_dir(config, random, &tensors, relative_name(&checkpoint_path), out, options)?;
+    let mut report = enformer_weight_dir(config, &tensors, PartOutput { out, checkpoint_label: relative_name(&checkpoint_path), random, options })?;
     report.ignored.extend(ignored.into_iter().map(|name| format!("{name} (not Enformer)")));
     Ok(report)
 }
@@ -192,14 +191,7 @@ pub(crate) fn describe_enformer_key(name: &str) -> Mapped {
 
 /// The Enformer part of a checkpoint (`tensors` named as in enformer-pytorch, prefix removed) → a
 /// weight directory. The heads' sizes come from the tensors; a config naming other sizes is a mismatch.
-pub(crate) fn enformer_weight_dir(
-    mut config: EnformerConfig,
-    random: bool,
-    tensors: &[(&str, &CheckpointTensor)],
-    checkpoint_label: String,
-    out: &Path,
-    options: &ConvertOptions,
-) -> Result<ConvertReport> {
+pub(crate) fn enformer_weight_dir(mut config: EnformerConfig, tensors: &[(&str, &CheckpointTensor)], output: PartOutput) -> Result<ConvertReport> {
     let mut mapped: BTreeMap<String, (Vec<usize>, Vec<f32>)> = BTreeMap::new();
     let mut sources: BTreeMap<String, String> = BTreeMap::new();
     let mut mismatch = CheckpointMismatch::default();
@@ -243,18 +235,8 @@ pub(crate) fn enformer_weight_dir(
     }
     config.output_heads = heads.iter().cloned().collect();
     let specs = Enformer::tensor_specs(&config, &heads);
-    check_against_specs(&specs, &mapped, &mut mismatch);
-    if !mismatch.is_empty() {
-        return Err(mismatch.into());
-    }
-    let source = Source {
-        checkpoint: checkpoint_label,
-        licence: options.licence.clone().unwrap_or_else(|| "Apache-2.0 (Enformer, DeepMind); MIT (enformer-pytorch)".into()),
-        random_weights: random || options.random_weights,
-    };
     let config_value = serde_json::to_value(&config).map_err(|e| Error::Config(e.to_string()))?;
-    let manifest = write_weight_dir(out, "enformer", config_value, source, &specs, &mut mapped, &options.storage())?;
-    Ok(ConvertReport { manifest, ignored })
+    output.write("enformer", "Apache-2.0 (Enformer, DeepMind); MIT (enformer-pytorch)", config_value, &specs, mapped, mismatch, ignored)
 }
 
 #[cfg(test)]

@@ -32,8 +32,8 @@ use serde_json::{Map, Value};
 use crate::aggregator::AggregatorConfig;
 use crate::checkpoint::{Checkpoint, CheckpointTensor};
 use crate::config::{EnformerConfig, EsmConfig, EsmFamily};
-use crate::convert::{ConvertOptions, ConvertReport, Mapped, describe_esm_key, esm_weight_dir, random_weights, read_config_json, relative_name};
-use crate::convert_aggregator::{aggregator_target, aggregator_weight_dir, describe_aggregator_key};
+use crate::convert::{ConvertOptions, ConvertReport, Mapped, PartOutput, describe_esm_key, esm_weight_dir, random_weights, read_config_json, relative_name};
+use crate::convert_aggregator::{ISOFORMER_LICENCE, aggregator_target, aggregator_weight_dir, describe_aggregator_key};
 use crate::convert_enformer::{describe_enformer_key, enformer_weight_dir};
 use crate::error::{CheckpointMismatch, Error, Result};
 use crate::weights::{IsoformerIndex, Part, Source, write_isoformer_index};
@@ -207,11 +207,12 @@ pub fn convert_isoformer(from: &Path, out: &Path, options: &ConvertOptions) -> R
             continue;
         }
         let part_out = out.join(part.dir_name());
+        let output = PartOutput { out: &part_out, checkpoint_label: label.clone(), random, options: &options };
         let report = match part {
-            Part::Dna => enformer_weight_dir(dna_config.clone(), random, tensors, label.clone(), &part_out, &options),
-            Part::Rna => esm_weight_dir(rna_json.clone(), EsmFamily::NucleotideTransformer, tensors, label.clone(), &part_out, &options),
-            Part::Protein => esm_weight_dir(protein_json.clone(), EsmFamily::Esm2, tensors, label.clone(), &part_out, &options),
-            Part::Aggregator => aggregator_weight_dir(aggregator.clone(), random, tensors, label.clone(), &part_out, &options),
+            Part::Dna => enformer_weight_dir(dna_config.clone(), tensors, output),
+            Part::Rna => esm_weight_dir(rna_json.clone(), EsmFamily::NucleotideTransformer, tensors, output),
+            Part::Protein => esm_weight_dir(protein_json.clone(), EsmFamily::Esm2, tensors, output),
+            Part::Aggregator => aggregator_weight_dir(aggregator.clone(), tensors, output),
         }
         .map_err(|e| in_part(part, e))?;
         parts.push((part, report));
@@ -221,7 +222,7 @@ pub fn convert_isoformer(from: &Path, out: &Path, options: &ConvertOptions) -> R
     }
     let source = Source {
         checkpoint: label,
-        licence: options.licence.clone().unwrap_or_else(|| "CC BY-NC-SA 4.0 (IsoFormer)".into()),
+        licence: options.licence.clone().unwrap_or_else(|| ISOFORMER_LICENCE.into()),
         random_weights: random,
     };
     let index = IsoformerIndex::new(parts.iter().map(|(part, _)| *part).collect(), source);
