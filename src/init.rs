@@ -61,11 +61,7 @@ impl IsoformerShapes {
             if !index.has(part) {
                 return Ok(None);
             }
-            let path = dir.join(part.dir_name()).join(weights::MANIFEST_FILE);
-            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(path.display(), e))?;
-            let manifest = weights::Manifest::from_json(&text)?;
-            IsoformerIndex::check_part(part, &manifest)?;
-            Ok(Some(manifest.config))
+            Ok(Some(weights::read_part_manifest(dir, &index, part)?.config))
         };
         let dna: Option<EnformerConfig> = parse(config(Part::Dna)?)?;
         let aggregator: Option<AggregatorConfig> = parse(config(Part::Aggregator)?)?;

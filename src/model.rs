@@ -91,24 +91,19 @@ impl Isoformer {
     /// the aggregator always, RNA and protein when `wanted` names them (and the directory has them).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn load_dir(device: crate::ComputeDevice, dir: &std::path::Path, wanted: &[crate::weights::Part]) -> Result<Self> {
-        use crate::weights::{IsoformerIndex, load_dir, read_isoformer_index};
+        use crate::weights::{load_part, read_isoformer_index};
         let index = read_isoformer_index(dir)?;
-        let load = |part: Part| -> Result<Option<(Manifest, LoadedWeights)>> {
-            if !index.has(part) || !(wanted.contains(&part) || matches!(part, Part::Dna | Part::Aggregator)) {
+        let sequence_encoder = |part: Part| -> Result<Option<SequenceEncoder>> {
+            if !index.has(part) || !wanted.contains(&part) {
                 return Ok(None);
             }
-            let (manifest, weights) = load_dir(&dir.join(part.dir_name()), &device.device)?;
-            IsoformerIndex::check_part(part, &manifest)?;
-            Ok(Some((manifest, weights)))
-        };
-        let sequence_encoder = |part: Part| -> Result<Option<SequenceEncoder>> {
-            load(part)?.map(|(manifest, weights)| SequenceEncoder::new(device.clone(), &manifest, weights)).transpose()
+            let (manifest, weights) = load_part(dir, &index, part, &device.device)?;
+            SequenceEncoder::new(device.clone(), &manifest, weights).map(Some)
         };
         let (rna, protein) = (sequence_encoder(Part::Rna)?, sequence_encoder(Part::Protein)?);
-        let missing = |part: Part| Error::Manifest(format!("{}: no {} part", dir.display(), part.dir_name()));
-        let (manifest, weights) = load(Part::Dna)?.ok_or_else(|| missing(Part::Dna))?;
+        let (manifest, weights) = load_part(dir, &index, Part::Dna, &device.device)?;
         let dna = DnaEncoder::new(device.clone(), &manifest, weights)?;
-        let (manifest, weights) = load(Part::Aggregator)?.ok_or_else(|| missing(Part::Aggregator))?;
+        let (manifest, weights) = load_part(dir, &index, Part::Aggregator, &device.device)?;
         let (aggregator, random) = load_aggregator(&manifest, weights)?;
         Isoformer::new(dna, rna, protein, aggregator, random || index.source.random_weights)
     }
@@ -249,15 +244,8 @@ pub async fn predict_part_by_part(
 /// [`predict_part_by_part`] over an IsoFormer weight directory on the local file system.
 #[cfg(not(target_arch = "wasm32"))]
 pub async fn predict_dir_part_by_part(device: &crate::ComputeDevice, dir: &std::path::Path, inputs: &IsoformerInputs<'_>, final_dna: bool) -> Result<Prediction> {
-    use crate::weights::{IsoformerIndex, load_dir, read_isoformer_index};
+    use crate::weights::{load_part, read_isoformer_index};
     let index = read_isoformer_index(dir)?;
-    let load = async |part: Part| -> Result<(Manifest, LoadedWeights)> {
-        if !index.has(part) {
-            return Err(Error::Manifest(format!("{}: no {} part", dir.display(), part.dir_name())));
-        }
-        let (manifest, weights) = load_dir(&dir.join(part.dir_name()), &device.device)?;
-        IsoformerIndex::check_part(part, &manifest)?;
-        Ok((manifest, weights))
-    };
+    let load = async |part: Part| load_part(dir, &index, part, &device.device);
     predict_part_by_part(device, inputs, final_dna, load).await
 }

@@ -138,9 +138,7 @@ pub fn requantize(from: &Path, out: &Path, storage: &Storage) -> Result<()> {
         std::fs::create_dir_all(out).map_err(|e| Error::io(out.display(), e))?;
         return weights::write_isoformer_index(out, &index);
     }
-    let manifest_path = from.join(weights::MANIFEST_FILE);
-    let text = std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(manifest_path.display(), e))?;
-    let manifest = Manifest::from_json(&text)?;
+    let manifest = weights::read_manifest(from)?;
     let block_size = manifest.quantization.as_ref().map_or(quantize::DEFAULT_BLOCK_SIZE, |q| q.block_size);
     let mut encoded = Vec::new();
     for file in &manifest.files {

@@ -381,12 +381,18 @@ pub fn write_isoformer_index(dir: &std::path::Path, index: &IsoformerIndex) -> R
     std::fs::write(&path, text + "\n").map_err(|e| Error::io(path.display(), e))
 }
 
+/// `dir/manifest.json`, read and checked.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read_manifest(dir: &std::path::Path) -> Result<Manifest> {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let text = std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(manifest_path.display(), e))?;
+    Manifest::from_json(&text)
+}
+
 /// Reads a weight directory from the local file system.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn load_dir(dir: &std::path::Path, device: &Device) -> Result<(Manifest, LoadedWeights)> {
-    let manifest_path = dir.join(MANIFEST_FILE);
-    let text = std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(manifest_path.display(), e))?;
-    let manifest = Manifest::from_json(&text)?;
+    let manifest = read_manifest(dir)?;
     let mut weights = LoadedWeights::new(device, &manifest);
     for entry in &manifest.files {
         let path = dir.join(&entry.name);
@@ -394,4 +400,23 @@ pub fn load_dir(dir: &std::path::Path, device: &Device) -> Result<(Manifest, Loa
         weights.add_shard(entry, bytes)?;
     }
     Ok((manifest, weights))
+}
+
+/// The manifest of one part of the IsoFormer directory `dir` (its index `index`), checked to be
+/// that part's model; an error when the directory has no such part.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read_part_manifest(dir: &std::path::Path, index: &IsoformerIndex, part: Part) -> Result<Manifest> {
+    if !index.has(part) {
+        return Err(Error::Manifest(format!("{}: no {} part", dir.display(), part.dir_name())));
+    }
+    let manifest = read_manifest(&dir.join(part.dir_name()))?;
+    IsoformerIndex::check_part(part, &manifest)?;
+    Ok(manifest)
+}
+
+/// One part of an IsoFormer directory, loaded onto `device` (see [`read_part_manifest`]).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn load_part(dir: &std::path::Path, index: &IsoformerIndex, part: Part, device: &Device) -> Result<(Manifest, LoadedWeights)> {
+    read_part_manifest(dir, index, part)?;
+    load_dir(&dir.join(part.dir_name()), device)
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use isoformer::checkpoint::Checkpoint;
 use isoformer::convert::Mapped;
 use isoformer::convert_isoformer::map_keys;
-use isoformer::weights::{self, ISOFORMER_INDEX_FILE, Manifest};
+use isoformer::weights::{self, ISOFORMER_INDEX_FILE};
 use isoformer::{Error, Result};
 
 #[derive(clap::Args)]
@@ -29,21 +29,20 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         write_line(&mut out, format_args!("IsoFormer weight directory: parts {:?}, random weights: {}", index.parts, index.source.random_weights))?;
         for part in &index.parts {
             write_line(&mut out, format_args!("== {}/", part.dir_name()))?;
-            weight_dir(&mut out, &path.join(part.dir_name()).join(weights::MANIFEST_FILE))?;
+            weight_dir(&mut out, &path.join(part.dir_name()))?;
         }
         return Ok(());
     }
     let manifest_path = if path.is_dir() { path.join(weights::MANIFEST_FILE) } else { path.to_path_buf() };
     if manifest_path.file_name().is_some_and(|n| n == weights::MANIFEST_FILE) && manifest_path.is_file() {
-        return weight_dir(&mut out, &manifest_path);
+        return weight_dir(&mut out, manifest_path.parent().unwrap_or(Path::new(".")));
     }
     let file = if path.is_dir() { Checkpoint::find_in_dir(path)? } else { path.to_path_buf() };
     checkpoint(&mut out, &Checkpoint::open(&file)?)
 }
 
-fn weight_dir(out: &mut impl Write, manifest_path: &Path) -> Result<()> {
-    let text = std::fs::read_to_string(manifest_path).map_err(|e| Error::io(manifest_path.display(), e))?;
-    let manifest = Manifest::from_json(&text)?;
+fn weight_dir(out: &mut impl Write, dir: &Path) -> Result<()> {
+    let manifest = weights::read_manifest(dir)?;
     let quantization = manifest.quantization.as_ref().map(|q| format!(" ({}, blocks of {}, {} scales)", q.scheme, q.block_size, q.scale_dtype)).unwrap_or_default();
     write_line(out, format_args!(
         "weight directory: model {}, dtype {}{quantization}, {} bytes, random weights: {}",
