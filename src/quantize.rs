@@ -49,6 +49,26 @@ impl WeightDtype {
         matches!(self, WeightDtype::Q8 | WeightDtype::Q4)
     }
 
+    /// Bytes that `count` values take in this type (scales not included).
+    pub fn stored_bytes(self, count: usize) -> usize {
+        match self {
+            WeightDtype::F32 => 4 * count,
+            WeightDtype::F16 => 2 * count,
+            WeightDtype::Q8 => count,
+            WeightDtype::Q4 => count.div_ceil(2),
+        }
+    }
+
+    /// The safetensors type and shape a tensor of logical `shape` is stored with.
+    pub fn stored_form(self, shape: &[usize]) -> (safetensors::Dtype, Vec<usize>) {
+        match self {
+            WeightDtype::F32 => (safetensors::Dtype::F32, shape.to_vec()),
+            WeightDtype::F16 => (safetensors::Dtype::F16, shape.to_vec()),
+            WeightDtype::Q8 => (safetensors::Dtype::I8, shape.to_vec()),
+            WeightDtype::Q4 => (safetensors::Dtype::U8, vec![shape.iter().product::<usize>().div_ceil(2)]),
+        }
+    }
+
     /// The storage type of one tensor in a directory of this type.
     pub fn for_tensor(self, name: &str, shape: &[usize]) -> WeightDtype {
         let count: usize = shape.iter().product();
@@ -115,12 +135,7 @@ pub fn encode(values: &[f32], dtype: WeightDtype, block_size: usize) -> Stored {
 /// Widens `count` values stored as `dtype` back to f32; checks every length first.
 pub fn decode(dtype: WeightDtype, data: &[u8], scales: Option<&[u8]>, count: usize, block_size: usize) -> Result<Vec<f32>> {
     let bad = |what: String| Err(Error::Manifest(format!("{} tensor: {what}", dtype.name())));
-    let expected_bytes = match dtype {
-        WeightDtype::F32 => 4 * count,
-        WeightDtype::F16 => 2 * count,
-        WeightDtype::Q8 => count,
-        WeightDtype::Q4 => count.div_ceil(2),
-    };
+    let expected_bytes = dtype.stored_bytes(count);
     if data.len() != expected_bytes {
         return bad(format!("{} bytes for {count} values, expected {expected_bytes}", data.len()));
     }

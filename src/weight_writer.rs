@@ -33,13 +33,7 @@ impl Encoded {
     fn new(name: &str, shape: Vec<usize>, values: &[f32], storage: &Storage) -> Self {
         let dtype = storage.dtype.for_tensor(name, &shape);
         let stored = quantize::encode(values, dtype, storage.block_size);
-        let count: usize = shape.iter().product();
-        let (st_dtype, st_shape) = match dtype {
-            WeightDtype::F32 => (safetensors::Dtype::F32, shape.clone()),
-            WeightDtype::F16 => (safetensors::Dtype::F16, shape.clone()),
-            WeightDtype::Q8 => (safetensors::Dtype::I8, shape.clone()),
-            WeightDtype::Q4 => (safetensors::Dtype::U8, vec![count.div_ceil(2)]),
-        };
+        let (st_dtype, st_shape) = dtype.stored_form(&shape);
         let mut parts = vec![(name.to_string(), st_dtype, st_shape, stored.data)];
         if let Some(scales) = stored.scales {
             parts.push((format!("{name}{SCALE_SUFFIX}"), safetensors::Dtype::F16, vec![scales.len() / 2], scales));

@@ -124,12 +124,7 @@ impl Manifest {
             }
             for tensor in &file.tensors {
                 let count = tensor.shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
-                let stored = count.map(|n| match tensor.dtype {
-                    WeightDtype::F32 => 4 * n as u64,
-                    WeightDtype::F16 => 2 * n as u64,
-                    WeightDtype::Q8 => n as u64,
-                    WeightDtype::Q4 => n.div_ceil(2) as u64,
-                });
+                let stored = count.map(|n| tensor.dtype.stored_bytes(n) as u64);
                 if tensor.name.is_empty() || stored.is_none_or(|bytes| bytes > file.bytes) {
                     return Err(Error::Manifest(format!("tensor {:?} {:?} does not fit in file {:?}", tensor.name, tensor.shape, file.name)));
                 }
@@ -279,12 +274,7 @@ impl LoadedWeights {
         for tensor in &entry.tensors {
             let count: usize = tensor.shape.iter().product();
             let view = shard.tensor(&tensor.name).map_err(|_| file_error(format!("tensor {} is listed in the manifest but not in the file", tensor.name)))?;
-            let (stored_dtype, stored_shape) = match tensor.dtype {
-                WeightDtype::F32 => (safetensors::Dtype::F32, tensor.shape.clone()),
-                WeightDtype::F16 => (safetensors::Dtype::F16, tensor.shape.clone()),
-                WeightDtype::Q8 => (safetensors::Dtype::I8, tensor.shape.clone()),
-                WeightDtype::Q4 => (safetensors::Dtype::U8, vec![count.div_ceil(2)]),
-            };
+            let (stored_dtype, stored_shape) = tensor.dtype.stored_form(&tensor.shape);
             if view.dtype() != stored_dtype || view.shape() != stored_shape.as_slice() {
                 return Err(file_error(format!("tensor {} is {:?} {:?}, the manifest says {} {:?}", tensor.name, view.dtype(), view.shape(), tensor.dtype.name(), tensor.shape)));
             }
