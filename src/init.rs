@@ -81,8 +81,7 @@ impl IsoformerShapes {
     /// Each part with its tensor specs and its manifest's `model` and `config`.
     fn parts(&self) -> Vec<(Part, Vec<TensorSpec>, (&'static str, serde_json::Value))> {
         let heads: Vec<(String, usize)> = self.dna.output_heads.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        let json = |value: serde_json::Value| value;
-        let mut parts = vec![(Part::Dna, Enformer::tensor_specs(&self.dna, &heads), ("enformer", json(serde_json::to_value(&self.dna).unwrap_or_default())))];
+        let mut parts = vec![(Part::Dna, Enformer::tensor_specs(&self.dna, &heads), ("enformer", serde_json::to_value(&self.dna).unwrap_or_default()))];
         for (part, family, config) in [(Part::Rna, EsmFamily::NucleotideTransformer, &self.rna), (Part::Protein, EsmFamily::Esm2, &self.protein)] {
             if let Some(config) = config {
                 parts.push((part, Esm::tensor_specs(config, family, true), (family.model_name(), serde_json::to_value(config).unwrap_or_default())));

@@ -269,10 +269,6 @@ struct IsoformerUrls {
     aggregator: String,
 }
 
-struct LoadOptions {
-    modalities: Option<Vec<Part>>,
-}
-
 /// `options.modalities` of `IsoformerModel.load` with a base URL: `["rna", "protein"]` or a subset.
 fn modalities_option(options: &JsValue) -> Result<Option<Vec<Part>>, Error> {
     if options.is_undefined() || options.is_null() {
@@ -287,12 +283,12 @@ fn modalities_option(options: &JsValue) -> Result<Option<Vec<Part>>, Error> {
 
 /// The part URLs of the IsoFormer weight directory at `base`, for the modalities asked for.
 async fn part_urls(base: &str, options: &JsValue, loader: &Loader) -> Result<IsoformerUrls, Error> {
-    let options = LoadOptions { modalities: modalities_option(options)? };
+    let modalities = modalities_option(options)?;
     let base = base.trim_end_matches('/');
     let index = loader.isoformer_index(base).await?;
     let wanted = |part: Part| -> Result<Option<String>, Error> {
-        let asked = options.modalities.as_ref().is_none_or(|m| m.contains(&part));
-        if asked && !index.has(part) && options.modalities.is_some() {
+        let asked = modalities.as_ref().is_none_or(|m| m.contains(&part));
+        if asked && !index.has(part) && modalities.is_some() {
             return Err(Error::InvalidArgument(format!("{base} has no {} part", part.dir_name())));
         }
         Ok((asked && index.has(part)).then(|| format!("{base}/{}", part.dir_name())))
@@ -333,6 +329,7 @@ pub struct IsoformerModel {
     model: Held,
 }
 
+#[derive(Clone)]
 enum Held {
     Whole(Rc<Isoformer>),
     /// The part URLs and the load options (the fetch hook, e.g. the Cache API one, serves the
@@ -440,10 +437,7 @@ impl IsoformerModel {
     /// `inputs`: `{ dna?, rna?, protein? }` → `{ tissues: string[30], values: Float32Array, units,
     /// randomWeights, modalities }`.
     pub fn predict(&self, inputs: JsValue) -> Promise {
-        let held = match &self.model {
-            Held::Whole(model) => Held::Whole(model.clone()),
-            Held::PartByPart { urls, options, device } => Held::PartByPart { urls: urls.clone(), options: options.clone(), device: device.clone() },
-        };
+        let held = self.model.clone();
         let parsed = serde_wasm_bindgen::from_value::<PredictInputs>(inputs).map_err(|e| Error::InvalidArgument(format!("predict: {e}")));
         future_to_promise(async move {
             let run = async {
