@@ -29,6 +29,16 @@ struct Encoded {
     parts: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)>,
 }
 
+impl Storage {
+    /// A block size of 0 would divide by zero, a shard limit of 0 write nothing useful.
+    fn check(&self) -> Result<()> {
+        if self.block_size == 0 || self.max_shard_bytes == 0 {
+            return Err(Error::InvalidArgument(format!("block size {} and shard limit {} must be positive", self.block_size, self.max_shard_bytes)));
+        }
+        Ok(())
+    }
+}
+
 impl Encoded {
     fn new(name: &str, shape: Vec<usize>, values: &[f32], storage: &Storage) -> Self {
         let dtype = storage.dtype.for_tensor(name, &shape);
@@ -59,6 +69,7 @@ pub fn write_weight_dir(
     tensors: &mut BTreeMap<String, (Vec<usize>, Vec<f32>)>,
     storage: &Storage,
 ) -> Result<Manifest> {
+    storage.check()?;
     let encoded = specs.iter().map(|spec| {
         let (shape, values) = tensors.remove(&spec.name).unwrap_or_default();
         Ok(Encoded::new(&spec.name, shape, &values, storage))
@@ -124,6 +135,7 @@ fn write_encoded(out: &Path, model: &str, config: Value, source: Source, encoded
 /// `storage`'s type. Values are decoded to f32 first, so any type converts to any other (from f32
 /// is the one that loses least).
 pub fn requantize(from: &Path, out: &Path, storage: &Storage) -> Result<()> {
+    storage.check()?;
     if from.join(ISOFORMER_INDEX_FILE).is_file() {
         let index = weights::read_isoformer_index(from)?;
         for part in &index.parts {

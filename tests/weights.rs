@@ -92,4 +92,7 @@ fn quantized_directories_load_and_embed_close_to_f32() {
         errors.push(max_abs);
     }
     assert!(errors[0] < errors[1] && errors[1] < errors[2], "f16 < q8 < q4 in max |Δ|: {errors:?}");
+    let out = std::env::temp_dir().join(format!("isoformer-weights-{}-zero-block", std::process::id()));
+    let zero = requantize(&from, &out, &Storage { dtype: WeightDtype::Q8, block_size: 0, max_shard_bytes: 24 << 20 });
+    assert_eq!(zero.unwrap_err().code(), "INVALID_ARGUMENT", "a zero block size is refused, not divided by");
 }

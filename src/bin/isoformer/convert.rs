@@ -45,9 +45,6 @@ pub struct StorageArgs {
 impl StorageArgs {
     pub fn storage(&self) -> Result<Storage> {
         let dtype = WeightDtype::parse(&self.dtype).ok_or_else(|| Error::InvalidArgument(format!("--dtype {}", self.dtype)))?;
-        if self.block_size == 0 || self.shard_mib == 0 {
-            return Err(Error::InvalidArgument("--block-size and --shard-mib must be positive".into()));
-        }
         Ok(Storage { dtype, block_size: self.block_size, max_shard_bytes: self.shard_mib * 1024 * 1024 })
     }
 }
