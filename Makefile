@@ -9,9 +9,9 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PORT ?= 8080
 
-.PHONY: demo test setup setup-system setup-wasm setup-node wasm dist serve test-native test-web weights
+.PHONY: demo test setup setup-system setup-wasm setup-node wasm dist serve test-native test-web cli weights
 
-## The demo site on the tiny random-weight ESM-2 model, served on http://127.0.0.1:$(PORT)/
+## The demo site (and the npm package, www/dist) on the tiny random-weight IsoFormer, served on http://127.0.0.1:$(PORT)/
 demo: setup-wasm wasm serve
 
 ## Every test: native (CPU and wgpu on lavapipe) and in headless Chromium on WebGPU.
@@ -49,18 +49,28 @@ test-native:
 # wasm-bindgen-test-runner gives the whole browser run 20 s and chromedriver 5 s by default;
 # SwiftShader on 2 cores needs more (full-length Enformer passes keep the page busy for tens of
 # seconds, during which a webdriver call can wait; the suite takes a few minutes).
-# Then the weight loader's cache and progress events, through the built site (playwright-core
-# driving Debian's chromium; no browser download).
-test-web: wasm setup-node
+# Then, on the built site (playwright-core driving Debian's chromium; no browser download): the
+# weight loader's cache and progress events, the npm package's API (worker, errors, CPU fallback,
+# device loss), the demo end to end against the native CLI, and the package bundled by Vite.
+test-web: wasm setup-node cli
 	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=1800 WASM_BINDGEN_TEST_DRIVER_TIMEOUT=300 \
 	  cargo test --release --target wasm32-unknown-unknown --test web
 	node tests/browser/weights_cache.mjs www/dist
+	node tests/browser/package_api.mjs www/dist
+	node tests/browser/demo_e2e.mjs www/dist
+	node tests/browser/vite_app.mjs www/dist
+
+## The native CLI (the end-to-end test compares the page with it).
+cli:
+	cargo build --release --bin isoformer
 
 setup-node:
 	@[ -d node_modules/playwright-core ] || npm install --no-save --no-audit --no-fund playwright-core@1.65.1
 
 ## Regenerates the committed tiny IsoFormer weight directory from the synthetic whole checkpoint
-## (tests/fixtures/isoformer/checkpoint, itself made of the tiny encoder and aggregator fixtures).
+## (tests/fixtures/isoformer/checkpoint, itself made of the tiny encoder and aggregator fixtures),
+## with its q8 variant in q8/ (what `dtype: "q8"` loads).
 weights:
 	rm -rf weights/isoformer-tiny-random
 	cargo run --release --bin isoformer -- convert --model isoformer --from tests/fixtures/isoformer/checkpoint --out weights/isoformer-tiny-random
+	cargo run --release --bin isoformer -- quantize --from weights/isoformer-tiny-random --out weights/isoformer-tiny-random/q8 --dtype q8

@@ -3,11 +3,13 @@
 
     python3 scripts/build_wasm.py [--opt dev|dist]
 
-Steps: cargo build (wasm32) -> wasm-bindgen -> wasm-opt (profile `dist`) -> copy the site and the
-weight directories into the site's out_dir. Tools come from .tools/bin and node_modules/.bin
+Steps: cargo build (wasm32) -> wasm-bindgen -> wasm-opt (profile `dist`) -> copy the npm package's files, the
+demo site and its weight directories into the site's out_dir (the package root), with models.json
+and examples.json. Tools come from .tools/bin and node_modules/.bin
 (`make setup-wasm` installs them).
 """
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -54,12 +56,17 @@ def main():
 
     site = recipe["site"]
     site_out = os.path.join(ROOT, site["out_dir"])
-    for name in site["static_files"]:
+    for name in site["package_files"] + site["static_files"]:
         shutil.copy(os.path.join(ROOT, site["static_dir"], name), os.path.join(site_out, name))
-    for weights in site["weights"]:
-        target = os.path.join(site_out, weights)
+    models = []
+    for model in site["models"]:
+        target = os.path.join(site_out, model["dir"])
         shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(os.path.join(ROOT, weights), target)
+        shutil.copytree(os.path.join(ROOT, model["dir"]), target)
+        models.append({"label": model["label"], "url": model["dir"].rstrip("/") + "/"})
+    with open(os.path.join(site_out, "models.json"), "w") as f:
+        json.dump(models, f, indent=1)
+    run([sys.executable, os.path.join(ROOT, "scripts", "demo_examples.py"), os.path.join(site_out, "examples")])
     print(f"site: {site_out}", file=sys.stderr)
 
 

@@ -58,6 +58,37 @@ thread_local! {
     static WEBGPU: RefCell<Option<ComputeDevice>> = const { RefCell::new(None) };
 }
 
+/// Which device a browser load asks for (`device` option of the JS loaders).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BrowserDevice {
+    /// WebGPU when the browser has an adapter, else the CPU.
+    #[default]
+    Auto,
+    Webgpu,
+    Cpu,
+}
+
+/// The device for a browser load: WebGPU, Burn's single-threaded CPU backend (`flex`, in wasm), or
+/// WebGPU falling back to the CPU when no adapter can be had (`Auto`).
+#[cfg(target_arch = "wasm32")]
+pub async fn init_browser(choice: BrowserDevice) -> Result<ComputeDevice> {
+    match choice {
+        BrowserDevice::Webgpu => init_webgpu().await,
+        BrowserDevice::Cpu => Ok(browser_cpu()),
+        BrowserDevice::Auto => match init_webgpu().await {
+            Ok(device) => Ok(device),
+            Err(Error::NoGpu(_)) => Ok(browser_cpu()),
+            Err(other) => Err(other),
+        },
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn browser_cpu() -> ComputeDevice {
+    ComputeDevice { device: Device::flex(), description: "cpu (burn flex, wasm, one thread)".into(), limits: None }
+}
+
 /// The browser's WebGPU device, initialised once and shared by every model in this context.
 #[cfg(target_arch = "wasm32")]
 pub async fn init_webgpu() -> Result<ComputeDevice> {

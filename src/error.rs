@@ -4,7 +4,7 @@
 use std::fmt;
 
 /// Which input a sequence error is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Modality {
     Protein,

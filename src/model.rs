@@ -129,6 +129,20 @@ impl Isoformer {
         encoder.as_ref().ok_or_else(|| Error::InvalidArgument(format!("no {modality} encoder is loaded")))
     }
 
+    /// The RNA or protein encoder, for embeddings alone (an error when it is not loaded, or for DNA).
+    pub fn sequence_encoder(&self, modality: Modality) -> Result<&SequenceEncoder> {
+        match modality {
+            Modality::Rna => Self::encoder(&self.rna, modality),
+            Modality::Protein => Self::encoder(&self.protein, modality),
+            Modality::Dna => Err(Error::InvalidArgument("DNA is embedded by the DNA encoder (Enformer), not a sequence encoder".into())),
+        }
+    }
+
+    /// The DNA encoder (Enformer), for embeddings alone.
+    pub fn dna_encoder(&self) -> &DnaEncoder {
+        &self.dna
+    }
+
     /// Checks every given sequence (tokenizes it) without running anything, so a batch can refuse
     /// a bad row before spending time on the good ones.
     pub fn check(&self, inputs: &IsoformerInputs<'_>) -> Result<()> {

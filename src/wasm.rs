@@ -164,7 +164,7 @@ impl EncoderModel {
         let mut loader = Loader::from_options(options)?;
         let manifest = loader.manifest(base_url).await?;
         loader.announce(&[&manifest]);
-        let device = backend::init_webgpu().await?;
+        let device = device_from_options(&options).await?;
         let weights = loader.weights(base_url, &manifest, &device.device).await?;
         // A warm-up pass compiles the shaders now, not on the user's first request.
         loader.report("warm-up", None);
@@ -269,21 +269,54 @@ struct IsoformerUrls {
     aggregator: String,
 }
 
-/// `options.modalities` of `IsoformerModel.load` with a base URL: `["rna", "protein"]` or a subset.
-fn modalities_option(options: &JsValue) -> Result<Option<Vec<Part>>, Error> {
+impl IsoformerUrls {
+    /// The weight directory of `part`; an error for an encoder that was not asked for.
+    fn url(&self, part: Part) -> Result<&str, Error> {
+        match part {
+            Part::Dna => Some(&self.dna),
+            Part::Rna => self.rna.as_ref(),
+            Part::Protein => self.protein.as_ref(),
+            Part::Aggregator => Some(&self.aggregator),
+        }
+        .map(String::as_str)
+        .ok_or_else(|| Error::InvalidArgument(format!("no {} encoder is loaded", part.dir_name())))
+    }
+}
+
+/// The first (only) embedding of one sequence, for JavaScript.
+async fn embed_first(encoder: &SequenceEncoder, sequence: &str) -> Result<JsValue, Error> {
+    let mut embeddings = encoder.embed(&[sequence]).await?;
+    embeddings.pop().map(|e| embedding_to_js(&e)).ok_or_else(|| Error::Device("no output".into()))
+}
+
+/// One modality's embedding from a loaded IsoFormer's encoders.
+async fn embed_with_model(model: &Isoformer, modality: Modality, sequence: &str) -> Result<JsValue, Error> {
+    match modality {
+        Modality::Dna => Ok(dna_embedding_to_js(&model.dna_encoder().embed(sequence).await?)),
+        other => embed_first(model.sequence_encoder(other)?, sequence).await,
+    }
+}
+
+/// One field of a JS options object, `None` when the object or the field is absent.
+fn option_field<T: serde::de::DeserializeOwned>(options: &JsValue, name: &str) -> Result<Option<T>, Error> {
     if options.is_undefined() || options.is_null() {
         return Ok(None);
     }
-    let value = Reflect::get(options, &"modalities".into()).unwrap_or(JsValue::UNDEFINED);
+    let value = Reflect::get(options, &name.into()).unwrap_or(JsValue::UNDEFINED);
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    serde_wasm_bindgen::from_value(value).map(Some).map_err(|e| Error::InvalidArgument(format!("options.modalities: {e}")))
+    serde_wasm_bindgen::from_value(value).map(Some).map_err(|e| Error::InvalidArgument(format!("options.{name}: {e}")))
+}
+
+/// The device `options.device` asks for: `"auto"` (default: WebGPU, else the CPU), `"webgpu"`, `"cpu"`.
+async fn device_from_options(options: &JsValue) -> Result<backend::ComputeDevice, Error> {
+    backend::init_browser(option_field(options, "device")?.unwrap_or_default()).await
 }
 
 /// The part URLs of the IsoFormer weight directory at `base`, for the modalities asked for.
 async fn part_urls(base: &str, options: &JsValue, loader: &Loader) -> Result<IsoformerUrls, Error> {
-    let modalities = modalities_option(options)?;
+    let modalities: Option<Vec<Part>> = option_field(options, "modalities")?;
     let base = base.trim_end_matches('/');
     let index = loader.isoformer_index(base).await?;
     let wanted = |part: Part| -> Result<Option<String>, Error> {
@@ -358,7 +391,7 @@ impl IsoformerModel {
         let low_memory = !options.is_undefined() && !options.is_null() && Reflect::get(&options, &"lowMemory".into()).is_ok_and(|v| v.is_truthy());
         if low_memory {
             // Nothing is fetched now; each prediction fetches (or takes from the cache) one part at a time.
-            let device = backend::init_webgpu().await?;
+            let device = device_from_options(&options).await?;
             loader.report("ready", None);
             return Ok(IsoformerModel { model: Held::PartByPart { urls: Rc::new(urls), options, device } });
         }
@@ -371,7 +404,7 @@ impl IsoformerModel {
             });
         }
         loader.announce(&parts.iter().flatten().map(|(_, m)| m).collect::<Vec<_>>());
-        let device = backend::init_webgpu().await?;
+        let device = device_from_options(&options).await?;
         let mut weights = Vec::new();
         for part in parts {
             weights.push(match part {
@@ -434,6 +467,45 @@ impl IsoformerModel {
         object.into()
     }
 
+    /// One encoder's embedding: `modality` `"protein"` or `"rna"` resolves like
+    /// `EncoderModel.embedProtein` / `embedRna` (`{ data, shape, tokens, meanEmbedding }`), `"dna"` like
+    /// `embedDna`. In low-memory mode only that part is fetched (through the fetch hook) and freed after.
+    pub fn embed(&self, modality: JsValue, sequence: String) -> Promise {
+        let held = self.model.clone();
+        let modality = serde_wasm_bindgen::from_value::<Modality>(modality).map_err(|e| Error::InvalidArgument(format!("embed: modality {e}; expected \"dna\", \"rna\" or \"protein\"")));
+        future_to_promise(async move {
+            let modality = modality.map_err(|e| to_js_error(&e))?;
+            let run = async {
+                let part = match modality {
+                    Modality::Dna => Part::Dna,
+                    Modality::Rna => Part::Rna,
+                    Modality::Protein => Part::Protein,
+                };
+                match held {
+                    Held::Whole(model) => embed_with_model(&model, modality, &sequence).await,
+                    Held::PartByPart { urls, options, device } => {
+                        let url = urls.url(part)?;
+                        let mut loader = Loader::from_options(&options)?;
+                        let manifest = loader.manifest(url).await?;
+                        let weights = loader.weights(url, &manifest, &device.device).await?;
+                        // The encoder is dropped at the end of this block, before its GPU memory is released.
+                        let embedded = if modality == Modality::Dna {
+                            let encoder = DnaEncoder::new(device.clone(), &manifest, weights)?;
+                            encoder.embed(&sequence).await.map(|e| dna_embedding_to_js(&e))
+                        } else {
+                            let encoder = SequenceEncoder::new(device.clone(), &manifest, weights)?;
+                            encoder.expect_modality(modality)?;
+                            embed_first(&encoder, &sequence).await
+                        };
+                        device.device.memory_cleanup();
+                        embedded
+                    }
+                }
+            };
+            run.await.map_err(|e| to_js_error(&e))
+        })
+    }
+
     /// `inputs`: `{ dna?, rna?, protein? }` → `{ tissues: string[30], values: Float32Array, units,
     /// randomWeights, modalities }`.
     pub fn predict(&self, inputs: JsValue) -> Promise {
@@ -448,13 +520,7 @@ impl IsoformerModel {
                     Held::PartByPart { urls, options, device } => {
                         let mut loader = Loader::from_options(&options)?;
                         let load = async |part: Part| -> Result<(Manifest, LoadedWeights), Error> {
-                            let url = match part {
-                                Part::Dna => Some(&urls.dna),
-                                Part::Rna => urls.rna.as_ref(),
-                                Part::Protein => urls.protein.as_ref(),
-                                Part::Aggregator => Some(&urls.aggregator),
-                            }
-                            .ok_or_else(|| Error::InvalidArgument(format!("no {} encoder is loaded", part.dir_name())))?;
+                            let url = urls.url(part)?;
                             let manifest = loader.manifest(url).await?;
                             let weights = loader.weights(url, &manifest, &device.device).await?;
                             Ok((manifest, weights))

@@ -7,7 +7,7 @@
 //! onProgress?: (event) => void }`, where `expected` is `{ name, bytes, sha256 }` for a shard and
 //! `null` for a manifest. Events: `{ stage, loaded, total, file?, fileBytes? }` with `stage` one of
 //! `manifest` (total known, nothing downloaded yet), `download` (a shard is being fetched),
-//! `upload` (verified and on the GPU; `loaded` counts it), `warm-up`, `ready`.
+//! `verify` (its SHA-256 and tensor index are being checked), `upload` (verified and on the GPU; `loaded` counts it), `warm-up`, `ready`.
 
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::JsCast;
@@ -83,6 +83,8 @@ impl Loader {
         for entry in &manifest.files {
             self.report("download", Some(entry));
             let bytes = self.get(&format!("{base}/{}", entry.name), Some(entry)).await?;
+            // add_shard checks the SHA-256 and the tensor index before it uploads anything.
+            self.report("verify", Some(entry));
             weights.add_shard(entry, bytes)?;
             self.loaded += entry.bytes;
             self.report("upload", Some(entry));

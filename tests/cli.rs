@@ -288,6 +288,13 @@ fn whole_checkpoint_inspect_convert_and_fasta_batch() {
     for part in ["isoformer.json", "dna/manifest.json", "rna/manifest.json", "protein/manifest.json", "aggregator/manifest.json"] {
         assert_eq!(std::fs::read_to_string(out.join(part)).unwrap(), std::fs::read_to_string(committed.join(part)).unwrap(), "{part}: regenerate with make weights");
     }
+    // The committed q8 variant (what the npm package's `dtype: "q8"` loads) is this conversion, quantized.
+    let q8 = temp("isoformer-split-q8");
+    let result = isoformer(&["quantize", "--from", out.to_str().unwrap(), "--out", q8.to_str().unwrap(), "--dtype", "q8"]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    for part in ["isoformer.json", "dna/manifest.json", "rna/manifest.json", "protein/manifest.json", "aggregator/manifest.json"] {
+        assert_eq!(std::fs::read_to_string(q8.join(part)).unwrap(), std::fs::read_to_string(committed.join("q8").join(part)).unwrap(), "q8/{part}: regenerate with make weights");
+    }
 
     let shared = root().join("../shared/data/gentle_rs");
     let genbank = std::fs::read_to_string(shared.join("tp73.ncbi.gb")).expect("../shared/data beside the checkout");

@@ -1,132 +1,274 @@
-// The minimal demo: load a tiny weight directory (ESM-2 for proteins, NT-v2 for RNA, Enformer for DNA), embed one
-// sequence on WebGPU, and show the embedding's shape, norm and timing. Everything runs in this
-// page; nothing is uploaded.
-import init, { EncoderModel } from "./pkg/isoformer.js";
-
-// Each choice of the model picker: its weight directory, the embed call, and an example input.
-const MODELS = {
-  protein: {
-    weights: "weights/isoformer-tiny-random/protein/",
-    label: "Protein sequence (one-letter codes, or FASTA)",
-    example: "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQFEVVHSLAKWKRQTLGQHDFSAGEGLYTHMKALRPDEDRLSPLHSVYVDQWDWERVMGDGERQFSTLKSTVEAIWAGIKATEAAVSEEFGLAPFLPDQIHFVHSQELLSRYPDLDAKGRERAIAKDLGAVFLVGIGGKLSDGHRHDVRAPDYDDW",
-    hint: "Letters outside the ESM-2 alphabet are reported with their position.",
-    specials: "with <cls> and <eos>",
-    embed: (model, sequence) => model.embedProtein(sequence),
-  },
-  rna: {
-    weights: "weights/isoformer-tiny-random/rna/",
-    label: "RNA or cDNA sequence (A C G U/T N, or FASTA)",
-    // The first 600 nt of Ensembl TP53 cDNA ENST00000413465.6 (shared/data/gentle_rs), U for T.
-    example: "AUGGAGGAGCCGCAGUCAGAUCCUAGCGUCGAGCCCCCUCUGAGUCAGGAAACAUUUUCAGACCUAUGGAAACUACUUCCUGAAAACAACGUUCUGUCCCCCUUGCCGUCCCAAGCAAUGGAUGAUUUGAUGCUGUCCCCGGACGAUAUUGAACAAUGGUUCACUGAAGACCCAGGUCCAGAUGAAGCUCCCAGAAUGCCAGAGGCUGCUCCCCCCGUGGCCCCUGCACCAGCAGCUCCUACACCGGCGGCCCCUGCACCAGCCCCCUCCUGGCCCCUGUCAUCUUCUGUCCCUUCCCAGAAAACCUACCAGGGCAGCUACGGUUUCCGUCUGGGCUUCUUGCAUUCUGGGACAGCCAAGUCUGUGACUUGCACGUACUCCCCUGCCCUCAACAAGAUGUUUUGCCAACUGGCCAAGACCUGCCCUGUGCAGCUGUGGGUUGAUUCCACACCCCCGCCCGGCACCCGCGUCCGCGCCAUGGCCAUCUACAAGCAGUCACAGCACAUGACGGAGGUUGUGAGGCGCUGCCCCCACCAUGAGCGCUGCUCAGAUAGCGAUGGUCUGGCCCCUCCUCAGCAUCUUAUCCGAGUGGAAGGAAAU",
-    hint: "U is read as T and lower case as upper case. Other letters are reported with their position; NT-v2 reads 6-mers, so the token count is about a sixth of the length.",
-    specials: "with <cls>",
-    embed: (model, sequence) => model.embedRna(sequence),
-  },
-  dna: {
-    weights: "weights/isoformer-tiny-random/dna/",
-    label: "DNA sequence, up to 196,608 bp (A C G T N, or FASTA)",
-    // The first 600 bp of the GRCh38 TP73 region in shared/data/gentle_rs/tp73.ncbi.gb.
-    example: "GCCCTGCCTCCCCGCCCGCGCACCCGCCCGGAGGCTCGCGCGCCCGCGAAGGGGACGCAGCGAAACCGGGGCCCGCGCCAGGCCAGCCGGGACGGACGCCGATGCCCGGGGCTGCGACGGCTGCAGGTAGGAGGCCCAGGGCCGGGGGGCGGTTCGGCTCCGCGGGCGGGGGCTGGAGCGCAGCGCTGGGCAGGCACCTGGGCTCGCAGCTCCGAAGCTGGGAGGTGAGGGGAGAGCGATCGGGGACGAGCTGGGACAAGGCGACACAGGGGCTCCCTCGGAGTTGGATCGGCCCCTGGGACTTGGCGCTCGCGAGAGGCTGGAGCGGCCAGAGTCTAGCCTGCGAGGAGACGCGGGTCCTGCCCTCAGCGCCGGCCGCCTTTGGCGCCAAAGACAGCCCCGCAGGGGTTCCGGGAGGGCCCTCCTCCTGCTGTCCCCTCTCCACCCCGGGCTCCGAGGGCCGTTGGGAGGGTAACCCCGGGAAGAGGCCGGGGTGCGGGGCGCGGGTGCAGGTGGAAATCGCCAGCAAGCTCCTCCCCGCCCGCGCGCTCCCTCCGACCTGCAGGGCTGTGCCAATCCCGAGGCCTCAGCTTCCCTGAG",
-    hint: "Shorter sequences are padded with N around their centre to Enformer's 196,608 bp; the output has 896 bins of 128 bp.",
-    specials: "bins of 128 bp",
-    embed: (model, sequence) => model.embedDna(sequence),
-  },
-};
+// The demo page: IsoFormer through the package's own API (index.js → worker → wasm), a 30-tissue
+// bar chart, embeddings, timings. Sequences are read from the text boxes or from files opened
+// locally; nothing typed is sent anywhere (see the Content-Security-Policy in index.html).
+import { IsoFormer } from "./index.js";
 
 const $ = (id) => document.getElementById(id);
-let model = null;
-let current = null;
+const MODALITIES = ["dna", "rna", "protein"];
 
-function fastaToSequence(text) {
-  const lines = text.trim().split(/\r?\n/);
-  if (!lines[0].startsWith(">")) return text.trim();
-  const end = lines.findIndex((line, i) => i > 0 && line.startsWith(">"));
-  return lines.slice(1, end === -1 ? undefined : end).join("").trim();
+// Short built-in inputs, used when the site was built without ../shared/data (examples.json).
+const BUILT_IN_EXAMPLE = {
+  name: "Short built-in example (TP53/TP73 fragments)",
+  // The first 600 bp of the GRCh38 TP73 region (shared/data/gentle_rs/tp73.ncbi.gb).
+  dna: "GCCCTGCCTCCCCGCCCGCGCACCCGCCCGGAGGCTCGCGCGCCCGCGAAGGGGACGCAGCGAAACCGGGGCCCGCGCCAGGCCAGCCGGGACGGACGCCGATGCCCGGGGCTGCGACGGCTGCAGGTAGGAGGCCCAGGGCCGGGGGGCGGTTCGGCTCCGCGGGCGGGGGCTGGAGCGCAGCGCTGGGCAGGCACCTGGGCTCGCAGCTCCGAAGCTGGGAGGTGAGGGGAGAGCGATCGGGGACGAGCTGGGACAAGGCGACACAGGGGCTCCCTCGGAGTTGGATCGGCCCCTGGGACTTGGCGCTCGCGAGAGGCTGGAGCGGCCAGAGTCTAGCCTGCGAGGAGACGCGGGTCCTGCCCTCAGCGCCGGCCGCCTTTGGCGCCAAAGACAGCCCCGCAGGGGTTCCGGGAGGGCCCTCCTCCTGCTGTCCCCTCTCCACCCCGGGCTCCGAGGGCCGTTGGGAGGGTAACCCCGGGAAGAGGCCGGGGTGCGGGGCGCGGGTGCAGGTGGAAATCGCCAGCAAGCTCCTCCCCGCCCGCGCGCTCCCTCCGACCTGCAGGGCTGTGCCAATCCCGAGGCCTCAGCTTCCCTGAG",
+  // The first 600 nt of Ensembl TP53 cDNA ENST00000413465.6 (shared/data/gentle_rs).
+  rna: "ATGGAGGAGCCGCAGTCAGATCCTAGCGTCGAGCCCCCTCTGAGTCAGGAAACATTTTCAGACCTATGGAAACTACTTCCTGAAAACAACGTTCTGTCCCCCTTGCCGTCCCAAGCAATGGATGATTTGATGCTGTCCCCGGACGATATTGAACAATGGTTCACTGAAGACCCAGGTCCAGATGAAGCTCCCAGAATGCCAGAGGCTGCTCCCCCCGTGGCCCCTGCACCAGCAGCTCCTACACCGGCGGCCCCTGCACCAGCCCCCTCCTGGCCCCTGTCATCTTCTGTCCCTTCCCAGAAAACCTACCAGGGCAGCTACGGTTTCCGTCTGGGCTTCTTGCATTCTGGGACAGCCAAGTCTGTGACTTGCACGTACTCCCCTGCCCTCAACAAGATGTTTTGCCAACTGGCCAAGACCTGCCCTGTGCAGCTGTGGGTTGATTCCACACCCCCGCCCGGCACCCGCGTCCGCGCCATGGCCATCTACAAGCAGTCACAGCACATGACGGAGGTTGTGAGGCGCTGCCCCCACCATGAGCGCTGCTCAGATAGCGATGGTCTGGCCCCTCCTCAGCATCTTATCCGAGTGGAAGGAAAT",
+  protein: "MEEPQSDPSVEPPLSQETFSDLWKLLPENNVLSPLPSQAMDDLMLSPDDIEQWFTEDPGPDEAPRMPEAAPPVAPAPAAPTPAAPAPAPSWPLSSSVPSQKTYQGSYGFRLGFLHSGTAKSVTCTYSPALNKMFCQLAKTCPVQLWVDSTPPPGTRVRAMAIYKQSQHMTEVVRRCPHHERCSDSDGLAPPQHLIRVEGN",
+};
+
+let model = null;
+let modelLabel = "";
+const timings = {};
+
+/** The first record of FASTA text (or the text itself when it has no header): { sequence, records, id }. */
+export function readFasta(text) {
+  const lines = text.split(/\r?\n/);
+  if (!lines.some((line) => line.startsWith(">"))) return { sequence: text.replace(/\s+/g, ""), records: text.trim() ? 1 : 0, id: null };
+  const headers = lines.map((line, i) => [line, i]).filter(([line]) => line.startsWith(">"));
+  const [header, start] = headers[0];
+  const end = headers.length > 1 ? headers[1][1] : lines.length;
+  const sequence = lines.slice(start + 1, end).join("").replace(/\s+/g, "");
+  return { sequence, records: headers.length, id: header.slice(1).trim().split(/\s+/)[0] || null };
+}
+
+function bytes(n) {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`;
+  return `${n} B`;
+}
+
+function setStatus(text, kind = "") {
+  $("status").textContent = text;
+  $("status").className = kind;
 }
 
 function showError(error) {
-  const code = error && error.code ? `[${error.code}] ` : "";
-  $("status").textContent = `${code}${error && error.message ? error.message : error}`;
-  $("status").className = "error";
+  const code = error?.code ? `[${error.code}] ` : "";
+  setStatus(`${code}${error?.message ?? error}`, "error");
 }
 
-function showRows(rows) {
-  $("result").innerHTML = "";
-  for (const [label, value] of rows) {
-    const row = document.createElement("div");
-    row.className = "row";
-    row.dataset.label = label;
-    row.innerHTML = `<span class="label"></span><span class="value"></span>`;
-    row.querySelector(".label").textContent = label;
-    row.querySelector(".value").textContent = value;
-    $("result").appendChild(row);
+function showTimings() {
+  const list = $("timing-list");
+  list.replaceChildren();
+  for (const [name, value] of Object.entries(timings)) {
+    const dt = document.createElement("dt");
+    dt.textContent = name;
+    const dd = document.createElement("dd");
+    dd.textContent = value;
+    dd.dataset.name = name;
+    list.append(dt, dd);
   }
+  $("timings").hidden = false;
 }
 
-// Loads the picked model; the text the user typed is kept unless it is the other model's example.
-async function load(choice) {
-  const spec = MODELS[choice];
-  const button = $("embed");
-  button.disabled = true;
-  button.textContent = "Loading model…";
-  $("status").className = "";
-  $("result").innerHTML = "";
-  $("sequence-label").textContent = spec.label;
-  $("hint").textContent = `An example sequence is filled in; paste your own. ${spec.hint}`;
-  const input = $("sequence");
-  if (!input.value.trim() || Object.values(MODELS).some((m) => m.example === input.value)) input.value = spec.example;
+function onProgress(event) {
+  const bar = $("progress");
+  const total = event.total || 1;
+  // Within a shard's download, count its bytes so far; otherwise the bytes verified and uploaded.
+  const loaded = event.stage === "download" && event.fileLoaded !== undefined ? event.loaded + event.fileLoaded : event.loaded;
+  bar.max = total;
+  bar.value = Math.min(loaded, total);
+  const file = event.file ? ` ${event.file}` : "";
+  $("progress-text").textContent = `${event.stage}${file} — ${bytes(loaded)} of ${bytes(event.total)}`;
+  $("progress-text").dataset.stage = event.stage;
+}
+
+async function loadModel() {
+  const choice = $("model").value;
+  const url = choice === "custom" ? $("custom-url").value.trim() : choice;
+  if (!url) return showError("Give the URL of an IsoFormer weight directory on this site.");
+  model?.dispose();
+  model = null;
+  for (const id of ["predict", "embed", "load"]) $(id).disabled = true;
+  $("random-banner").hidden = true;
+  setStatus("Loading…");
   const started = performance.now();
   try {
-    model = await EncoderModel.load(new URL(spec.weights, document.baseURI).href);
-    current = spec;
+    model = await IsoFormer.load({
+      weights: url,
+      dtype: $("dtype").value || undefined,
+      device: $("device").value,
+      lowMemory: $("low-memory").checked,
+      onProgress,
+      onWarning: (warning) => setStatus(`Note: ${warning}`),
+    });
   } catch (error) {
+    $("progress-text").textContent = "Loading failed.";
     showError(error);
+    $("load").disabled = false;
     return;
   }
   const info = model.info;
-  $("device").textContent = `${info.device}`;
-  $("random-banner").hidden = !info.randomWeights;
-  $("status").textContent = `Model loaded in ${(performance.now() - started).toFixed(0)} ms (${info.modality}, hidden size ${info.hiddenSize}, ${info.layers} layers).`;
-  button.textContent = "Embed on WebGPU";
-  button.disabled = false;
+  modelLabel = $("model").selectedOptions[0].textContent;
+  timings["Model"] = modelLabel;
+  timings["Load (download, verify, upload, warm-up)"] = `${(performance.now() - started).toFixed(0)} ms`;
+  timings["Device"] = `${info.backend}: ${info.device}`;
+  timings["Weights"] = info.dtypes ? Object.entries(info.dtypes).map(([part, dtype]) => `${part} ${dtype}`).join(", ") : "per-part URLs";
+  timings["Encoders"] = info.modalities.join(", ");
+  $("device-info").textContent = `${info.backend}: ${info.device}`;
+  $("random-banner").hidden = info.randomWeights === false;
+  $("progress-text").textContent = `Ready: ${modelLabel}${info.lowMemory ? " (low memory: parts are fetched from the cache per prediction)" : ""}.`;
+  showTimings();
+  setStatus("Model loaded. Paste sequences or pick an example, then predict.");
+  for (const id of ["predict", "embed", "load"]) $(id).disabled = false;
 }
 
-async function embed() {
-  const button = $("embed");
-  button.disabled = true;
-  $("status").className = "";
-  $("status").textContent = "Running…";
-  const t0 = performance.now();
+// The sequences in the boxes: { dna?, rna?, protein? } (empty boxes left out).
+function inputs() {
+  const given = {};
+  for (const modality of MODALITIES) {
+    const { sequence } = readFasta($(modality).value);
+    if (sequence) given[modality] = sequence;
+  }
+  return given;
+}
+
+function drawChart(tissues, values) {
+  const svg = $("chart");
+  const ns = "http://www.w3.org/2000/svg";
+  const rowHeight = 18;
+  const labelWidth = 210;
+  const plotWidth = 420;
+  const valueWidth = 80;
+  const low = Math.min(0, ...values);
+  const high = Math.max(0, ...values);
+  const span = high - low || 1;
+  const x = (v) => labelWidth + ((v - low) / span) * plotWidth;
+  svg.replaceChildren();
+  svg.setAttribute("viewBox", `0 0 ${labelWidth + plotWidth + valueWidth} ${rowHeight * tissues.length + 4}`);
+  svg.setAttribute("width", String(labelWidth + plotWidth + valueWidth));
+  svg.setAttribute("height", String(rowHeight * tissues.length + 4));
+  const axis = document.createElementNS(ns, "line");
+  for (const [k, v] of Object.entries({ x1: x(0), x2: x(0), y1: 0, y2: rowHeight * tissues.length, class: "axis" })) axis.setAttribute(k, String(v));
+  svg.append(axis);
+  tissues.forEach((tissue, i) => {
+    const y = i * rowHeight + 2;
+    const label = document.createElementNS(ns, "text");
+    label.setAttribute("x", String(labelWidth - 6));
+    label.setAttribute("y", String(y + rowHeight * 0.7));
+    label.setAttribute("class", "tissue");
+    label.textContent = tissue;
+    const bar = document.createElementNS(ns, "rect");
+    const left = Math.min(x(0), x(values[i]));
+    bar.setAttribute("x", String(left));
+    bar.setAttribute("y", String(y + 2));
+    bar.setAttribute("width", String(Math.max(1, Math.abs(x(values[i]) - x(0)))));
+    bar.setAttribute("height", String(rowHeight - 4));
+    bar.setAttribute("class", values[i] < 0 ? "bar negative" : "bar");
+    bar.dataset.tissue = tissue;
+    bar.dataset.value = String(values[i]);
+    const value = document.createElementNS(ns, "text");
+    value.setAttribute("x", String(labelWidth + plotWidth + 6));
+    value.setAttribute("y", String(y + rowHeight * 0.7));
+    value.setAttribute("class", "value");
+    value.textContent = values[i].toFixed(4);
+    svg.append(label, bar, value);
+  });
+}
+
+async function predict() {
+  const given = inputs();
+  if (Object.keys(given).length === 0) return showError("Give at least one sequence.");
+  for (const id of ["predict", "embed"]) $(id).disabled = true;
+  setStatus("Predicting…");
+  const started = performance.now();
   try {
-    const result = await current.embed(model, fastaToSequence($("sequence").value));
-    const ms = performance.now() - t0;
-    const norm = Math.sqrt(result.meanEmbedding.reduce((s, v) => s + v * v, 0));
-    const count = result.tokens ? `${result.tokens.length} tokens (${current.specials})` : `${result.bases} bp in, ${result.shape[0]} ${current.specials} out`;
-    const tracks = result.tracks ? Object.entries(result.tracks).map(([name, t]) => `${name} [${t.shape.join(", ")}]`).join(", ") : "";
-    showRows([
-      ["Input", count],
-      ["Last hidden state shape", `[${result.shape.join(", ")}]`],
-      ["Mean embedding L2 norm", norm.toFixed(6)],
-      ...(tracks ? [["Track heads", tracks]] : []),
-      ["Time (forward + readback)", `${ms.toFixed(1)} ms`],
-    ]);
-    $("status").textContent = "Done.";
+    const prediction = await model.predict(given);
+    const ms = performance.now() - started;
+    drawChart(prediction.tissues, Array.from(prediction.values));
+    $("result").hidden = false;
+    $("result").dataset.values = JSON.stringify(Array.from(prediction.values));
+    $("result-summary").textContent = `From ${prediction.modalities.join(" + ")} (${prediction.units}).${prediction.randomWeights ? " RANDOM WEIGHTS: these numbers mean nothing." : ""}`;
+    timings["Prediction (tokenize, encoders, aggregation, readback)"] = `${ms.toFixed(0)} ms`;
+    showTimings();
+    setStatus("Done.");
   } catch (error) {
     showError(error);
   } finally {
-    button.disabled = false;
+    for (const id of ["predict", "embed"]) $(id).disabled = false;
+  }
+}
+
+async function embed() {
+  const given = inputs();
+  if (Object.keys(given).length === 0) return showError("Give at least one sequence.");
+  for (const id of ["predict", "embed"]) $(id).disabled = true;
+  const body = $("embedding-table").querySelector("tbody");
+  body.replaceChildren();
+  try {
+    for (const [modality, sequence] of Object.entries(given)) {
+      setStatus(`Embedding ${modality}…`);
+      const started = performance.now();
+      const embedding = await model.embed(modality, sequence);
+      const ms = performance.now() - started;
+      const norm = Math.sqrt(embedding.meanEmbedding.reduce((s, v) => s + v * v, 0));
+      const row = document.createElement("tr");
+      for (const text of [modality, `[${embedding.shape.join(", ")}]`, norm.toFixed(6), `${ms.toFixed(0)} ms`]) {
+        const cell = document.createElement("td");
+        cell.textContent = text;
+        row.append(cell);
+      }
+      body.append(row);
+    }
+    $("embeddings").hidden = false;
+    setStatus("Done.");
+  } catch (error) {
+    showError(error);
+  } finally {
+    for (const id of ["predict", "embed"]) $(id).disabled = false;
+  }
+}
+
+function updateCount(modality) {
+  const { sequence, records } = readFasta($(modality).value);
+  const unit = modality === "protein" ? "aa" : modality === "rna" ? "nt" : "bp";
+  const extra = records > 1 ? ` — the first of ${records} records is used` : "";
+  $(`${modality}-count`).textContent = sequence ? `${sequence.length.toLocaleString()} ${unit}${extra}` : "";
+}
+
+async function optionalJson(url) {
+  try {
+    const response = await fetch(url);
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null;
   }
 }
 
 async function main() {
-  if (!navigator.gpu) {
-    showError("This browser has no WebGPU (navigator.gpu is missing). Try a recent Chrome, Edge or Safari.");
-    return;
+  const models = (await optionalJson("models.json")) ?? [];
+  for (const { label, url } of models) $("model").append(new Option(label, url));
+  $("model").append(new Option("Another weight directory on this site…", "custom"));
+  $("model").addEventListener("change", () => ($("custom-url-label").hidden = $("model").value !== "custom"));
+
+  const examples = [...((await optionalJson("examples/examples.json")) ?? []), BUILT_IN_EXAMPLE];
+  examples.forEach((example, i) => $("example").append(new Option(example.name, String(i))));
+  const fill = () => {
+    const example = examples[Number($("example").value)];
+    for (const modality of MODALITIES) {
+      $(modality).value = example[modality] ?? "";
+      updateCount(modality);
+    }
+  };
+  $("example").addEventListener("change", fill);
+  fill();
+
+  for (const modality of MODALITIES) {
+    $(modality).addEventListener("input", () => updateCount(modality));
+    // Files are read here, in the page; they are never uploaded.
+    $(`${modality}-file`).addEventListener("change", async (event) => {
+      const file = event.target.files[0];
+      if (!file) return;
+      $(modality).value = await file.text();
+      updateCount(modality);
+    });
   }
-  await init();
+  $("load").addEventListener("click", loadModel);
+  $("predict").addEventListener("click", predict);
   $("embed").addEventListener("click", embed);
-  $("model").addEventListener("change", (event) => load(event.target.value));
-  await load($("model").value);
+  if (!navigator.gpu) setStatus("This browser has no WebGPU: the model runs on the CPU (slowly). Chrome/Edge 113+, Safari 26 or Firefox 141+ use the GPU.");
+  if (models.length) await loadModel();
 }
 
 main();

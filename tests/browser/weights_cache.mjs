@@ -10,45 +10,29 @@
 //   6. IsoformerModel.load on an IsoFormer directory fetches only the parts asked for, announces
 //      their total first, and predicts; in low-memory mode (one part at a time, fetched per
 //      prediction through the cache) it predicts the same values.
-import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
-import { extname, join, normalize, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { blankPage, launchChromium, newPage, staticServer } from "./harness.mjs";
 
 const site = resolve(process.argv[2] ?? "www/dist");
-const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
-const requests = [];
-const server = createServer(async (request, response) => {
-  const url = new URL(request.url, "http://localhost");
-  requests.push(url.pathname);
-  if (url.pathname === "/test.html") {
-    response.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>weights cache test</title>");
-    return;
-  }
-  // /corrupt/<path>: the file with one byte flipped in the middle.
-  const corrupt = url.pathname.startsWith("/corrupt/");
-  const path = normalize(join(site, corrupt ? url.pathname.slice("/corrupt".length) : url.pathname));
-  if (!path.startsWith(site)) return response.writeHead(403).end();
-  try {
-    const bytes = await readFile(path);
-    if (corrupt && path.endsWith(".safetensors")) bytes[bytes.length >> 1] ^= 0x40;
-    response.writeHead(200, { "content-type": types[extname(path)] ?? "application/octet-stream" }).end(bytes);
-  } catch {
-    response.writeHead(404).end();
-  }
+// /corrupt/<path>: the file with one byte flipped in the middle.
+const server = await staticServer(site, {
+  routes: {
+    "/test.html": blankPage("weights cache test"),
+  },
+  rewrite: (pathname) => pathname.replace(/^\/corrupt\//, "/"),
+  transform: (path, bytes, url) => {
+    if (url.pathname.startsWith("/corrupt/") && path.endsWith(".safetensors")) bytes[bytes.length >> 1] ^= 0x40;
+    return bytes;
+  },
 });
-await new Promise((ready) => server.listen(0, "127.0.0.1", ready));
-const origin = `http://127.0.0.1:${server.address().port}`;
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: ["--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-});
-const shardRequests = () => requests.filter((p) => p.endsWith(".safetensors")).length;
+const requests = server.requests;
+const origin = server.origin;
+const browser = await launchChromium();
+const shardRequests = () => requests.filter((r) => r.path.endsWith(".safetensors")).length;
 try {
-  const page = await browser.newPage();
-  page.on("console", (message) => console.error(`[page] ${message.text()}`));
+  const page = await newPage(browser);
   await page.goto(`${origin}/test.html`);
   const weights = "/weights/isoformer-tiny-random/protein/";
   const manifest = JSON.parse(await readFile(join(site, weights, "manifest.json"), "utf8"));
@@ -76,7 +60,7 @@ try {
   assert.equal(stages[0], "manifest");
   assert.equal(first.events[0].total, totalBytes, "the total is announced before any shard");
   assert.equal(first.events[0].loaded, 0);
-  assert.deepEqual(stages.slice(1), [...manifest.files.flatMap(() => ["download", "upload"]), "warm-up", "ready"]);
+  assert.deepEqual(stages.slice(1), [...manifest.files.flatMap(() => ["download", "verify", "upload"]), "warm-up", "ready"]);
   assert.equal(first.events.at(-1).loaded, totalBytes);
   assert.equal(shardRequests(), manifest.files.length);
 
@@ -124,7 +108,7 @@ try {
     return { events, modalities: model.modalities, tissues: prediction.tissues.length, values: Array.from(prediction.values), random: prediction.randomWeights,
              lowMemoryInfo: lowMemory.info, lowMemoryModalities: lowMemory.modalities, lowMemoryValues: Array.from(partByPart.values), lowMemoryRandom: partByPart.randomWeights };
   });
-  const fetched = requests.slice(before);
+  const fetched = requests.slice(before).map((r) => r.path);
   assert.ok(!fetched.some((p) => p.includes("/rna/")), `no RNA part is fetched: ${fetched}`);
   assert.ok(fetched.some((p) => p.includes("/protein/")) && fetched.some((p) => p.includes("/dna/")) && fetched.some((p) => p.includes("/aggregator/")));
   const partBytes = async (part) => JSON.parse(await readFile(join(site, "weights/isoformer-tiny-random", part, "manifest.json"), "utf8")).files.reduce((s, f) => s + f.bytes, 0);

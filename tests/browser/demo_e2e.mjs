@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+// End-to-end test of the demo site (www/dist, as `make demo` serves it) in headless Chromium on
+// WebGPU (run by `make test-web`; needs target/release/isoformer for the native comparison):
+//   1. the page loads the default (tiny, random) model by itself and says the weights are random;
+//   2. a protein-only prediction from an uploaded FASTA file, and a full DNA + RNA + protein
+//      prediction from the example inputs, each equal to the native CLI's on the same input;
+//   3. the chart has 30 drawn bars carrying the predicted values; a screenshot is saved
+//      (target/e2e/demo.png);
+//   4. embeddings of the three inputs; reloading the model keeps what was typed;
+//   5. privacy: the CSP blocks a connection to another origin, and no request made after the model
+//      loaded carries any piece of the sequences (nor goes anywhere but this site).
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import assert from "node:assert/strict";
+import { launchChromium, newPage, staticServer } from "./harness.mjs";
+
+const site = resolve(process.argv[2] ?? "www/dist");
+const root = resolve(import.meta.dirname, "../..");
+const cli = resolve(root, "target/release/isoformer");
+const outDir = resolve(root, "target/e2e");
+mkdirSync(outDir, { recursive: true });
+
+// The native CLI's prediction on the same weights and inputs (sequences passed as @files).
+function nativePrediction(inputs) {
+  const args = ["predict", "--weights", resolve(root, "weights/isoformer-tiny-random"), "--backend", "cpu"];
+  for (const [modality, sequence] of Object.entries(inputs)) {
+    const file = resolve(outDir, `${modality}.fasta`);
+    writeFileSync(file, `>${modality}\n${sequence}\n`);
+    args.push(`--${modality}`, `@${file}`);
+  }
+  return JSON.parse(execFileSync(cli, args, { encoding: "utf8", maxBuffer: 1 << 26 })).values;
+}
+
+function assertClose(browserValues, nativeValues, what) {
+  assert.equal(browserValues.length, 30, what);
+  const scale = Math.max(...nativeValues.map(Math.abs));
+  const worst = Math.max(...browserValues.map((v, i) => Math.abs(v - nativeValues[i])));
+  assert.ok(worst <= 1e-4 * scale, `${what}: the page and the CLI differ by ${worst} (scale ${scale})`);
+  return worst;
+}
+
+// Every 16-letter window of a sequence: none may appear in a request.
+const windows = (sequence) => Array.from({ length: Math.max(0, sequence.length - 15) }, (_, i) => sequence.slice(i, i + 16)).filter((_, i) => i % 4 === 0);
+
+const server = await staticServer(site);
+const browser = await launchChromium();
+const pageRequests = [];
+try {
+  const page = await newPage(browser, "demo");
+  const pageErrors = [];
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+  await page.setViewportSize({ width: 1100, height: 1800 });
+  page.on("request", (request) => pageRequests.push({ url: request.url(), body: request.postData() ?? "" }));
+  await page.goto(`${server.origin}/`);
+
+  // 1. The default model loads by itself.
+  await page.waitForFunction(() => !document.getElementById("predict").disabled, null, { timeout: 600_000 });
+  assert.equal(await page.locator("#random-banner").isVisible(), true, "the random-weights banner is shown");
+  assert.match(await page.locator("#progress-text").textContent(), /^Ready: IsoFormer, tiny test model \(random weights\)/);
+  const csp = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute("content");
+  assert.match(csp, /connect-src 'self'/);
+  const afterLoad = { server: server.requests.length, page: pageRequests.length };
+
+  const predict = async () => {
+    await page.click("#predict");
+    await page.waitForFunction(() => ["Done.", "error"].some((s) => document.getElementById("status").textContent === s || document.getElementById("status").className === s), null, { timeout: 600_000 });
+    const status = await page.locator("#status").textContent();
+    assert.equal(status, "Done.", status);
+    return JSON.parse(await page.locator("#result").getAttribute("data-values"));
+  };
+
+  // 2a. Protein only, from an uploaded FASTA file.
+  const protein = "MAQSTATSPDGGTTFEHLWSSLEPDSTYFDLPQSSRGNNEVVGGTDSSMDVFHLEGMTTSVMAQFNLLSSTMDQMSSRAASASPYTPEHAASVPTHSPYAQPSSTFDTMSPAPVIPSNTDYPGPHHFEVTFQQSSTAKSATWTYSPLLKKLYCQIAKTCPIQIKVSTPPPPGTAIRAMPVYKKAEHVTDVVKRCPNHELGRDFNEGQSAPASHLIRVEGNNLSQYVDDPVTGRQSVVVPYEPPQVGTEFTTILYNFMCNSSCVGGMNRRPILIIITLEMRDGQVLGRRSFEGRICACPGRDRKADEDHYREQQALNESSAKNGAASKRAFKQSPPAVPALGAGVKKRRHGDEDTYYLQVRGRENFEILMKLKESLELMELVPQPLVDSYRQQQQLLQRPSHLQPPSYGPVLSPMNKVHGGMNKLPSVNQLVGQPPPHSSAATPNLGPVGPGMLNNHGHAVPANGEMSSSHSAQSMVSGSHCTPPPPYHADPSLVSFLTGLGCPNCIEYFTSQGLQSIYHLQNLTIEDLGALKIPEQYRMTIWRGLQDLKQGHDYSTAQQLLRSSNAATISIGGSGELQRQRVMEAVHFRVRHTITIPNRGGPGGGPDEWADFGFDLPDCKARKQPIKEEFTEAEIH";
+  for (const modality of ["dna", "rna"]) await page.fill(`#${modality}`, "");
+  await page.setInputFiles("#protein-file", { name: "tp73-isoform.fasta", mimeType: "text/plain", buffer: Buffer.from(`>TP73 isoform\n${protein.match(/.{1,60}/g).join("\n")}\n`) });
+  await page.waitForFunction((n) => document.getElementById("protein-count").textContent.startsWith(`${n} aa`), protein.length);
+  const proteinOnly = await predict();
+  const proteinWorst = assertClose(proteinOnly, nativePrediction({ protein }), "protein only");
+  assert.match(await page.locator("#result-summary").textContent(), /^From protein .*RANDOM WEIGHTS/);
+
+  // 2b. All three inputs: the first example (TP73 from ../shared/data when the site was built with it).
+  await page.selectOption("#example", "0");
+  const inputs = {};
+  for (const modality of ["dna", "rna", "protein"]) inputs[modality] = (await page.inputValue(`#${modality}`)).replace(/\s+/g, "");
+  assert.ok(inputs.dna && inputs.rna && inputs.protein, "the example fills all three boxes");
+  const full = await predict();
+  const fullWorst = assertClose(full, nativePrediction(inputs), "DNA + RNA + protein");
+  assert.match(await page.locator("#result-summary").textContent(), /^From dna \+ rna \+ protein/);
+
+  // 3. The chart: 30 bars, drawn (non-zero boxes), carrying the values; and a screenshot.
+  const bars = await page.locator("#chart rect.bar").evaluateAll((rects) => rects.map((r) => ({ value: Number(r.dataset.value), box: r.getBoundingClientRect().toJSON() })));
+  assert.equal(bars.length, 30);
+  bars.forEach((bar, i) => {
+    assert.ok(bar.box.width >= 1 && bar.box.height > 0, `bar ${i} is drawn`);
+    assert.ok(Math.abs(bar.value - full[i]) <= 1e-6 * Math.max(1, Math.abs(full[i])));
+  });
+  const biggest = bars.reduce((a, b) => (Math.abs(b.value) > Math.abs(a.value) ? b : a));
+  assert.ok(biggest.box.width > 100, "the largest value spans most of the plot");
+  const shot = await page.screenshot({ path: resolve(outDir, "demo.png"), fullPage: true });
+  assert.ok(shot.length > 20_000, "the screenshot has content");
+  await page.locator("#chart").screenshot({ path: resolve(outDir, "chart.png") });
+
+  // 4. Embeddings, and the typed text kept across a model reload.
+  await page.click("#embed");
+  await page.waitForFunction(() => document.querySelectorAll("#embedding-table tbody tr").length === 3 && document.getElementById("status").textContent === "Done.", null, { timeout: 600_000 });
+  const rows = await page.locator("#embedding-table tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  assert.deepEqual(rows.map((r) => r[0]), ["dna", "rna", "protein"]);
+  assert.ok(rows[0][1].startsWith("[896, "), rows[0][1]);
+  assert.equal(rows[2][1].split(",")[0], `[${inputs.protein.length + 2}`);
+  await page.fill("#protein", "MKTAYIAKQRQ typed by hand");
+  await page.click("#load");
+  await page.waitForFunction(() => !document.getElementById("predict").disabled, null, { timeout: 600_000 });
+  assert.equal(await page.inputValue("#protein"), "MKTAYIAKQRQ typed by hand");
+
+  // 5. Privacy: the CSP blocks other origins; nothing after loading carries the sequences.
+  const violated = await page.evaluate(() => new Promise((resolve) => {
+    document.addEventListener("securitypolicyviolation", (event) => resolve(event.effectiveDirective), { once: true });
+    fetch("http://127.0.0.2:9/leak").catch(() => {});
+    setTimeout(() => resolve("no violation"), 5000);
+  }));
+  assert.equal(violated, "connect-src");
+  const later = [...server.requests.slice(afterLoad.server).map((r) => ({ url: r.url, body: r.body })), ...pageRequests.slice(afterLoad.page)];
+  const pieces = [...windows(inputs.dna.slice(0, 4000)), ...windows(inputs.rna), ...windows(inputs.protein), ...windows(protein), "MKTAYIAKQRQ"];
+  for (const request of later) {
+    const text = decodeURIComponent(`${request.url} ${request.body}`).toUpperCase();
+    for (const piece of pieces) assert.ok(!text.includes(piece), `a request carries sequence data: ${request.url}`);
+  }
+  for (const { url } of pageRequests.slice(afterLoad.page)) {
+    assert.ok(url.startsWith(server.origin) || url === "http://127.0.0.2:9/leak", `a request left the site: ${url}`);
+  }
+  assert.deepEqual(pageErrors, [], "no uncaught error in the page");
+  console.log(`demo_e2e: ok (protein-only max |Δ| vs CLI ${proteinWorst.toExponential(2)}, full ${fullWorst.toExponential(2)}; ${later.length} requests after loading, none with sequence data; screenshot target/e2e/demo.png)`);
+} finally {
+  await browser.close();
+  server.close();
+}

@@ -1,0 +1,59 @@
+// What the browser tests share: a static file server that records every request, and Debian's
+// headless Chromium through playwright-core (no browser download).
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { extname, join, normalize, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".wasm": "application/wasm", ".json": "application/json", ".png": "image/png", ".svg": "image/svg+xml" };
+
+/**
+ * Serves `root` on 127.0.0.1 (a random port). `requests` records `{ method, path, url, body }` of
+ * each; `routes` maps a path to a handler `(request, response, url) => boolean` that may answer it
+ * (return true) before the files are looked up; `rewrite(pathname)` maps a URL path to a file path;
+ * `transform(path, bytes, url)` may change a file.
+ */
+export async function staticServer(root, { routes = {}, rewrite = (pathname) => pathname, transform } = {}) {
+  const base = resolve(root);
+  const requests = [];
+  const server = createServer(async (request, response) => {
+    const chunks = [];
+    for await (const chunk of request) chunks.push(chunk);
+    const url = new URL(request.url, "http://localhost");
+    requests.push({ method: request.method, path: url.pathname, url: request.url, body: Buffer.concat(chunks).toString("latin1") });
+    if (routes[url.pathname]?.(request, response, url)) return;
+    let path = normalize(join(base, decodeURIComponent(rewrite(url.pathname))));
+    if (!path.startsWith(base)) return response.writeHead(403).end();
+    if (url.pathname.endsWith("/")) path = join(path, "index.html");
+    try {
+      let bytes = await readFile(path);
+      if (transform) bytes = transform(path, bytes, url) ?? bytes;
+      response.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream" });
+      response.end(request.method === "HEAD" ? undefined : bytes);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise((ready) => server.listen(0, "127.0.0.1", ready));
+  return { origin: `http://127.0.0.1:${server.address().port}`, requests, close: () => server.close() };
+}
+
+/** Debian's Chromium, headless; `webgpu: false` leaves WebGPU off (no adapter), as on many machines. */
+export function launchChromium({ webgpu = true } = {}) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: ["--headless=new", "--no-sandbox", ...(webgpu ? ["--enable-unsafe-webgpu"] : ["--disable-gpu"]), "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+}
+
+/** A page whose console and uncaught errors go to stderr, prefixed. */
+export async function newPage(browser, label = "page") {
+  const page = await browser.newPage();
+  page.on("console", (message) => console.error(`[${label}] ${message.text()}`));
+  page.on("pageerror", (error) => console.error(`[${label}] uncaught: ${error.message}`));
+  return page;
+}
+
+/** A route answering an empty HTML page (a same-origin place to import modules from). */
+export const blankPage = (title) => (request, response) => Boolean(response.writeHead(200, { "content-type": "text/html" }).end(`<!doctype html><title>${title}</title>`));

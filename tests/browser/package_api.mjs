@@ -1,0 +1,207 @@
+#!/usr/bin/env node
+// Browser test of the npm package's API (www/index.js → worker → wasm), on the built site (run by
+// `make test-web`), in headless Chromium on WebGPU and in one without WebGPU:
+//   1. the error codes of index.js and index.d.ts are exactly those of src/error.rs plus the API's own;
+//   2. IsoFormer.load on the tiny model: info, predict (protein only, all three), embed per modality,
+//      calls issued together run one at a time and give the values they give alone;
+//   3. typed errors: bad options, a bad residue, an unavailable dtype; `dtype: "q8"` loads the q8/ variant;
+//   4. an aborted load rejects with ABORTED; dispose() makes later calls reject with DISPOSED;
+//      a lost device rejects with DEVICE_LOST and the model can be loaded again;
+//   5. `device: "cpu"` runs on Burn's CPU backend with the same values (within float tolerance), and
+//      `device: "auto"` falls back to it in a Chromium without WebGPU.
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import assert from "node:assert/strict";
+import { blankPage, launchChromium, newPage, staticServer } from "./harness.mjs";
+
+const site = resolve(process.argv[2] ?? "www/dist");
+const root = resolve(import.meta.dirname, "../..");
+
+// 1. Error codes: src/error.rs is the source of truth for the core's.
+const errorRs = await readFile(resolve(root, "src/error.rs"), "utf8");
+const coreCodes = [...errorRs.matchAll(/Error::\w+[^=\n]*=> "([A-Z_]+)",/g)].map((m) => m[1]);
+assert.ok(coreCodes.length >= 15, `the codes of src/error.rs are found (${coreCodes})`);
+// index.js touches browser globals only when a model is loaded, so node can import it.
+const { CORE_ERROR_CODES, API_ERROR_CODES } = await import(resolve(site, "index.js"));
+assert.deepEqual([...CORE_ERROR_CODES].sort(), [...coreCodes].sort(), "index.js CORE_ERROR_CODES = src/error.rs codes");
+const dts = await readFile(resolve(site, "index.d.ts"), "utf8");
+const union = (name) => [...dts.split(`export type ${name} =`)[1].split(";")[0].matchAll(/"([A-Z_]+)"/g)].map((m) => m[1]);
+assert.deepEqual(union("CoreErrorCode").sort(), [...coreCodes].sort(), "index.d.ts CoreErrorCode = src/error.rs codes");
+assert.deepEqual(union("ApiErrorCode").sort(), [...API_ERROR_CODES].sort(), "index.d.ts ApiErrorCode = index.js API_ERROR_CODES");
+
+const server = await staticServer(site, { routes: { "/test.html": blankPage("package test") } });
+const WEIGHTS = "/weights/isoformer-tiny-random/";
+const PROTEIN = "MAQSTATSPDGGTTFEHLWSSLEPDSTYFDLPQSS";
+const RNA = "AUGGCCCAGUCCACCGCCACCUCCCCUGAUGGGGGCACCACGUUUGAGCACCUCUGG";
+const DNA = "GCCCTGCCTCCCCGCCCGCGCACCCGCCCGGAGGCTCGCGCGCCCGCGAAGGGGACGCAGCG";
+
+// Runs `body(IsoFormer, args)` in the page; resolves to its result, or to { error: code, message }.
+const inPage = (page, body, args = {}) =>
+  page.evaluate(async ({ source, args }) => {
+    const { IsoFormer } = await import("/index.js");
+    const run = new Function("IsoFormer", "args", `return (${source})(IsoFormer, args);`);
+    try {
+      return await run(IsoFormer, args);
+    } catch (error) {
+      return { error: error.code ?? `uncoded ${error.name}: ${error.message}`, message: error.message, name: error.name };
+    }
+  }, { source: body.toString(), args });
+
+const maxRelativeDifference = (a, b) => Math.max(...a.map((v, i) => Math.abs(v - b[i]))) / Math.max(...a.map(Math.abs));
+
+const browser = await launchChromium();
+let cpuValues;
+try {
+  const page = await newPage(browser);
+  await page.goto(`${server.origin}/test.html`);
+
+  // 2. Load, predict, embed, serialized calls.
+  const main = await inPage(page, async (IsoFormer, { weights, protein, rna, dna }) => {
+    const events = [];
+    const model = await IsoFormer.load({ weights, onProgress: (e) => events.push(e) });
+    const stages = events.map((e) => e.stage);
+    const badEvents = events.filter((e) => !Number.isFinite(e.loaded) || !Number.isFinite(e.total) || e.loaded > e.total);
+    const proteinOnly = await model.predict({ protein });
+    const full = await model.predict({ dna, rna, protein });
+    const together = await Promise.all([model.predict({ protein }), model.predict({ dna, rna, protein }), model.embed("protein", protein)]);
+    const embeddings = {};
+    for (const [modality, sequence] of Object.entries({ protein, rna, dna })) {
+      const e = await model.embed(modality, sequence);
+      embeddings[modality] = { shape: e.shape, length: e.data.length, isFloat32: e.data instanceof Float32Array, finite: e.data.every(Number.isFinite) };
+    }
+    const info = model.info;
+    model.dispose();
+    return {
+      info, stages, badEvents, embeddings,
+      proteinOnly: { tissues: proteinOnly.tissues, values: Array.from(proteinOnly.values), isFloat32: proteinOnly.values instanceof Float32Array, random: proteinOnly.randomWeights, modalities: proteinOnly.modalities },
+      full: Array.from(full.values),
+      together: [Array.from(together[0].values), Array.from(together[1].values), together[2].shape],
+    };
+  }, { weights: WEIGHTS, protein: PROTEIN, rna: RNA, dna: DNA });
+  assert.equal(main.error, undefined, `${main.error}: ${main.message}`);
+  assert.equal(main.info.backend, "webgpu");
+  assert.equal(main.info.randomWeights, true);
+  assert.deepEqual(main.info.modalities, ["dna", "rna", "protein"]);
+  assert.deepEqual(main.info.dtypes, { dna: "f32", rna: "f32", protein: "f32", aggregator: "f32" });
+  assert.equal(main.stages[0], "manifest");
+  assert.deepEqual(main.stages.slice(-2), ["warm-up", "ready"]);
+  assert.ok(main.stages.includes("verify"));
+  assert.deepEqual(main.badEvents, [], "every progress event has finite loaded ≤ total");
+  assert.equal(main.proteinOnly.tissues.length, 30);
+  assert.equal(main.proteinOnly.values.length, 30);
+  assert.ok(main.proteinOnly.isFloat32 && main.proteinOnly.random && main.proteinOnly.values.every(Number.isFinite));
+  assert.deepEqual(main.proteinOnly.modalities, ["protein"]);
+  assert.notDeepEqual(main.full, main.proteinOnly.values, "adding DNA and RNA changes the prediction");
+  assert.deepEqual(main.together[0], main.proteinOnly.values, "a call issued with others gives what it gives alone");
+  assert.deepEqual(main.together[1], main.full);
+  assert.equal(main.embeddings.protein.shape[0], PROTEIN.length + 2, "<cls> + residues + <eos>");
+  assert.equal(main.embeddings.dna.shape[0], 896, "Enformer's 896 bins");
+  for (const e of Object.values(main.embeddings)) assert.ok(e.isFloat32 && e.finite && e.length === e.shape[0] * e.shape[1]);
+
+  // 3. Typed errors, dtype variants.
+  const errors = await inPage(page, async (IsoFormer, { weights }) => {
+    const codes = {};
+    const code = async (name, promise) => {
+      try {
+        await promise;
+        codes[name] = "resolved";
+      } catch (error) {
+        codes[name] = error.code;
+        codes[`${name}IsTyped`] = error instanceof Error && error.name === "IsoFormerError";
+      }
+    };
+    await code("noWeights", IsoFormer.load({}));
+    await code("badDevice", IsoFormer.load({ weights, device: "tpu" }));
+    await code("unknownOption", IsoFormer.load({ weights, dtyp: "q8" }));
+    await code("missingDir", IsoFormer.load({ weights: "/weights/nothing-here/", cache: false }));
+    await code("noQ4", IsoFormer.load({ weights, dtype: "q4" }));
+    const model = await IsoFormer.load({ weights, dtype: "q8", modalities: ["protein"] });
+    await code("badResidue", model.predict({ protein: "MKT1AY" }));
+    await code("emptyInputs", model.predict({}));
+    await code("unknownInput", model.predict({ peptide: "MKT" }));
+    await code("notLoaded", model.predict({ rna: "ACGU" }));
+    await code("badModality", model.embed("atac", "ACGT"));
+    const q8 = { weights: model.info.weights, dtypes: model.info.dtypes, modalities: model.info.modalities, values: Array.from((await model.predict({ protein: args.protein })).values) };
+    model.dispose();
+    await code("afterDispose", model.predict({ protein: "MKT" }));
+    return { codes, q8 };
+  }, { weights: WEIGHTS, protein: PROTEIN });
+  assert.equal(errors.error, undefined, `${errors.error}: ${errors.message}`);
+  assert.deepEqual(errors.codes, {
+    noWeights: "INVALID_ARGUMENT", noWeightsIsTyped: true,
+    badDevice: "INVALID_ARGUMENT", badDeviceIsTyped: true,
+    unknownOption: "INVALID_ARGUMENT", unknownOptionIsTyped: true,
+    missingDir: "NETWORK_ERROR", missingDirIsTyped: true,
+    noQ4: "DTYPE_UNAVAILABLE", noQ4IsTyped: true,
+    badResidue: "INVALID_CHARACTER", badResidueIsTyped: true,
+    emptyInputs: "INVALID_ARGUMENT", emptyInputsIsTyped: true,
+    unknownInput: "INVALID_ARGUMENT", unknownInputIsTyped: true,
+    notLoaded: "INVALID_ARGUMENT", notLoadedIsTyped: true,
+    badModality: "INVALID_ARGUMENT", badModalityIsTyped: true,
+    afterDispose: "DISPOSED", afterDisposeIsTyped: true,
+  });
+  assert.ok(errors.q8.weights.endsWith(`${WEIGHTS}q8/`), errors.q8.weights);
+  assert.deepEqual(errors.q8.dtypes, { dna: "q8", rna: "q8", protein: "q8", aggregator: "q8" });
+  assert.deepEqual(errors.q8.modalities, ["dna", "protein"]);
+  assert.ok(maxRelativeDifference(main.proteinOnly.values, errors.q8.values) < 0.05, "q8 predicts close to f32");
+
+  // 4. Abort, device loss and reload.
+  const lifecycle = await inPage(page, async (IsoFormer, { weights, protein }) => {
+    const controller = new AbortController();
+    const aborted = IsoFormer.load({ weights, signal: controller.signal }).then(() => "resolved", (e) => e.code);
+    controller.abort();
+    const preAborted = await IsoFormer.load({ weights, signal: AbortSignal.abort() }).then(() => "resolved", (e) => e.code);
+    const model = await IsoFormer.load({ weights, modalities: ["protein"] });
+    const before = Array.from((await model.predict({ protein })).values);
+    await model.simulateDeviceLoss().catch(() => {});
+    const lost = await model.predict({ protein }).then(() => "resolved", (e) => e.code);
+    const again = await IsoFormer.load({ weights, modalities: ["protein"] });
+    const after = Array.from((await again.predict({ protein })).values);
+    again.dispose();
+    return { aborted: await aborted, preAborted, lost, before, after };
+  }, { weights: WEIGHTS, protein: PROTEIN });
+  assert.equal(lifecycle.error, undefined, `${lifecycle.error}: ${lifecycle.message}`);
+  assert.equal(lifecycle.aborted, "ABORTED");
+  assert.equal(lifecycle.preAborted, "ABORTED");
+  assert.equal(lifecycle.lost, "DEVICE_LOST");
+  assert.deepEqual(lifecycle.after, lifecycle.before, "a model loaded after a device loss predicts as before");
+
+  // 5a. The CPU backend, asked for.
+  const cpu = await inPage(page, async (IsoFormer, { weights, protein, rna, dna }) => {
+    const model = await IsoFormer.load({ weights, device: "cpu" });
+    const values = Array.from((await model.predict({ dna, rna, protein })).values);
+    const info = model.info;
+    model.dispose();
+    return { info, values };
+  }, { weights: WEIGHTS, protein: PROTEIN, rna: RNA, dna: DNA });
+  assert.equal(cpu.error, undefined, `${cpu.error}: ${cpu.message}`);
+  assert.equal(cpu.info.backend, "cpu");
+  assert.ok(cpu.info.device.startsWith("cpu"), cpu.info.device);
+  assert.ok(maxRelativeDifference(main.full, cpu.values) < 1e-4, `CPU and WebGPU differ by ${maxRelativeDifference(main.full, cpu.values)}`);
+  cpuValues = cpu.values;
+} finally {
+  await browser.close();
+}
+
+// 5b. A Chromium without WebGPU: "auto" falls back to the CPU, "webgpu" is NO_GPU.
+const plain = await launchChromium({ webgpu: false });
+try {
+  const page = await newPage(plain, "no-webgpu");
+  await page.goto(`${server.origin}/test.html`);
+  const fallback = await inPage(page, async (IsoFormer, { weights, protein, rna, dna }) => {
+    const model = await IsoFormer.load({ weights });
+    const values = Array.from((await model.predict({ dna, rna, protein })).values);
+    const backend = model.info.backend;
+    model.dispose();
+    const webgpu = await IsoFormer.load({ weights, device: "webgpu" }).then(() => "resolved", (e) => e.code);
+    return { backend, values, webgpu };
+  }, { weights: WEIGHTS, protein: PROTEIN, rna: RNA, dna: DNA });
+  assert.equal(fallback.error, undefined, `${fallback.error}: ${fallback.message}`);
+  assert.equal(fallback.backend, "cpu");
+  assert.deepEqual(fallback.values, cpuValues, "the fallback is the same CPU computation");
+  assert.equal(fallback.webgpu, "NO_GPU");
+} finally {
+  await plain.close();
+  server.close();
+}
+console.log("package_api: ok");
