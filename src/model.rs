@@ -65,6 +65,8 @@ pub struct Isoformer {
     protein: Option<SequenceEncoder>,
     aggregator: Aggregator,
     random_weights: bool,
+    /// The DNA embedding of an absent window (all N), once computed.
+    absent_dna: std::sync::OnceLock<Tensor<3>>,
 }
 
 impl Isoformer {
@@ -84,7 +86,7 @@ impl Isoformer {
             }
         }
         let random_weights = random_weights || dna.random_weights() || rna.as_ref().is_some_and(|e| e.random_weights()) || protein.as_ref().is_some_and(|e| e.random_weights());
-        Ok(Isoformer { dna, rna, protein, aggregator, random_weights })
+        Ok(Isoformer { dna, rna, protein, aggregator, random_weights, absent_dna: std::sync::OnceLock::new() })
     }
 
     /// Loads an IsoFormer weight directory (`isoformer.json`) from the local file system: DNA and
@@ -164,7 +166,18 @@ impl Isoformer {
     /// The Enformer trunk's `[1, bins, dna_dim]` embedding of a DNA window (N when absent), which
     /// [`Isoformer::predict_from`] reuses across the isoforms of one gene.
     pub fn dna_embedding(&self, dna: Option<&str>) -> Result<Tensor<3>> {
-        self.dna.trunk(self.dna.one_hot(), dna.unwrap_or("N"))
+        match dna {
+            Some(dna) => self.dna.trunk(self.dna.one_hot(), dna),
+            // Absent DNA is an all-N window: the same embedding every time, so it is computed once
+            // per model (the trunk is most of a prediction's cost).
+            None => match self.absent_dna.get() {
+                Some(embedding) => Ok(embedding.clone()),
+                None => {
+                    let embedding = self.dna.trunk(self.dna.one_hot(), "N")?;
+                    Ok(self.absent_dna.get_or_init(|| embedding).clone())
+                }
+            },
+        }
     }
 
     /// Predicts the tissue values of one transcript; `final_dna` also returns the final DNA embeddings.

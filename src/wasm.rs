@@ -424,11 +424,12 @@ impl IsoformerModel {
         let (manifest, loaded) = aggregator.ok_or_else(missing)?;
         let (aggregator, random) = load_aggregator(&manifest, loaded)?;
         let model = Isoformer::new(dna, rna, protein, aggregator, random)?;
-        // One short prediction through every loaded encoder compiles the shaders now.
+        // One short prediction through every loaded encoder compiles the shaders now; without DNA,
+        // it also computes the absent-DNA embedding that DNA-less predictions reuse.
         loader.report("warm-up", None);
         let modalities = model.modalities();
         let warm_up = IsoformerInputs {
-            dna: Some(WARM_UP_DNA),
+            dna: None,
             rna: modalities.contains(&Modality::Rna).then_some(WARM_UP_RNA),
             protein: modalities.contains(&Modality::Protein).then_some(WARM_UP_PROTEIN),
         };

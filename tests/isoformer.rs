@@ -99,3 +99,18 @@ fn empty_inputs_and_bad_sequences_are_typed_errors() {
     assert_eq!(prediction.values.len(), 30);
     assert_eq!(prediction.modalities, vec![isoformer::Modality::Protein]);
 }
+
+#[test]
+fn absent_dna_is_computed_once_and_equals_an_all_n_window() {
+    let model = model(BackendKind::Cpu);
+    let protein = inputs().2;
+    let without_dna = IsoformerInputs { protein: Some(&protein), ..Default::default() };
+    let first = pollster::block_on(model.predict(&without_dna, false)).unwrap();
+    let cached = pollster::block_on(model.predict(&without_dna, false)).unwrap();
+    // An explicit all-N window of the full length goes through the trunk afresh.
+    let window = "N".repeat(196_608);
+    let explicit = pollster::block_on(model.predict_from(model.dna_embedding(Some(&window)).unwrap(), &without_dna, false)).unwrap();
+    assert_eq!(first.values, cached.values);
+    assert_eq!(first.values, explicit.values);
+    assert_eq!(first.modalities, vec![isoformer::Modality::Protein]);
+}

@@ -78,6 +78,8 @@ async function loadModel() {
   const choice = $("model").value;
   const url = choice === "custom" ? $("custom-url").value.trim() : choice;
   if (!url) return showError("Give the URL of an IsoFormer weight directory on this site.");
+  // The worker is not bound by this page's CSP, so the page itself keeps the weights on this site.
+  if (new URL(url, location.href).origin !== location.origin) return showError(`${url} is on another site: this demo loads weights from its own site only (copy them here).`);
   model?.dispose();
   model = null;
   for (const id of ["predict", "embed", "load"]) $(id).disabled = true;

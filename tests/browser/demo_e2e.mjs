@@ -7,8 +7,9 @@
 //   3. the chart has 30 drawn bars carrying the predicted values; a screenshot is saved
 //      (target/e2e/demo.png);
 //   4. embeddings of the three inputs; reloading the model keeps what was typed;
-//   5. privacy: the CSP blocks a connection to another origin, and no request made after the model
-//      loaded carries any piece of the sequences (nor goes anywhere but this site).
+//   5. privacy: weights on another site are refused, the CSP blocks a connection to another origin,
+//      and no request made after the model loaded carries any piece of the sequences (nor goes
+//      anywhere but this site).
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -113,7 +114,13 @@ try {
   await page.waitForFunction(() => !document.getElementById("predict").disabled, null, { timeout: 600_000 });
   assert.equal(await page.inputValue("#protein"), "MKTAYIAKQRQ typed by hand");
 
-  // 5. Privacy: the CSP blocks other origins; nothing after loading carries the sequences.
+  // 5. Privacy: weights from another site are refused, the CSP blocks other origins, and nothing
+  //    after loading carries the sequences.
+  await page.selectOption("#model", "custom");
+  await page.fill("#custom-url", "http://127.0.0.2:9/weights/");
+  await page.click("#load");
+  assert.match(await page.locator("#status").textContent(), /another site/);
+  assert.equal(await page.isEnabled("#predict"), true, "the loaded model stays loaded");
   const violated = await page.evaluate(() => new Promise((resolve) => {
     document.addEventListener("securitypolicyviolation", (event) => resolve(event.effectiveDirective), { once: true });
     fetch("http://127.0.0.2:9/leak").catch(() => {});

@@ -2,13 +2,14 @@
 // Browser test of the npm package's API (www/index.js → worker → wasm), on the built site (run by
 // `make test-web`), in headless Chromium on WebGPU and in one without WebGPU:
 //   1. the error codes of index.js and index.d.ts are exactly those of src/error.rs plus the API's own;
-//   2. IsoFormer.load on the tiny model: info, predict (protein only, all three), embed per modality,
-//      calls issued together run one at a time and give the values they give alone;
-//   3. typed errors: bad options, a bad residue, an unavailable dtype; `dtype: "q8"` loads the q8/ variant;
-//   4. an aborted load rejects with ABORTED; dispose() makes later calls reject with DISPOSED;
-//      a lost device rejects with DEVICE_LOST and the model can be loaded again;
-//   5. `device: "cpu"` runs on Burn's CPU backend with the same values (within float tolerance), and
-//      `device: "auto"` falls back to it in a Chromium without WebGPU.
+//   2. IsoFormer.load on the tiny model: info, progress events, predict (protein, RNA + protein, all
+//      three), embed per modality, calls issued together run one at a time and give the values they
+//      give alone; a lost device rejects with DEVICE_LOST and the model can be loaded again;
+//   3. typed errors: bad options, a bad residue, missing weights, an unavailable dtype, after
+//      dispose(); `dtype: "q8"` loads the q8/ variant;
+//   4. a load aborted before or during it rejects with ABORTED;
+//   5. in a Chromium without WebGPU, `device: "auto"` falls back to Burn's CPU backend in wasm (same
+//      values within float tolerance) and `device: "webgpu"` is NO_GPU.
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import assert from "node:assert/strict";
@@ -50,30 +51,38 @@ const inPage = (page, body, args = {}) =>
 const maxRelativeDifference = (a, b) => Math.max(...a.map((v, i) => Math.abs(v - b[i]))) / Math.max(...a.map(Math.abs));
 
 const browser = await launchChromium();
-let cpuValues;
+let webgpuFull;
 try {
   const page = await newPage(browser);
   await page.goto(`${server.origin}/test.html`);
 
-  // 2. Load, predict, embed, serialized calls.
+  // 2. Load, predict, embed, serialized calls; then a lost device, and a fresh load.
+  // (Each DNA pass is the slow part on SwiftShader: predictions without DNA reuse the model's
+  // absent-DNA embedding, so most calls here skip the trunk.)
   const main = await inPage(page, async (IsoFormer, { weights, protein, rna, dna }) => {
     const events = [];
     const model = await IsoFormer.load({ weights, onProgress: (e) => events.push(e) });
     const stages = events.map((e) => e.stage);
     const badEvents = events.filter((e) => !Number.isFinite(e.loaded) || !Number.isFinite(e.total) || e.loaded > e.total);
     const proteinOnly = await model.predict({ protein });
+    const rnaProtein = await model.predict({ rna, protein });
     const full = await model.predict({ dna, rna, protein });
-    const together = await Promise.all([model.predict({ protein }), model.predict({ dna, rna, protein }), model.embed("protein", protein)]);
+    const together = await Promise.all([model.predict({ protein }), model.predict({ rna, protein }), model.embed("protein", protein)]);
     const embeddings = {};
     for (const [modality, sequence] of Object.entries({ protein, rna, dna })) {
       const e = await model.embed(modality, sequence);
       embeddings[modality] = { shape: e.shape, length: e.data.length, isFloat32: e.data instanceof Float32Array, finite: e.data.every(Number.isFinite) };
     }
     const info = model.info;
-    model.dispose();
+    await model.simulateDeviceLoss().catch(() => {});
+    const lost = await model.predict({ protein }).then(() => "resolved", (e) => e.code);
+    const again = await IsoFormer.load({ weights, modalities: ["protein"] });
+    const afterLoss = Array.from((await again.predict({ protein })).values);
+    again.dispose();
     return {
-      info, stages, badEvents, embeddings,
+      info, stages, badEvents, embeddings, lost, afterLoss,
       proteinOnly: { tissues: proteinOnly.tissues, values: Array.from(proteinOnly.values), isFloat32: proteinOnly.values instanceof Float32Array, random: proteinOnly.randomWeights, modalities: proteinOnly.modalities },
+      rnaProtein: Array.from(rnaProtein.values),
       full: Array.from(full.values),
       together: [Array.from(together[0].values), Array.from(together[1].values), together[2].shape],
     };
@@ -92,11 +101,16 @@ try {
   assert.ok(main.proteinOnly.isFloat32 && main.proteinOnly.random && main.proteinOnly.values.every(Number.isFinite));
   assert.deepEqual(main.proteinOnly.modalities, ["protein"]);
   assert.notDeepEqual(main.full, main.proteinOnly.values, "adding DNA and RNA changes the prediction");
+  assert.notDeepEqual(main.rnaProtein, main.proteinOnly.values, "adding RNA changes the prediction");
   assert.deepEqual(main.together[0], main.proteinOnly.values, "a call issued with others gives what it gives alone");
-  assert.deepEqual(main.together[1], main.full);
+  assert.deepEqual(main.together[1], main.rnaProtein);
+  assert.equal(main.together[2][0], PROTEIN.length + 2);
   assert.equal(main.embeddings.protein.shape[0], PROTEIN.length + 2, "<cls> + residues + <eos>");
   assert.equal(main.embeddings.dna.shape[0], 896, "Enformer's 896 bins");
   for (const e of Object.values(main.embeddings)) assert.ok(e.isFloat32 && e.finite && e.length === e.shape[0] * e.shape[1]);
+  assert.equal(main.lost, "DEVICE_LOST");
+  assert.deepEqual(main.afterLoss, main.proteinOnly.values, "a model loaded after a device loss predicts as before");
+  webgpuFull = main.full;
 
   // 3. Typed errors, dtype variants.
   const errors = await inPage(page, async (IsoFormer, { weights }) => {
@@ -145,45 +159,21 @@ try {
   assert.deepEqual(errors.q8.modalities, ["dna", "protein"]);
   assert.ok(maxRelativeDifference(main.proteinOnly.values, errors.q8.values) < 0.05, "q8 predicts close to f32");
 
-  // 4. Abort, device loss and reload.
-  const lifecycle = await inPage(page, async (IsoFormer, { weights, protein }) => {
+  // 4. Abort, before and during a load.
+  const aborts = await inPage(page, async (IsoFormer, { weights }) => {
     const controller = new AbortController();
-    const aborted = IsoFormer.load({ weights, signal: controller.signal }).then(() => "resolved", (e) => e.code);
+    const during = IsoFormer.load({ weights, signal: controller.signal }).then(() => "resolved", (e) => e.code);
     controller.abort();
-    const preAborted = await IsoFormer.load({ weights, signal: AbortSignal.abort() }).then(() => "resolved", (e) => e.code);
-    const model = await IsoFormer.load({ weights, modalities: ["protein"] });
-    const before = Array.from((await model.predict({ protein })).values);
-    await model.simulateDeviceLoss().catch(() => {});
-    const lost = await model.predict({ protein }).then(() => "resolved", (e) => e.code);
-    const again = await IsoFormer.load({ weights, modalities: ["protein"] });
-    const after = Array.from((await again.predict({ protein })).values);
-    again.dispose();
-    return { aborted: await aborted, preAborted, lost, before, after };
-  }, { weights: WEIGHTS, protein: PROTEIN });
-  assert.equal(lifecycle.error, undefined, `${lifecycle.error}: ${lifecycle.message}`);
-  assert.equal(lifecycle.aborted, "ABORTED");
-  assert.equal(lifecycle.preAborted, "ABORTED");
-  assert.equal(lifecycle.lost, "DEVICE_LOST");
-  assert.deepEqual(lifecycle.after, lifecycle.before, "a model loaded after a device loss predicts as before");
-
-  // 5a. The CPU backend, asked for.
-  const cpu = await inPage(page, async (IsoFormer, { weights, protein, rna, dna }) => {
-    const model = await IsoFormer.load({ weights, device: "cpu" });
-    const values = Array.from((await model.predict({ dna, rna, protein })).values);
-    const info = model.info;
-    model.dispose();
-    return { info, values };
-  }, { weights: WEIGHTS, protein: PROTEIN, rna: RNA, dna: DNA });
-  assert.equal(cpu.error, undefined, `${cpu.error}: ${cpu.message}`);
-  assert.equal(cpu.info.backend, "cpu");
-  assert.ok(cpu.info.device.startsWith("cpu"), cpu.info.device);
-  assert.ok(maxRelativeDifference(main.full, cpu.values) < 1e-4, `CPU and WebGPU differ by ${maxRelativeDifference(main.full, cpu.values)}`);
-  cpuValues = cpu.values;
+    const before = await IsoFormer.load({ weights, signal: AbortSignal.abort() }).then(() => "resolved", (e) => e.code);
+    return { during: await during, before };
+  }, { weights: WEIGHTS });
+  assert.deepEqual(aborts, { during: "ABORTED", before: "ABORTED" });
 } finally {
   await browser.close();
 }
 
-// 5b. A Chromium without WebGPU: "auto" falls back to the CPU, "webgpu" is NO_GPU.
+// 5. A Chromium without WebGPU: "auto" falls back to Burn's CPU backend in wasm (the values agree
+//    with WebGPU's within float tolerance), "webgpu" is NO_GPU.
 const plain = await launchChromium({ webgpu: false });
 try {
   const page = await newPage(plain, "no-webgpu");
@@ -191,14 +181,16 @@ try {
   const fallback = await inPage(page, async (IsoFormer, { weights, protein, rna, dna }) => {
     const model = await IsoFormer.load({ weights });
     const values = Array.from((await model.predict({ dna, rna, protein })).values);
-    const backend = model.info.backend;
+    const { backend, device } = model.info;
     model.dispose();
     const webgpu = await IsoFormer.load({ weights, device: "webgpu" }).then(() => "resolved", (e) => e.code);
-    return { backend, values, webgpu };
+    return { backend, device, values, webgpu };
   }, { weights: WEIGHTS, protein: PROTEIN, rna: RNA, dna: DNA });
   assert.equal(fallback.error, undefined, `${fallback.error}: ${fallback.message}`);
   assert.equal(fallback.backend, "cpu");
-  assert.deepEqual(fallback.values, cpuValues, "the fallback is the same CPU computation");
+  assert.ok(fallback.device.startsWith("cpu"), fallback.device);
+  const worst = maxRelativeDifference(webgpuFull, fallback.values);
+  assert.ok(worst < 1e-4, `CPU and WebGPU differ by ${worst}`);
   assert.equal(fallback.webgpu, "NO_GPU");
 } finally {
   await plain.close();
