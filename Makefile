@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PORT ?= 8080
 
-.PHONY: demo test setup setup-system setup-wasm setup-node wasm dist serve test-native test-web cli weights
+.PHONY: demo test setup setup-system setup-wasm setup-node wasm dist serve test-native test-web cli bench-compare weights
 
 ## The demo site (and the npm package, www/dist) on the tiny random-weight IsoFormer, served on http://127.0.0.1:$(PORT)/
 demo: setup-wasm wasm serve
@@ -59,6 +59,13 @@ test-web: wasm setup-node cli
 	node tests/browser/package_api.mjs www/dist
 	node tests/browser/demo_e2e.mjs www/dist
 	node tests/browser/vite_app.mjs www/dist
+
+## Side-by-side benchmark (ESM-2, same random weights): isoformer-web native and in Chromium against
+## PyTorch and ONNX Runtime Web; rewrites its section of BENCHMARKS.md. Needs torch + transformers;
+## installs onnx/onnxscript (pip) and onnxruntime-web (npm, under target/bench). E.g.
+## make bench-compare BENCH_ARGS="--size 150M --residues 1024 --runs 5"
+bench-compare: setup-node cli wasm
+	python3 scripts/bench_compare.py $(BENCH_ARGS)
 
 ## The native CLI (the end-to-end test compares the page with it).
 cli:
