@@ -4,7 +4,7 @@ isoformer-web (native cpu and wgpu; WebGPU in headless Chromium), PyTorch on the
 Runtime Web (WebGPU and WASM backends, same Chromium) on a torch.onnx export. Every runtime embeds
 the same protein and its output is checked against PyTorch's (max |Δ| ≤ 1e-3) so the same
 computation is compared; ratios are ours ÷ theirs of medians after a warm-up. Rewrites the
-section between the bench_compare markers in BENCHMARKS.md.
+section between the bench_compare markers of that model size in BENCHMARKS.md.
 
     python3 scripts/bench_compare.py [--size 150M|8M|tiny] [--residues 1024] [--runs 5] [--skip-browser | --browser-backends webgpu,cpu]
 
@@ -33,7 +33,10 @@ SIZES = {  # hidden, layers, heads, intermediate (the published ESM-2 configurat
     "8M": (320, 6, 20, 1280),
     "tiny": (32, 2, 4, 64),
 }
-BEGIN, END = "<!-- bench_compare:begin -->", "<!-- bench_compare:end -->"
+
+def markers(size):
+    """Each model size has its own section in BENCHMARKS.md."""
+    return f"<!-- bench_compare:{size}:begin -->", f"<!-- bench_compare:{size}:end -->"
 
 
 def run(command, **kwargs):
@@ -113,8 +116,9 @@ def burn_version():
 def section(args, tokens, total_flops, rows, browser):
     pytorch_ms = rows["PyTorch cpu"]["medianMs"]
     ort = {k: v for k, v in rows.items() if k.startswith("onnxruntime-web") and "medianMs" in v}
+    begin, end = markers(args.size)
     lines = [
-        BEGIN,
+        begin,
         f"## Side by side: ESM-2 {args.size}, one protein of {args.residues} residues ({tokens} tokens)",
         "",
         f"`python3 scripts/bench_compare.py --size {args.size} --residues {args.residues} --runs {args.runs}"
@@ -144,15 +148,16 @@ def section(args, tokens, total_flops, rows, browser):
                      f"{total_flops / row['medianMs'] / 1e6:.2f} | {ratio_torch} | {ratio_ort} |")
     lines += ["", "isoformer-web cpu is native Burn `flex`; \"cpu (browser wasm)\" is the same backend compiled to wasm (the npm "
               "package's fallback without WebGPU), one thread, compared with ONNX Runtime Web's WASM backend, also one thread "
-              "(a static host sends no COOP/COEP headers).", END]
+              "(a static host sends no COOP/COEP headers).", end]
     return "\n".join(lines)
 
 
-def write_section(text):
+def write_section(size, text):
+    begin, end = markers(size)
     path = os.path.join(ROOT, "BENCHMARKS.md")
     content = open(path).read()
-    if BEGIN in content and END in content:
-        content = content[:content.index(BEGIN)] + text + content[content.index(END) + len(END):]
+    if begin in content and end in content:
+        content = content[:content.index(begin)] + text + content[content.index(end) + len(end):]
     else:
         content = content.rstrip("\n") + "\n\n" + text + "\n"
     open(path, "w").write(content)
@@ -193,7 +198,7 @@ def main():
     text = section(args, tokens, flops(args.size, tokens), rows, browser)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(args.size, text)
 
 
 if __name__ == "__main__":
