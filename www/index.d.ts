@@ -43,9 +43,9 @@ export interface LoadOptions {
    * or each part's weight directory. Relative URLs are read against the page.
    */
   weights: string | URL | { dna: string; rna?: string; protein?: string; aggregator: string };
-  /** Which of the RNA and protein encoders to fetch (default: every part the directory has). DNA is always read. */
+  /** Which of the RNA and protein encoders to fetch (default: every part the directory has). DNA is always read. Only with a directory URL. */
   modalities?: Array<"rna" | "protein">;
-  /** The weights' storage type: the directory itself when it is of that type, else its `<dtype>/` subdirectory. */
+  /** The weights' storage type: the directory itself when it is of that type, else its `<dtype>/` subdirectory. Only with a directory URL. */
   dtype?: Dtype;
   /** `auto` (default): WebGPU when the browser has an adapter, else the CPU (slow, one thread). */
   device?: DeviceChoice;

@@ -63,6 +63,9 @@ function checkOptions(options) {
     throw invalid('IsoFormer.load: `modalities` must be an array of "rna" and "protein" (DNA is always read)');
   if (dtype !== undefined && !DTYPES.includes(dtype)) throw invalid(`IsoFormer.load: dtype ${JSON.stringify(dtype)}; expected one of ${DTYPES.join(", ")}`);
   if (!DEVICES.includes(device)) throw invalid(`IsoFormer.load: device ${JSON.stringify(device)}; expected one of ${DEVICES.join(", ")}`);
+  // Per-part URLs already name what to load: an option that would pick something else is refused, not ignored.
+  if (isParts && (dtype !== undefined || modalities !== undefined))
+    throw invalid("IsoFormer.load: `dtype` and `modalities` apply to one IsoFormer directory URL; with per-part URLs, give the parts you want");
   const parts = isParts ? Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, absolute(v)])) : null;
   return { weights: isUrl ? absolute(String(weights)) : parts, modalities, dtype, device, lowMemory: Boolean(options.lowMemory), cache: options.cache !== false };
 }

@@ -97,7 +97,6 @@ const operations = {
     const options = { device, lowMemory: args.lowMemory, onProgress };
     if (args.modalities) options.modalities = args.modalities;
     if (args.cache) options.fetch = cachedFetch({ onWarning: warn, onProgress });
-    if (typeof source !== "string") delete options.modalities;
     model = await IsoformerModel.load(source, options);
     const info = model.info;
     return {

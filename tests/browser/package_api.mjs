@@ -76,11 +76,13 @@ try {
     const info = model.info;
     await model.simulateDeviceLoss().catch(() => {});
     const lost = await model.predict({ protein }).then(() => "resolved", (e) => e.code);
-    const again = await IsoFormer.load({ weights, modalities: ["protein"] });
+    // The fresh load takes the parts' own URLs (no RNA part): the other form of `weights`.
+    const again = await IsoFormer.load({ weights: { dna: `${weights}dna/`, protein: `${weights}protein/`, aggregator: `${weights}aggregator/` } });
     const afterLoss = Array.from((await again.predict({ protein })).values);
+    const againModalities = again.info.modalities;
     again.dispose();
     return {
-      info, stages, badEvents, embeddings, lost, afterLoss,
+      info, stages, badEvents, embeddings, lost, afterLoss, againModalities,
       proteinOnly: { tissues: proteinOnly.tissues, values: Array.from(proteinOnly.values), isFloat32: proteinOnly.values instanceof Float32Array, random: proteinOnly.randomWeights, modalities: proteinOnly.modalities },
       rnaProtein: Array.from(rnaProtein.values),
       full: Array.from(full.values),
@@ -110,6 +112,7 @@ try {
   for (const e of Object.values(main.embeddings)) assert.ok(e.isFloat32 && e.finite && e.length === e.shape[0] * e.shape[1]);
   assert.equal(main.lost, "DEVICE_LOST");
   assert.deepEqual(main.afterLoss, main.proteinOnly.values, "a model loaded after a device loss predicts as before");
+  assert.deepEqual(main.againModalities, ["dna", "protein"]);
   webgpuFull = main.full;
 
   // 3. Typed errors, dtype variants.
@@ -129,6 +132,8 @@ try {
     await code("unknownOption", IsoFormer.load({ weights, dtyp: "q8" }));
     await code("missingDir", IsoFormer.load({ weights: "/weights/nothing-here/", cache: false }));
     await code("noQ4", IsoFormer.load({ weights, dtype: "q4" }));
+    const parts = { dna: `${weights}dna/`, protein: `${weights}protein/`, aggregator: `${weights}aggregator/` };
+    await code("partsWithDtype", IsoFormer.load({ weights: parts, dtype: "q8" }));
     const model = await IsoFormer.load({ weights, dtype: "q8", modalities: ["protein"] });
     await code("badResidue", model.predict({ protein: "MKT1AY" }));
     await code("emptyInputs", model.predict({}));
@@ -147,6 +152,7 @@ try {
     unknownOption: "INVALID_ARGUMENT", unknownOptionIsTyped: true,
     missingDir: "NETWORK_ERROR", missingDirIsTyped: true,
     noQ4: "DTYPE_UNAVAILABLE", noQ4IsTyped: true,
+    partsWithDtype: "INVALID_ARGUMENT", partsWithDtypeIsTyped: true,
     badResidue: "INVALID_CHARACTER", badResidueIsTyped: true,
     emptyInputs: "INVALID_ARGUMENT", emptyInputsIsTyped: true,
     unknownInput: "INVALID_ARGUMENT", unknownInputIsTyped: true,
