@@ -141,13 +141,9 @@ fn embed_one(loaded: &Loaded, sequence: String, modality: Modality, tokenizer: O
     future_to_promise(async move {
         let run = async {
             encoder.expect_modality(modality)?;
-            let mut embeddings = match tokenizer {
-                Some(tokenizer) => encoder.embed_with(&tokenizer, &[sequence.as_str()]).await?,
-                None => encoder.embed(&[sequence.as_str()]).await?,
-            };
-            embeddings.pop().ok_or_else(|| Error::Device("no output".into()))
+            embed_first(&encoder, tokenizer.as_ref(), &sequence).await
         };
-        run.await.map(|e| embedding_to_js(&e)).map_err(|e| to_js_error(&e))
+        run.await.map_err(|e| to_js_error(&e))
     })
 }
 
@@ -283,9 +279,12 @@ impl IsoformerUrls {
     }
 }
 
-/// The first (only) embedding of one sequence, for JavaScript.
-async fn embed_first(encoder: &SequenceEncoder, sequence: &str) -> Result<JsValue, Error> {
-    let mut embeddings = encoder.embed(&[sequence]).await?;
+/// The embedding of one sequence (with `tokenizer`, or the encoder's own), for JavaScript.
+async fn embed_first(encoder: &SequenceEncoder, tokenizer: Option<&Tokenizer>, sequence: &str) -> Result<JsValue, Error> {
+    let mut embeddings = match tokenizer {
+        Some(tokenizer) => encoder.embed_with(tokenizer, &[sequence]).await?,
+        None => encoder.embed(&[sequence]).await?,
+    };
     embeddings.pop().map(|e| embedding_to_js(&e)).ok_or_else(|| Error::Device("no output".into()))
 }
 
@@ -293,8 +292,17 @@ async fn embed_first(encoder: &SequenceEncoder, sequence: &str) -> Result<JsValu
 async fn embed_with_model(model: &Isoformer, modality: Modality, sequence: &str) -> Result<JsValue, Error> {
     match modality {
         Modality::Dna => Ok(dna_embedding_to_js(&model.dna_encoder().embed(sequence).await?)),
-        other => embed_first(model.sequence_encoder(other)?, sequence).await,
+        other => embed_first(model.sequence_encoder(other)?, None, sequence).await,
     }
+}
+
+/// Fetches one part of a low-memory model (through the load options' fetch hook, i.e. the cache)
+/// and uploads it to `device`.
+async fn fetch_part(loader: &mut Loader, urls: &IsoformerUrls, part: Part, device: &backend::ComputeDevice) -> Result<(Manifest, LoadedWeights), Error> {
+    let url = urls.url(part)?;
+    let manifest = loader.manifest(url).await?;
+    let weights = loader.weights(url, &manifest, &device.device).await?;
+    Ok((manifest, weights))
 }
 
 /// One field of a JS options object, `None` when the object or the field is absent.
@@ -477,18 +485,11 @@ impl IsoformerModel {
         future_to_promise(async move {
             let modality = modality.map_err(|e| to_js_error(&e))?;
             let run = async {
-                let part = match modality {
-                    Modality::Dna => Part::Dna,
-                    Modality::Rna => Part::Rna,
-                    Modality::Protein => Part::Protein,
-                };
                 match held {
                     Held::Whole(model) => embed_with_model(&model, modality, &sequence).await,
                     Held::PartByPart { urls, options, device } => {
-                        let url = urls.url(part)?;
                         let mut loader = Loader::from_options(&options)?;
-                        let manifest = loader.manifest(url).await?;
-                        let weights = loader.weights(url, &manifest, &device.device).await?;
+                        let (manifest, weights) = fetch_part(&mut loader, &urls, Part::encoder_of(modality), &device).await?;
                         // The encoder is dropped at the end of this block, before its GPU memory is released.
                         let embedded = if modality == Modality::Dna {
                             let encoder = DnaEncoder::new(device.clone(), &manifest, weights)?;
@@ -496,7 +497,7 @@ impl IsoformerModel {
                         } else {
                             let encoder = SequenceEncoder::new(device.clone(), &manifest, weights)?;
                             encoder.expect_modality(modality)?;
-                            embed_first(&encoder, &sequence).await
+                            embed_first(&encoder, None, &sequence).await
                         };
                         device.device.memory_cleanup();
                         embedded
@@ -520,13 +521,7 @@ impl IsoformerModel {
                     Held::Whole(model) => model.predict(&given, false).await,
                     Held::PartByPart { urls, options, device } => {
                         let mut loader = Loader::from_options(&options)?;
-                        let load = async |part: Part| -> Result<(Manifest, LoadedWeights), Error> {
-                            let url = urls.url(part)?;
-                            let manifest = loader.manifest(url).await?;
-                            let weights = loader.weights(url, &manifest, &device.device).await?;
-                            Ok((manifest, weights))
-                        };
-                        predict_part_by_part(&device, &given, false, load).await
+                        predict_part_by_part(&device, &given, false, async |part: Part| fetch_part(&mut loader, &urls, part, &device).await).await
                     }
                 }
             };

@@ -10,7 +10,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{CheckpointMismatch, Error, Result};
+use crate::error::{CheckpointMismatch, Error, Modality, Result};
 use crate::quantize::{self, SCALE_SUFFIX, WeightDtype};
 
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -158,6 +158,15 @@ pub enum Part {
 
 impl Part {
     pub const ALL: [Part; 4] = [Part::Dna, Part::Rna, Part::Protein, Part::Aggregator];
+
+    /// The encoder that reads `modality`.
+    pub fn encoder_of(modality: Modality) -> Part {
+        match modality {
+            Modality::Dna => Part::Dna,
+            Modality::Rna => Part::Rna,
+            Modality::Protein => Part::Protein,
+        }
+    }
 
     /// The sub-directory holding this part's weight directory.
     pub fn dir_name(self) -> &'static str {

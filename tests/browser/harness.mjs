@@ -57,3 +57,9 @@ export async function newPage(browser, label = "page") {
 
 /** A route answering an empty HTML page (a same-origin place to import modules from). */
 export const blankPage = (title) => (request, response) => Boolean(response.writeHead(200, { "content-type": "text/html" }).end(`<!doctype html><title>${title}</title>`));
+
+/** max |values − reference| ÷ max |reference|: how far apart two outputs are, relative to their scale. */
+export function maxRelativeDifference(values, reference) {
+  const scale = Math.max(...Array.from(reference, Math.abs));
+  return Math.max(...Array.from(values, (v, i) => Math.abs(v - reference[i]))) / scale;
+}
