@@ -13,30 +13,15 @@ cosine similarity of the mean embeddings of the same inputs. Output: one JSON li
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
+from sequences import SHARED, fasta_records, tp73_genbank
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(ROOT, "..", "shared", "data", "gentle_rs")
 BINARY = os.path.join(ROOT, "target", "release", "isoformer")
-
-
-def first_records(path, count):
-    """(id, sequence) of the first `count` FASTA records."""
-    chunks = open(path).read().split(">")[1:count + 1]
-    return [(chunk.split(None, 1)[0], "".join(chunk.splitlines()[1:])) for chunk in chunks]
-
-
-def genbank():
-    text = open(os.path.join(SHARED, "tp73.ncbi.gb")).read()
-    origin = text.split("ORIGIN", 1)[1]
-    dna = re.sub(r"[^acgtnACGTN]", "", origin).upper()
-    proteins = [re.sub(r"\s", "", p) for p in re.findall(r'/translation="([^"]+)"', text)]
-    return dna, proteins
 
 
 def ranks(values):
@@ -86,8 +71,8 @@ def main():
     parser.add_argument("--no-embeddings", action="store_true", help="compare the 30 values only")
     args = parser.parse_args()
 
-    dna, proteins = genbank()
-    transcripts = first_records(os.path.join(SHARED, "ensembl_human_tp73_all.fasta"), args.samples)
+    dna, proteins = tp73_genbank()
+    transcripts = fasta_records(os.path.join(SHARED, "ensembl_human_tp73_all.fasta"))[: args.samples]
     with tempfile.TemporaryDirectory() as tmp:
         files = {}
         for part, records in [("dna", [("tp73_region", dna)]), ("rna", transcripts),

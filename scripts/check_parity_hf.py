@@ -22,20 +22,9 @@ from transformers import EsmModel, EsmTokenizer
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures"))
 from nt_reference import NtForMaskedLM, nt_vocab  # noqa: E402
+from sequences import fasta_records  # noqa: E402
 
 PROTEIN_VOCAB = ["<cls>", "<pad>", "<eos>", "<unk>", *"LAGVSERTIDPKQNFYMHWCXBUZO.-", "<null_1>", "<mask>"]
-
-
-def read_fasta(path):
-    records, name = {}, None
-    for line in open(path):
-        line = line.strip()
-        if line.startswith(">"):
-            name = line[1:].split()[0]
-            records[name] = ""
-        elif name:
-            records[name] += line
-    return records
 
 
 def reference(model_kind, hf_dir, tmp):
@@ -61,7 +50,7 @@ def main():
     parser.add_argument("--sequence")
     parser.add_argument("--backend", default="cpu")
     args = parser.parse_args()
-    sequences = read_fasta(args.fasta) if args.fasta else {"sequence": args.sequence}
+    sequences = dict(fasta_records(args.fasta)) if args.fasta else {"sequence": args.sequence}
     flag = "--protein" if args.model == "esm2" else "--rna"
     with tempfile.TemporaryDirectory() as tmp:
         tokenize, model = reference(args.model, args.hf, tmp)

@@ -15,8 +15,8 @@ import os
 import re
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(ROOT, "..", "shared", "data", "gentle_rs")
+from sequences import SHARED, fasta_records, tp73_genbank
+
 
 BASES = "TCAG"
 AMINO = "FFLLSSSSYY**CC*WLLLLPPPPHHQQRRRRIIIMTTTTNNKKSSRRVVVVAAAADDEEGGGG"
@@ -33,26 +33,19 @@ def translate(cdna, start):
     return "".join(protein)
 
 
-def records(path):
-    for chunk in open(path).read().split(">")[1:]:
-        header, _, body = chunk.partition("\n")
-        yield header.split()[0], re.sub(r"\s", "", body).upper()
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out_dir")
     parser.add_argument("--count", type=int, default=3)
     args = parser.parse_args()
-    genbank = os.path.join(SHARED, "tp73.ncbi.gb")
     cdnas = os.path.join(SHARED, "ensembl_human_tp73_all.fasta")
-    if not (os.path.exists(genbank) and os.path.exists(cdnas)):
+    if not (os.path.exists(os.path.join(SHARED, "tp73.ncbi.gb")) and os.path.exists(cdnas)):
         return
-    text = open(genbank).read()
-    dna = re.sub(r"[^ACGTN]", "", text.split("ORIGIN", 1)[1].upper())
-    proteins = {re.sub(r"\s", "", p) for p in re.findall(r'/translation="([^"]+)"', text)}
+    dna, translations = tp73_genbank()
+    proteins = set(translations)
     examples = []
-    for transcript, cdna in records(cdnas):
+    for transcript, cdna in fasta_records(cdnas):
+        cdna = cdna.upper()
         # The protein is the GenBank translation this cDNA encodes from one of its ATGs.
         encoded = {translate(cdna, m.start()) for m in re.finditer("(?=ATG)", cdna)} & proteins
         if not encoded:
