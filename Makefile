@@ -60,10 +60,11 @@ test-web: wasm setup-node cli
 	node tests/browser/demo_e2e.mjs www/dist
 	node tests/browser/vite_app.mjs www/dist
 
-## Side-by-side benchmark (ESM-2, same random weights): isoformer-web native and in Chromium against
-## PyTorch and ONNX Runtime Web; rewrites its section of BENCHMARKS.md. Needs torch + transformers;
-## installs onnx/onnxscript (pip) and onnxruntime-web (npm, under target/bench). E.g.
-## make bench-compare BENCH_ARGS="--size 150M --residues 1024 --runs 5"
+## Side-by-side benchmark (ESM-2, NT-v2 or the Enformer trunk, same random weights): isoformer-web
+## native and in Chromium against PyTorch and ONNX Runtime Web; rewrites its section of
+## BENCHMARKS.md. Needs torch + transformers (+ enformer-pytorch for Enformer); installs
+## onnx/onnxscript (pip) and onnxruntime-web (npm, under target/bench). E.g.
+## make bench-compare BENCH_ARGS="--model nt --size 250M --length 1536 --runs 5 --browser-backends cpu"
 bench-compare: setup-node cli wasm
 	python3 scripts/bench_compare.py $(BENCH_ARGS)
 

@@ -105,11 +105,17 @@ impl SequenceEncoder {
         }
         self.expect_modality(tokenizer.modality())?;
         let tokens = sequences.iter().map(|s| tokenizer.encode(s)).collect::<Result<Vec<_>>>()?;
-        let (ids, mask, length) = pad_batch(&tokens, tokenizer.pad_id());
+        let (ids, mask) = self.upload_batch(&tokens, tokenizer.pad_id());
+        Ok((tokens, ids, mask))
+    }
+
+    /// Token ids to the device, padded to the longest: `[batch, length]` ids and mask.
+    fn upload_batch(&self, tokens: &[Vec<u32>], pad_id: u32) -> (Tensor<2, Int>, Tensor<2>) {
+        let (ids, mask, length) = pad_batch(tokens, pad_id);
         let shape = [tokens.len(), length];
         let ids: Vec<i32> = ids.into_iter().map(|id| id as i32).collect();
         let device = &self.device.device;
-        Ok((tokens, Tensor::from_data(TensorData::new(ids, shape), device), Tensor::from_data(TensorData::new(mask, shape), device)))
+        (Tensor::from_data(TensorData::new(ids, shape), device), Tensor::from_data(TensorData::new(mask, shape), device))
     }
 
     /// Embeds a batch (padded to its longest member) and reads it back asynchronously.
@@ -135,9 +141,26 @@ impl SequenceEncoder {
     /// One sequence's last hidden state on the device, not read back, with its token ids:
     /// `[1, tokens, hidden]` and a `[1, tokens]` mask of ones.
     pub fn hidden(&self, sequence: &str) -> Result<(Vec<u32>, ModalityEmbedding)> {
-        let (mut tokens, ids, mask) = self.inputs(&self.tokenizer, &[sequence])?;
-        let hidden = self.model.forward(ids, mask.clone());
-        Ok((tokens.pop().unwrap_or_default(), ModalityEmbedding { hidden, mask }))
+        let tokens = self.tokenize(sequence)?;
+        let embedding = self.forward(self.upload(&tokens));
+        Ok((tokens, embedding))
+    }
+
+    /// [`Self::hidden`]'s first step, on the host: one sequence's token ids.
+    pub fn tokenize(&self, sequence: &str) -> Result<Vec<u32>> {
+        self.tokenizer.encode(sequence)
+    }
+
+    /// [`Self::hidden`]'s second step: one sequence's token ids on the device.
+    pub fn upload(&self, tokens: &[u32]) -> TokensOnDevice {
+        let (ids, mask) = self.upload_batch(&[tokens.to_vec()], self.tokenizer.pad_id());
+        TokensOnDevice { ids, mask }
+    }
+
+    /// [`Self::hidden`]'s last step: `[1, tokens]` ids → `[1, tokens, hidden]`, queued on the device.
+    pub fn forward(&self, tokens: TokensOnDevice) -> ModalityEmbedding {
+        let hidden = self.model.forward(tokens.ids, tokens.mask.clone());
+        ModalityEmbedding { hidden, mask: tokens.mask }
     }
 
     /// Masked-LM logits per token; an error if the weights carry no LM head.
@@ -152,6 +175,12 @@ impl SequenceEncoder {
         let per_sequence = read_rows(logits, tokens).await?;
         Ok(per_sequence.map(|(tokens, vocab, logits)| Logits { shape: [tokens.len(), vocab], tokens, logits }).collect())
     }
+}
+
+/// One sequence's token ids on the device: `[1, tokens]` ids and a mask of ones.
+pub struct TokensOnDevice {
+    ids: Tensor<2, Int>,
+    pub mask: Tensor<2>,
 }
 
 /// One DNA window through Enformer, row-major.
@@ -260,7 +289,12 @@ impl DnaEncoder {
 
     /// The trunk's output on the device, not read back: `[1, target_length, 2·dim]`.
     pub fn trunk(&self, one_hot: &DnaOneHot, sequence: &str) -> Result<Tensor<3>> {
-        self.model.forward(&one_hot.encode(sequence)?, self.chunks, &self.device.device)
+        self.trunk_of(&one_hot.encode(sequence)?)
+    }
+
+    /// [`Self::trunk`] on a sequence already one-hot encoded (`[L, 4]` row-major on the host).
+    pub fn trunk_of(&self, one_hot: &[f32]) -> Result<Tensor<3>> {
+        self.model.forward(one_hot, self.chunks, &self.device.device)
     }
 
     /// [`Self::embed`] with another one-hot encoder (per-request policies).

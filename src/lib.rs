@@ -31,6 +31,7 @@ pub mod model;
 pub mod nn;
 pub mod nucleotide;
 pub mod quantize;
+pub mod stages;
 pub mod synthetic;
 pub mod tokenize;
 #[cfg(target_arch = "wasm32")]

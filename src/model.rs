@@ -6,8 +6,9 @@ use burn::tensor::Tensor;
 use serde::Serialize;
 
 use crate::aggregator::{Aggregator, AggregatorConfig, ModalityEmbedding};
-use crate::embed::{DnaEncoder, SequenceEncoder, read_back};
+use crate::embed::{DnaEncoder, SequenceEncoder, TokensOnDevice, read_back};
 use crate::error::{Error, Modality, Result};
+use crate::stages::{Stage, StageClock, StageTimes};
 use crate::weights::{LoadedWeights, Manifest, Part};
 
 /// The 30 GTEx tissues in the dataset card's order ("List of tissues V1"); that the head's outputs
@@ -44,6 +45,18 @@ pub struct Prediction {
     /// `[bins, dna_dim]` row-major after the cross-attentions, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub final_dna_embeddings: Option<(Vec<usize>, Vec<f32>)>,
+    /// Where the time went: milliseconds per stage (see [`Stage`]).
+    pub stages: StageTimes,
+}
+
+impl IsoformerInputs<'_> {
+    /// An error when no sequence is given at all.
+    fn require_one(&self) -> Result<()> {
+        if self.dna.is_none() && self.rna.is_none() && self.protein.is_none() {
+            return Err(Error::InvalidArgument("give at least one of DNA, RNA and protein".into()));
+        }
+        Ok(())
+    }
 }
 
 /// The aggregator of a weight directory (manifest model `aggregator`; every tensor must be used),
@@ -148,19 +161,30 @@ impl Isoformer {
     /// Checks every given sequence (tokenizes it) without running anything, so a batch can refuse
     /// a bad row before spending time on the good ones.
     pub fn check(&self, inputs: &IsoformerInputs<'_>) -> Result<()> {
-        if inputs.dna.is_none() && inputs.rna.is_none() && inputs.protein.is_none() {
-            return Err(Error::InvalidArgument("give at least one of DNA, RNA and protein".into()));
-        }
-        if let Some(rna) = inputs.rna {
-            Self::encoder(&self.rna, Modality::Rna)?.tokenizer().encode(rna)?;
-        }
-        if let Some(protein) = inputs.protein {
-            Self::encoder(&self.protein, Modality::Protein)?.tokenizer().encode(protein)?;
-        }
+        inputs.require_one()?;
+        self.tokenize(inputs)?;
         if let Some(dna) = inputs.dna {
             self.dna.one_hot().encode(dna)?;
         }
         Ok(())
+    }
+
+    /// The RNA's and the protein's token ids (host side).
+    fn tokenize(&self, inputs: &IsoformerInputs<'_>) -> Result<(Option<Vec<u32>>, Option<Vec<u32>>)> {
+        let rna = inputs.rna.map(|s| Self::encoder(&self.rna, Modality::Rna)?.tokenize(s)).transpose()?;
+        let protein = inputs.protein.map(|s| Self::encoder(&self.protein, Modality::Protein)?.tokenize(s)).transpose()?;
+        Ok((rna, protein))
+    }
+
+    /// The token ids to the device; laps `Upload` once they are there.
+    async fn upload(&self, (rna, protein): (Option<Vec<u32>>, Option<Vec<u32>>), clock: &mut StageClock) -> Result<(Option<TokensOnDevice>, Option<TokensOnDevice>)> {
+        let rna = rna.map(|t| Self::encoder(&self.rna, Modality::Rna).map(|e| e.upload(&t))).transpose()?;
+        let protein = protein.map(|t| Self::encoder(&self.protein, Modality::Protein).map(|e| e.upload(&t))).transpose()?;
+        for tokens in rna.iter().chain(&protein) {
+            crate::stages::barrier(&tokens.mask).await?;
+        }
+        clock.lap(Stage::Upload);
+        Ok((rna, protein))
     }
 
     /// The Enformer trunk's `[1, bins, dna_dim]` embedding of a DNA window (N when absent), which
@@ -168,31 +192,70 @@ impl Isoformer {
     pub fn dna_embedding(&self, dna: Option<&str>) -> Result<Tensor<3>> {
         match dna {
             Some(dna) => self.dna.trunk(self.dna.one_hot(), dna),
-            // Absent DNA is an all-N window: the same embedding every time, so it is computed once
-            // per model (the trunk is most of a prediction's cost).
-            None => match self.absent_dna.get() {
-                Some(embedding) => Ok(embedding.clone()),
-                None => {
-                    let embedding = self.dna.trunk(self.dna.one_hot(), "N")?;
-                    Ok(self.absent_dna.get_or_init(|| embedding).clone())
-                }
-            },
+            None => self.absent_dna_embedding(),
+        }
+    }
+
+    /// Absent DNA is an all-N window: the same embedding every time, so it is computed once per
+    /// model (the trunk is most of a prediction's cost).
+    fn absent_dna_embedding(&self) -> Result<Tensor<3>> {
+        match self.absent_dna.get() {
+            Some(embedding) => Ok(embedding.clone()),
+            None => {
+                let embedding = self.dna.trunk(self.dna.one_hot(), "N")?;
+                Ok(self.absent_dna.get_or_init(|| embedding).clone())
+            }
         }
     }
 
     /// Predicts the tissue values of one transcript; `final_dna` also returns the final DNA embeddings.
     pub async fn predict(&self, inputs: &IsoformerInputs<'_>, final_dna: bool) -> Result<Prediction> {
-        self.check(inputs)?;
-        let dna = self.dna_embedding(inputs.dna)?;
-        self.predict_from(dna, inputs, final_dna).await
+        inputs.require_one()?;
+        let mut clock = StageClock::default();
+        let tokens = self.tokenize(inputs)?;
+        let one_hot = inputs.dna.map(|dna| self.dna.one_hot().encode(dna)).transpose()?;
+        clock.lap(Stage::Tokenize);
+        let tokens = self.upload(tokens, &mut clock).await?;
+        let dna = match one_hot {
+            Some(one_hot) => self.dna.trunk_of(&one_hot)?,
+            None => self.absent_dna_embedding()?,
+        };
+        clock.lap_after(Stage::Dna, &dna).await?;
+        self.encode_and_aggregate(dna, tokens, clock, inputs, final_dna).await
     }
 
     /// [`Isoformer::predict`] with the DNA embedding already computed (from `inputs.dna`).
     pub async fn predict_from(&self, dna: Tensor<3>, inputs: &IsoformerInputs<'_>, final_dna: bool) -> Result<Prediction> {
-        let rna = inputs.rna.map(|s| Self::encoder(&self.rna, Modality::Rna)?.hidden(s)).transpose()?;
-        let protein = inputs.protein.map(|s| Self::encoder(&self.protein, Modality::Protein)?.hidden(s)).transpose()?;
-        let outputs = self.aggregator.forward(dna, rna.map(|(_, e)| e), protein.map(|(_, e)| e))?;
-        prediction(outputs, inputs, final_dna, self.random_weights).await
+        let mut clock = StageClock::default();
+        let tokens = self.tokenize(inputs)?;
+        clock.lap(Stage::Tokenize);
+        let tokens = self.upload(tokens, &mut clock).await?;
+        self.encode_and_aggregate(dna, tokens, clock, inputs, final_dna).await
+    }
+
+    /// RNA and protein through their encoders, then the aggregator and the readback, each lapped.
+    async fn encode_and_aggregate(
+        &self,
+        dna: Tensor<3>,
+        (rna, protein): (Option<TokensOnDevice>, Option<TokensOnDevice>),
+        mut clock: StageClock,
+        inputs: &IsoformerInputs<'_>,
+        final_dna: bool,
+    ) -> Result<Prediction> {
+        let mut encode = async |tokens: Option<TokensOnDevice>, encoder: &Option<SequenceEncoder>, modality: Modality, stage: Stage| -> Result<Option<ModalityEmbedding>> {
+            let Some(tokens) = tokens else { return Ok(None) };
+            let embedding = Self::encoder(encoder, modality)?.forward(tokens);
+            clock.lap_after(stage, &embedding.hidden).await?;
+            Ok(Some(embedding))
+        };
+        let rna = encode(rna, &self.rna, Modality::Rna, Stage::Rna).await?;
+        let protein = encode(protein, &self.protein, Modality::Protein, Stage::Protein).await?;
+        let outputs = self.aggregator.forward(dna, rna, protein)?;
+        clock.lap_after(Stage::Aggregation, &outputs.0).await?;
+        let mut prediction = prediction(outputs, inputs, final_dna, self.random_weights).await?;
+        clock.lap(Stage::Readback);
+        prediction.stages = clock.finish();
+        Ok(prediction)
     }
 }
 
@@ -210,7 +273,7 @@ async fn prediction((values, final_embeddings): (Tensor<2>, Tensor<3>), inputs: 
         .into_iter()
         .filter_map(|(s, m)| s.map(|_| m))
         .collect();
-    Ok(Prediction { tissues, values, units: UNITS, modalities, random_weights, final_dna_embeddings })
+    Ok(Prediction { tissues, values, units: UNITS, modalities, random_weights, final_dna_embeddings, stages: StageTimes::default() })
 }
 
 /// Runs a part's pending work to the end: reads `tensor` back and uploads it again, so nothing
@@ -231,9 +294,9 @@ pub async fn predict_part_by_part(
     final_dna: bool,
     mut load: impl AsyncFnMut(Part) -> Result<(Manifest, LoadedWeights)>,
 ) -> Result<Prediction> {
-    if inputs.dna.is_none() && inputs.rna.is_none() && inputs.protein.is_none() {
-        return Err(Error::InvalidArgument("give at least one of DNA, RNA and protein".into()));
-    }
+    inputs.require_one()?;
+    // Stages here: `load` per part, and each encoder's stage includes its tokenize and upload.
+    let mut clock = StageClock::default();
     let mut random = false;
     let mut embeddings = Vec::new();
     for (part, modality, sequence) in [(Part::Rna, Modality::Rna, inputs.rna), (Part::Protein, Modality::Protein, inputs.protein)] {
@@ -245,27 +308,36 @@ pub async fn predict_part_by_part(
         let encoder = SequenceEncoder::new(device.clone(), &manifest, weights)?;
         encoder.expect_modality(modality)?;
         random |= encoder.random_weights();
+        clock.lap(Stage::Load);
         let (_, embedding) = encoder.hidden(sequence)?;
         let hidden = settle(embedding.hidden, device).await?;
         drop(encoder);
         device.device.memory_cleanup();
+        clock.lap(if modality == Modality::Rna { Stage::Rna } else { Stage::Protein });
         embeddings.push(Some(ModalityEmbedding { hidden, mask: embedding.mask }));
     }
     let (manifest, weights) = load(Part::Dna).await?;
     let encoder = DnaEncoder::new(device.clone(), &manifest, weights)?;
     random |= encoder.random_weights();
+    clock.lap(Stage::Load);
     let dna = settle(encoder.trunk(encoder.one_hot(), inputs.dna.unwrap_or("N"))?, device).await?;
     drop(encoder);
     device.device.memory_cleanup();
+    clock.lap(Stage::Dna);
     let (manifest, weights) = load(Part::Aggregator).await?;
     let (aggregator, aggregator_random) = load_aggregator(&manifest, weights)?;
     if dna.dims()[2] != aggregator.config().dna_dim {
         return Err(Error::Config(format!("DNA embedding width {} differs from the aggregator's {}", dna.dims()[2], aggregator.config().dna_dim)));
     }
+    clock.lap(Stage::Load);
     let protein = embeddings.pop().flatten();
     let rna = embeddings.pop().flatten();
     let outputs = aggregator.forward(dna, rna, protein)?;
-    prediction(outputs, inputs, final_dna, random || aggregator_random).await
+    clock.lap_after(Stage::Aggregation, &outputs.0).await?;
+    let mut prediction = prediction(outputs, inputs, final_dna, random || aggregator_random).await?;
+    clock.lap(Stage::Readback);
+    prediction.stages = clock.finish();
+    Ok(prediction)
 }
 
 /// [`predict_part_by_part`] over an IsoFormer weight directory on the local file system.

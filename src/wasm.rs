@@ -360,6 +360,11 @@ fn prediction_to_js(prediction: &Prediction) -> JsValue {
     set(&object, "randomWeights", &prediction.random_weights.into());
     let modalities = serde_wasm_bindgen::to_value(&prediction.modalities).unwrap_or(JsValue::NULL);
     set(&object, "modalities", &modalities);
+    let stages = Object::new();
+    for (stage, ms) in &prediction.stages.0 {
+        set(&stages, stage.name(), &(*ms).into());
+    }
+    set(&object, "stages", &stages.into());
     object.into()
 }
 

@@ -114,3 +114,27 @@ fn absent_dna_is_computed_once_and_equals_an_all_n_window() {
     assert_eq!(first.values, explicit.values);
     assert_eq!(first.modalities, vec![isoformer::Modality::Protein]);
 }
+
+#[test]
+fn stage_timings_name_each_stage_in_order_and_add_up_to_the_call() {
+    // wgpu queues work and returns: without a barrier at the end of each stage, the encoders' time
+    // would be charged to the readback that first waits for the device.
+    let model = model(BackendKind::Wgpu);
+    let (dna, rna, protein) = inputs();
+    let given = IsoformerInputs { dna: Some(&dna), rna: Some(&rna), protein: Some(&protein) };
+    pollster::block_on(model.predict(&given, false)).unwrap(); // shaders compiled here
+    let started = std::time::Instant::now();
+    let prediction = pollster::block_on(model.predict(&given, false)).unwrap();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+    let names: Vec<&str> = prediction.stages.0.iter().map(|(stage, _)| stage.name()).collect();
+    assert_eq!(names, ["tokenize", "upload", "dna", "rna", "protein", "aggregation", "readback"]);
+    let ms = |name: &str| prediction.stages.0.iter().find(|(stage, _)| stage.name() == name).unwrap().1;
+    assert!(prediction.stages.0.iter().all(|(_, ms)| ms.is_finite() && *ms >= 0.0), "{:?}", prediction.stages);
+    let total: f64 = prediction.stages.0.iter().map(|(_, ms)| ms).sum();
+    assert!(total <= elapsed_ms && total >= 0.9 * elapsed_ms, "stages {total} ms, call {elapsed_ms} ms");
+    assert!(ms("dna") > 10.0 * ms("readback"), "{:?}", prediction.stages);
+    // Low-memory mode charges each part's fetch and upload to `load`.
+    let low = pollster::block_on(isoformer::model::predict_dir_part_by_part(model.device(), &root().join("weights/isoformer-tiny-random"), &given, false)).unwrap();
+    let names: Vec<&str> = low.stages.0.iter().map(|(stage, _)| stage.name()).collect();
+    assert_eq!(names, ["load", "rna", "protein", "dna", "aggregation", "readback"]);
+}

@@ -183,6 +183,7 @@ async function predict() {
     $("result").dataset.values = JSON.stringify(Array.from(prediction.values));
     $("result-summary").textContent = `From ${prediction.modalities.join(" + ")} (${prediction.units}).${prediction.randomWeights ? " RANDOM WEIGHTS: these numbers mean nothing." : ""}`;
     timings["Prediction (tokenize, encoders, aggregation, readback)"] = `${ms.toFixed(0)} ms`;
+    timings["Stages"] = Object.entries(prediction.stages).map(([stage, stageMs]) => `${stage} ${stageMs.toFixed(stageMs < 10 ? 1 : 0)} ms`).join(", ");
     showTimings();
     setStatus("Done.");
   } catch (error) {

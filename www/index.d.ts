@@ -90,6 +90,13 @@ export interface Prediction {
   units: string;
   randomWeights: boolean;
   modalities: Modality[];
+  /**
+   * Where the time went, in milliseconds, in the order the stages ran: `tokenize`, `upload`, `dna`,
+   * `rna`, `protein`, `aggregation`, `readback` (and `load` per part in low-memory mode, where each
+   * encoder's stage includes its tokenize and upload). Each device stage ends when the device has
+   * finished its work, so the figures add up to about the call's time inside the worker.
+   */
+  stages: Partial<Record<"load" | "tokenize" | "upload" | "dna" | "rna" | "protein" | "aggregation" | "readback", number>>;
 }
 
 export interface Embedding {

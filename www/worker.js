@@ -111,7 +111,7 @@ const operations = {
   },
   async predict(inputs) {
     const prediction = await loaded().predict(inputs);
-    return { tissues: prediction.tissues, values: prediction.values, units: prediction.units, randomWeights: prediction.randomWeights, modalities: prediction.modalities };
+    return { tissues: prediction.tissues, values: prediction.values, units: prediction.units, randomWeights: prediction.randomWeights, modalities: prediction.modalities, stages: prediction.stages };
   },
   async embed({ modality, sequence }) {
     return loaded().embed(modality, sequence);

@@ -65,7 +65,9 @@ try {
     const badEvents = events.filter((e) => !Number.isFinite(e.loaded) || !Number.isFinite(e.total) || e.loaded > e.total);
     const proteinOnly = await model.predict({ protein });
     const rnaProtein = await model.predict({ rna, protein });
+    const fullStarted = performance.now();
     const full = await model.predict({ dna, rna, protein });
+    const fullMs = performance.now() - fullStarted;
     const together = await Promise.all([model.predict({ protein }), model.predict({ rna, protein }), model.embed("protein", protein)]);
     const embeddings = {};
     for (const [modality, sequence] of Object.entries({ protein, rna, dna })) {
@@ -84,7 +86,7 @@ try {
       info, stages, badEvents, embeddings, lost, afterLoss, againModalities,
       proteinOnly: { tissues: proteinOnly.tissues, values: Array.from(proteinOnly.values), isFloat32: proteinOnly.values instanceof Float32Array, random: proteinOnly.randomWeights, modalities: proteinOnly.modalities },
       rnaProtein: Array.from(rnaProtein.values),
-      full: Array.from(full.values),
+      full: Array.from(full.values), fullStages: full.stages, fullMs,
       together: [Array.from(together[0].values), Array.from(together[1].values), together[2].shape],
     };
   }, { weights: WEIGHTS, protein: PROTEIN, rna: RNA, dna: DNA });
@@ -113,6 +115,13 @@ try {
   assert.deepEqual(main.afterLoss, main.proteinOnly.values, "a model loaded after a device loss predicts as before");
   assert.deepEqual(main.againModalities, ["dna", "protein"]);
   webgpuFull = main.full;
+  // Stage timings: every stage in order, finite, within the call's time seen from the page (which
+  // adds the worker's messaging); the DNA trunk's work is charged to it, not to the readback.
+  assert.deepEqual(Object.keys(main.fullStages), ["tokenize", "upload", "dna", "rna", "protein", "aggregation", "readback"]);
+  assert.ok(Object.values(main.fullStages).every((ms) => Number.isFinite(ms) && ms >= 0), JSON.stringify(main.fullStages));
+  const stageSum = Object.values(main.fullStages).reduce((a, b) => a + b, 0);
+  assert.ok(stageSum <= main.fullMs && stageSum >= 0.5 * main.fullMs, `stages ${stageSum} ms, call ${main.fullMs} ms`);
+  assert.ok(main.fullStages.dna > 10 * main.fullStages.readback, JSON.stringify(main.fullStages));
 
   // 3. Typed errors, dtype variants.
   const errors = await inPage(page, async (IsoFormer, { weights }) => {

@@ -6,6 +6,7 @@ use std::time::Instant;
 use isoformer::config::ENFORMER_SEQUENCE_LENGTH;
 use isoformer::tokenize::NUCLEOTIDE_MAX_TOKENS;
 use isoformer::model::predict_dir_part_by_part;
+use isoformer::stages::StageTimes;
 use isoformer::weights::{self, ISOFORMER_INDEX_FILE, Part};
 use isoformer::{
     DnaEncoder, Isoformer, IsoformerInputs, Modality, NucleotideTokenizer, ProteinTokenizer, Result, SequenceEncoder, Tokenizer, backend,
@@ -93,6 +94,22 @@ fn time_runs(runs: usize, mut once: impl FnMut() -> Result<()>) -> Result<serde_
     Ok(serde_json::json!({ "warmup_ms": warmup_ms, "median_ms": runs_ms.get(runs_ms.len() / 2), "runs_ms": runs_ms }))
 }
 
+/// Per stage, the median over the timed runs (`null` when there were none).
+fn median_stages(runs: &[StageTimes]) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let first = runs.first()?;
+    Some(
+        first
+            .0
+            .iter()
+            .map(|(stage, _)| {
+                let mut ms: Vec<f64> = runs.iter().filter_map(|run| run.get(*stage)).collect();
+                ms.sort_by(f64::total_cmp);
+                (stage.name().to_string(), serde_json::json!(ms[ms.len() / 2]))
+            })
+            .collect(),
+    )
+}
+
 /// Device memory held by Burn's pools after the runs (GPU backends; `null` on the CPU): the pools
 /// keep pages for reuse, so `bytes_reserved` is the peak of the runs.
 fn device_memory(device: &burn::tensor::Device) -> serde_json::Value {
@@ -158,12 +175,14 @@ fn bench_isoformer(args: &BenchArgs, device: isoformer::ComputeDevice, started: 
         protein: modalities.contains(&Modality::Protein).then_some(protein.as_str()),
     };
     let mut random = false;
+    let mut stages = Vec::new();
     let timing = time_runs(args.runs, || {
         let prediction = match &model {
             Some(model) => pollster::block_on(model.predict(&inputs, false))?,
             None => pollster::block_on(predict_dir_part_by_part(&device, &args.weights, &inputs, false))?,
         };
         random = prediction.random_weights;
+        stages.push(prediction.stages);
         Ok(())
     })?;
     print_summary(
@@ -178,6 +197,8 @@ fn bench_isoformer(args: &BenchArgs, device: isoformer::ComputeDevice, started: 
             "load_ms": load_ms,
             "low_memory": args.low_memory,
             "device_memory": device_memory(&device.device),
+            "stages_warmup_ms": stages.first(),
+            "stages_median_ms": median_stages(stages.get(1..).unwrap_or_default()),
         }),
         timing,
     )
