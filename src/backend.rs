@@ -31,8 +31,15 @@ pub fn init_native(kind: BackendKind) -> Result<ComputeDevice> {
     match kind {
         BackendKind::Cpu => Ok(ComputeDevice { device: Device::flex(), description: "cpu (burn flex)".into(), limits: None }),
         BackendKind::Wgpu => {
+            // Burn registers the wgpu runtime once per process and refuses a second registration,
+            // so later (or concurrent) calls share the first device.
+            static WGPU: std::sync::Mutex<Option<ComputeDevice>> = std::sync::Mutex::new(None);
+            let mut held = WGPU.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(device) = held.as_ref() {
+                return Ok(device.clone());
+            }
             let (device, setup) = Device::wgpu_options().init_with_setup().map_err(|e| Error::NoGpu(e.to_string()))?;
-            Ok(describe_wgpu(device, &setup))
+            Ok(held.insert(describe_wgpu(device, &setup)).clone())
         }
     }
 }

@@ -82,8 +82,13 @@ fn tiny_isoformer_matches_the_reference_on_cpu() {
     check(&model(BackendKind::Cpu));
 }
 
+/// The wgpu tests share one device (one runtime per process); the stage-timing test needs it to
+/// itself, since another test's queued work would be charged to its stages.
+static WGPU_ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn tiny_isoformer_matches_the_reference_on_wgpu() {
+    let _alone = WGPU_ALONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     check(&model(BackendKind::Wgpu));
 }
 
@@ -119,6 +124,7 @@ fn absent_dna_is_computed_once_and_equals_an_all_n_window() {
 fn stage_timings_name_each_stage_in_order_and_add_up_to_the_call() {
     // wgpu queues work and returns: without a barrier at the end of each stage, the encoders' time
     // would be charged to the readback that first waits for the device.
+    let _alone = WGPU_ALONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let model = model(BackendKind::Wgpu);
     let (dna, rna, protein) = inputs();
     let given = IsoformerInputs { dna: Some(&dna), rna: Some(&rna), protein: Some(&protein) };

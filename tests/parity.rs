@@ -8,7 +8,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use isoformer::backend::{self, BackendKind, ComputeDevice};
 use isoformer::config::EsmFamily;
@@ -30,12 +29,8 @@ fn read_nt_fixture(name: &str) -> Vec<u8> {
 }
 
 fn device(kind: BackendKind) -> ComputeDevice {
-    static WGPU: OnceLock<ComputeDevice> = OnceLock::new();
-    match kind {
-        BackendKind::Cpu => backend::init_native(kind).unwrap(),
-        // One wgpu runtime per process; a missing Vulkan driver fails here, loudly.
-        BackendKind::Wgpu => WGPU.get_or_init(|| backend::init_native(kind).expect("a wgpu adapter (install mesa-vulkan-drivers)")).clone(),
-    }
+    // A missing Vulkan driver fails here, loudly.
+    backend::init_native(kind).expect("a device (wgpu: install mesa-vulkan-drivers)")
 }
 
 fn encoder(weights: &Path, kind: BackendKind) -> SequenceEncoder {
