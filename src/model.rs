@@ -180,10 +180,11 @@ impl Isoformer {
     async fn upload(&self, (rna, protein): (Option<Vec<u32>>, Option<Vec<u32>>), clock: &mut StageClock) -> Result<(Option<TokensOnDevice>, Option<TokensOnDevice>)> {
         let rna = rna.map(|t| Self::encoder(&self.rna, Modality::Rna).map(|e| e.upload(&t))).transpose()?;
         let protein = protein.map(|t| Self::encoder(&self.protein, Modality::Protein).map(|e| e.upload(&t))).transpose()?;
-        for tokens in rna.iter().chain(&protein) {
-            crate::stages::barrier(&tokens.mask).await?;
+        // The queue runs in order: once the last upload is on the device, so is the first.
+        match protein.as_ref().or(rna.as_ref()) {
+            Some(last) => clock.lap_after(Stage::Upload, &last.mask).await?,
+            None => clock.lap(Stage::Upload),
         }
-        clock.lap(Stage::Upload);
         Ok((rna, protein))
     }
 

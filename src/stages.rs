@@ -102,7 +102,7 @@ impl StageClock {
 
 /// Reads one value of `tensor` back: the device's queue runs in order, so this returns once the
 /// work that produced it is done (a blocking `sync` is not available in the browser).
-pub async fn barrier<const D: usize>(tensor: &Tensor<D>) -> Result<()> {
+async fn barrier<const D: usize>(tensor: &Tensor<D>) -> Result<()> {
     if tensor.dims().contains(&0) {
         return Ok(());
     }
