@@ -53,7 +53,7 @@ pub(crate) fn layer_norm_specs(name: &str, d: usize) -> Vec<TensorSpec> {
 /// A Linear layer whose weight is stored as `[d_in, d_out]` (Burn's layout; the converter
 /// transposes PyTorch's `[out, in]`).
 pub(crate) fn load_linear(src: &mut dyn ParamSource, name: &str, d_in: usize, d_out: usize, bias: bool) -> Result<Linear> {
-    let weight = src.take(&format!("{name}.weight"), &[d_in, d_out])?.reshape([d_in, d_out]);
+    let weight = src.take_matrix(&format!("{name}.weight"), [d_in, d_out])?;
     let bias = if bias { Some(Param::from_tensor(src.take(&format!("{name}.bias"), &[d_out])?)) } else { None };
     Ok(Linear { weight: Param::from_tensor(weight), bias })
 }

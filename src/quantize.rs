@@ -1,13 +1,15 @@
 //! Storage types of weight tensors: f32, f16, and block-wise symmetric q8 / q4 with one f16 scale
 //! per block of `block_size` consecutive values (row-major order). Tensors are stored compact and
-//! widened to f32 as each shard is uploaded ("dequantize on upload"; see BENCHMARKS.md for why), so
-//! the model code never sees the storage type.
+//! widened to f32 as each shard is uploaded ("dequantize on upload"), so the model code never sees
+//! the storage type.
 //!
 //! q8: `q = round(x / s)` in [-127, 127], `s = max|x| / 127` per block, stored as I8 with the
 //! tensor's shape. q4: `q = round(x / s)` in [-7, 7], `s = max|x| / 7`, stored as `q + 8` in
 //! nibbles, two per byte (low nibble first), as U8 of `ceil(n / 2)` bytes. The scales are a
 //! separate F16 tensor named `<name>.q_scale`. Only matrices and convolution kernels with at least
 //! [`MIN_QUANTIZED_VALUES`] values are quantized; norms, biases and small tensors stay f32.
+//! On a GPU, q8 matrices of linear layers stay quantized instead ([`q8_matrix_data`]): a quarter
+//! of the device memory at the same matmul speed (measured; BENCHMARKS.md).
 
 use half::f16;
 use serde::{Deserialize, Serialize};
@@ -165,6 +167,25 @@ pub fn decode(dtype: WeightDtype, data: &[u8], scales: Option<&[u8]>, count: usi
     })
 }
 
+/// A q8 matrix as one of Burn's quantized tensors, to be kept packed on a GPU (0.28× of its f32
+/// bytes; its kernels widen it as they read it): the same values as [`decode`], when Burn's
+/// blocks along the last axis are ours — a `[rows, columns]` matrix with `columns` a multiple of
+/// the block size. `None` for any other shape, which is then widened on upload.
+pub fn q8_matrix_data(data: &[u8], scales: &[u8], shape: &[usize], block_size: usize) -> Option<burn::tensor::TensorData> {
+    use burn::tensor::quantization::{QuantScheme, QuantStore, QuantValue, ScaleDtype};
+    let &[rows, columns] = shape else { return None };
+    let block = u8::try_from(block_size).ok().filter(|b| *b > 0 && columns % block_size == 0)?;
+    if data.len() != rows * columns || scales.len() != 2 * (rows * columns / block_size) {
+        return None;
+    }
+    let values: Vec<i8> = data.iter().map(|q| *q as i8).collect();
+    let scales: Vec<f32> = scales.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect();
+    // Values packed four to a u32: WGSL has no 8-bit storage type. Scales as f32 (the f16 ones
+    // widen exactly): Burn's kernel for f16 scales needs `shader-f16`, which many browsers lack.
+    let scheme = QuantScheme::default().with_value(QuantValue::Q8S).with_store(QuantStore::PackedU32(0)).per_block([block], ScaleDtype::F32);
+    Some(burn::tensor::TensorData::quantized(values, [rows, columns], scheme, &scales, None))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +221,22 @@ mod tests {
         assert!(decode(WeightDtype::Q8, &[0; 10], Some(&[0; 2]), 11, 32).is_err(), "truncated data");
         assert!(decode(WeightDtype::Q8, &[0; 64], Some(&[0; 2]), 64, 32).is_err(), "one scale for two blocks");
         assert!(decode(WeightDtype::Q8, &[0; 64], None, 64, 32).is_err(), "no scales");
+    }
+
+    #[test]
+    fn q8_matrices_for_the_device_hold_the_values_decode_gives() {
+        let values = ramp(64 * 96);
+        let stored = encode(&values, WeightDtype::Q8, 32);
+        let scales = stored.scales.as_deref().unwrap();
+        let data = q8_matrix_data(&stored.data, scales, &[64, 96], 32).expect("96 columns are 3 blocks of 32");
+        let device = burn::tensor::Device::flex();
+        let on_device: Vec<f32> = burn::tensor::Tensor::<2>::from_data(data, &device).dequantize().into_data().try_to_vec().unwrap();
+        assert_eq!(on_device, decode(WeightDtype::Q8, &stored.data, Some(scales), values.len(), 32).unwrap());
+        // Blocks that would straddle rows, other ranks and wrong lengths are left to `decode`.
+        assert!(q8_matrix_data(&stored.data, scales, &[96, 64], 48).is_none(), "64 columns, blocks of 48");
+        assert!(q8_matrix_data(&stored.data, scales, &[64, 96, 1], 32).is_none());
+        assert!(q8_matrix_data(&stored.data[1..], scales, &[64, 96], 32).is_none());
+        assert!(q8_matrix_data(&stored.data, &scales[2..], &[64, 96], 32).is_none());
     }
 
     #[test]

@@ -242,6 +242,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub trait ParamSource {
     /// The tensor `name`, flattened, after checking it has `shape`.
     fn take(&mut self, name: &str, shape: &[usize]) -> Result<Tensor<1>>;
+    /// A linear layer's `[d_in, d_out]` weight; it may be one of Burn's quantized tensors, which
+    /// only a matmul reads.
+    fn take_matrix(&mut self, name: &str, shape: [usize; 2]) -> Result<Tensor<2>> {
+        Ok(self.take(name, &shape)?.reshape(shape))
+    }
     /// Small buffers that the model needs on the host (rotary frequencies).
     fn take_host(&mut self, name: &str, shape: &[usize]) -> Result<Vec<f32>>;
     /// Whether the weights contain `name` (optional parts such as the masked-LM head).
@@ -250,6 +255,8 @@ pub trait ParamSource {
 
 enum Stored {
     Device(Tensor<1>, Vec<usize>),
+    /// A q8 matrix kept quantized on the GPU.
+    QuantizedMatrix(Tensor<2>, Vec<usize>),
     Host(Vec<f32>, Vec<usize>),
 }
 
@@ -257,6 +264,9 @@ enum Stored {
 pub struct LoadedWeights {
     device: Device,
     block_size: usize,
+    /// Keep q8 matrices quantized (GPUs); the CPU backend widens them, where its quantized matmul
+    /// is slower and memory is plentiful.
+    q8_on_device: bool,
     tensors: BTreeMap<String, Stored>,
 }
 
@@ -264,10 +274,12 @@ impl LoadedWeights {
     /// Weights of the directory `manifest` describes, to be uploaded to `device`.
     pub fn new(device: &Device, manifest: &Manifest) -> Self {
         let block_size = manifest.quantization.as_ref().map_or(quantize::DEFAULT_BLOCK_SIZE, |q| q.block_size);
-        LoadedWeights { device: device.clone(), block_size, tensors: BTreeMap::new() }
+        let q8_on_device = matches!(device.as_dispatch(), burn::backend::DispatchDevice::Cube(_));
+        LoadedWeights { device: device.clone(), block_size, q8_on_device, tensors: BTreeMap::new() }
     }
 
-    /// Verifies one shard against its manifest entry, widens its tensors to f32 and uploads them;
+    /// Verifies one shard against its manifest entry and uploads its tensors (widened to f32, or q8
+    /// matrices kept quantized on a GPU);
     /// `bytes` is dropped on return, so only one shard is ever held on the host.
     pub fn add_shard(&mut self, entry: &ShardEntry, bytes: Vec<u8>) -> Result<()> {
         let file_error = |reason: String| Error::WeightFile { file: entry.name.clone(), reason };
@@ -299,12 +311,19 @@ impl LoadedWeights {
             } else {
                 None
             };
-            let values = quantize::decode(tensor.dtype, view.data(), scales, count, self.block_size).map_err(|e| file_error(format!("tensor {}: {e}", tensor.name)))?;
-            let stored = if is_host_buffer(&tensor.name) {
-                Stored::Host(values, tensor.shape.clone())
+            let quantized = match (self.q8_on_device, tensor.dtype, scales) {
+                (true, WeightDtype::Q8, Some(scales)) => quantize::q8_matrix_data(view.data(), scales, &tensor.shape, self.block_size),
+                _ => None,
+            };
+            let stored = if let Some(data) = quantized {
+                Stored::QuantizedMatrix(Tensor::<2>::from_data(data, &self.device), tensor.shape.clone())
             } else {
-                let data = TensorData::new(values, [count]);
-                Stored::Device(Tensor::<1>::from_data(data, &self.device), tensor.shape.clone())
+                let values = quantize::decode(tensor.dtype, view.data(), scales, count, self.block_size).map_err(|e| file_error(format!("tensor {}: {e}", tensor.name)))?;
+                if is_host_buffer(&tensor.name) {
+                    Stored::Host(values, tensor.shape.clone())
+                } else {
+                    Stored::Device(Tensor::<1>::from_data(TensorData::new(values, [count]), &self.device), tensor.shape.clone())
+                }
             };
             if self.tensors.insert(tensor.name.clone(), stored).is_some() {
                 return Err(file_error(format!("tensor {} appears in more than one shard", tensor.name)));
@@ -330,7 +349,7 @@ impl LoadedWeights {
             .remove(name)
             .ok_or_else(|| CheckpointMismatch { missing: vec![name.to_string()], ..Default::default() })?;
         let actual = match &stored {
-            Stored::Device(_, s) | Stored::Host(_, s) => s,
+            Stored::Device(_, s) | Stored::QuantizedMatrix(_, s) | Stored::Host(_, s) => s,
         };
         if actual != shape {
             return Err(CheckpointMismatch { misshaped: vec![format!("{name}: {actual:?} vs expected {shape:?}")], ..Default::default() }.into());
@@ -348,14 +367,23 @@ impl ParamSource for LoadedWeights {
     fn take(&mut self, name: &str, shape: &[usize]) -> Result<Tensor<1>> {
         match self.remove(name, shape)? {
             Stored::Device(tensor, _) => Ok(tensor),
+            Stored::QuantizedMatrix(tensor, _) => Ok(tensor.dequantize().reshape([shape.iter().product::<usize>()])),
             Stored::Host(values, _) => Ok(Tensor::<1>::from_data(TensorData::new(values, [shape.iter().product::<usize>()]), &self.device)),
+        }
+    }
+
+    fn take_matrix(&mut self, name: &str, shape: [usize; 2]) -> Result<Tensor<2>> {
+        match self.remove(name, &shape)? {
+            Stored::QuantizedMatrix(tensor, _) => Ok(tensor),
+            Stored::Device(tensor, _) => Ok(tensor.reshape(shape)),
+            Stored::Host(values, _) => Ok(Tensor::<2>::from_data(TensorData::new(values, shape), &self.device)),
         }
     }
 
     fn take_host(&mut self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
         match self.remove(name, shape)? {
             Stored::Host(values, _) => Ok(values),
-            Stored::Device(..) => Err(Error::Manifest(format!("{name} must be a host buffer"))),
+            Stored::Device(..) | Stored::QuantizedMatrix(..) => Err(Error::Manifest(format!("{name} must be a host buffer"))),
         }
     }
 

@@ -372,3 +372,23 @@ fn low_memory_mode_predicts_the_same_values() {
         }
     }
 }
+
+#[test]
+fn bench_load_only_reports_the_device_memory_of_any_weight_directory() {
+    let tiny = root().join("weights/isoformer-tiny-random");
+    let report = |dir: &Path, backend: &str| -> serde_json::Value {
+        let output = isoformer(&["bench", "--weights", dir.to_str().unwrap(), "--load-only", "--backend", backend]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let whole = report(&tiny, "wgpu");
+    let in_use = |report: &serde_json::Value| report["device_memory"]["bytes_in_use"].as_u64().expect("wgpu reports its pools");
+    let parts: u64 = ["dna", "rna", "protein", "aggregator"].iter().map(|part| in_use(&report(&tiny.join(part), "wgpu"))).sum();
+    // Each part alone, one process each: together they are the whole model's weights.
+    assert_eq!(in_use(&whole), parts, "{whole}");
+    assert!(whole["load_ms"].as_f64().unwrap() > 0.0);
+    assert!(report(&tiny, "cpu")["device_memory"].is_null(), "the CPU backend has no pools to report");
+    let both = isoformer(&["bench", "--weights", tiny.to_str().unwrap(), "--load-only", "--runs", "2"]);
+    assert_eq!(both.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&both.stderr).contains("cannot be used with"), "{}", String::from_utf8_lossy(&both.stderr));
+}

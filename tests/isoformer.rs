@@ -144,3 +144,78 @@ fn stage_timings_name_each_stage_in_order_and_add_up_to_the_call() {
     let names: Vec<&str> = low.stages.0.iter().map(|(stage, _)| stage.name()).collect();
     assert_eq!(names, ["load", "rna", "protein", "dna", "aggregation", "readback"]);
 }
+
+#[test]
+fn low_memory_mode_frees_each_parts_device_weights_before_loading_the_next() {
+    // The point of low-memory mode: the device holds one part's weights at a time, plus the
+    // embeddings kept for the aggregator, so its peak is the largest part, not the sum.
+    let _alone = WGPU_ALONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let device = backend::init_native(BackendKind::Wgpu).expect("a device (wgpu: install mesa-vulkan-drivers)");
+    let in_use = || device.device.memory_pool_usage().expect("wgpu reports its memory pools").bytes_in_use;
+    let dir = root().join("weights/isoformer-tiny-random");
+    let index = isoformer::weights::read_isoformer_index(&dir).unwrap();
+    // Short RNA and protein keep their embeddings to a few KiB; the DNA embedding is
+    // [896 bins, dna_dim] f32 whatever the input, and stays until the aggregator has run.
+    let (dna, _, _) = inputs();
+    let given = IsoformerInputs { dna: Some(&dna), rna: Some("ATGGCCCAGTCCACCGCCACCTCCCCTGATGGGGGCACCACGTTTGAGCACCTCTGGAGC"), protein: Some("MAQSTATSPDGGTTFEHLW") };
+    let aggregator: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("aggregator/manifest.json")).unwrap()).unwrap();
+    let dna_embedding_bytes = 896 * aggregator["config"]["dna_dim"].as_u64().unwrap() * 4;
+    let start = in_use();
+    // (part, bytes in use above the start before its load, bytes its weights added)
+    let mut loads = Vec::new();
+    let load = async |part| {
+        let before = in_use() - start;
+        let loaded = isoformer::weights::load_part(&dir, &index, part, &device.device);
+        loads.push((part, before, in_use() - start - before));
+        loaded
+    };
+    pollster::block_on(isoformer::model::predict_part_by_part(&device, &given, false, load)).unwrap();
+    let left = in_use() - start;
+    use isoformer::weights::Part;
+    let parts: Vec<Part> = loads.iter().map(|(part, _, _)| *part).collect();
+    assert_eq!(parts, [Part::Rna, Part::Protein, Part::Dna, Part::Aggregator]);
+    let added = |part: Part| loads.iter().find(|(p, _, _)| *p == part).unwrap().2;
+    let before = |part: Part| loads.iter().find(|(p, _, _)| *p == part).unwrap().1;
+    assert!(loads.iter().all(|(_, _, added)| *added > 16 * 1024), "{loads:?}");
+    assert!(before(Part::Protein) < added(Part::Rna) / 4, "NT-v2's weights still on the device; loads {loads:?}");
+    assert!(before(Part::Dna) < added(Part::Protein) / 4, "ESM-2's weights still on the device; loads {loads:?}");
+    assert!(before(Part::Aggregator) < dna_embedding_bytes + added(Part::Dna) / 4, "Enformer's weights still on the device; loads {loads:?}");
+    let peak = loads.iter().map(|(_, before, added)| before + added).max().unwrap();
+    let sum: u64 = loads.iter().map(|(_, _, added)| added).sum();
+    assert!(peak < sum * 3 / 4, "peak {peak} bytes vs {sum} for all parts; loads {loads:?}");
+    assert!(left < 16 * 1024, "{left} bytes left in use after the prediction");
+}
+
+#[test]
+fn q8_matrices_stay_quantized_on_the_gpu_and_predict_as_when_widened_on_the_cpu() {
+    use isoformer::quantize::WeightDtype;
+    use isoformer::weight_writer::{Storage, requantize};
+    use isoformer::weights::Part;
+    let _alone = WGPU_ALONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let q8 = std::env::temp_dir().join(format!("isoformer-test-{}-q8-on-device", std::process::id()));
+    let storage = Storage { dtype: WeightDtype::Q8, block_size: 32, max_shard_bytes: 24 << 20 };
+    requantize(&root().join("weights/isoformer-tiny-random"), &q8, &storage).unwrap();
+    let gpu = backend::init_native(BackendKind::Wgpu).expect("a device (wgpu: install mesa-vulkan-drivers)");
+    let device_bytes = |dir: &Path| {
+        let in_use = || gpu.device.memory_pool_usage().expect("wgpu reports its memory pools").bytes_in_use;
+        let before = in_use();
+        let loaded = load_dir(dir, &gpu.device).unwrap();
+        let added = in_use() - before;
+        drop(loaded);
+        added
+    };
+    // ESM-2's matrices are q8 with 32 columns; its norms and biases stay f32 either way.
+    let (widened, kept) = (device_bytes(&root().join("weights/isoformer-tiny-random/protein")), device_bytes(&q8.join("protein")));
+    assert!(kept < widened / 2, "q8 protein weights take {kept} device bytes, f32 {widened}");
+    let (dna, rna, protein) = inputs();
+    let given = IsoformerInputs { dna: Some(&dna), rna: Some(&rna), protein: Some(&protein) };
+    let predict = |device: ComputeDevice| {
+        let model = Isoformer::load_dir(device, &q8, &[Part::Rna, Part::Protein]).unwrap();
+        pollster::block_on(model.predict(&given, false)).unwrap().values
+    };
+    let on_gpu = predict(gpu.clone());
+    let on_cpu = predict(backend::init_native(BackendKind::Cpu).unwrap());
+    let _ = std::fs::remove_dir_all(&q8);
+    let difference = relative_diff(&on_gpu, &on_cpu);
+    assert!(difference <= ISOFORMER_RELATIVE_TOLERANCE, "quantized on the GPU vs widened on the CPU: relative max |Δ| {difference}");
+}

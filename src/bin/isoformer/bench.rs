@@ -36,12 +36,18 @@ pub struct BenchArgs {
     /// Enformer: plan the convolution windows for this buffer limit (MiB) instead of the device's.
     #[arg(long)]
     buffer_limit_mib: Option<u64>,
+    /// Only load the weights and build the model: load time and the device memory they take (wgpu).
+    #[arg(long, conflicts_with_all = ["runs", "low_memory"])]
+    load_only: bool,
 }
 
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     let started = Instant::now();
     let device = backend::init_native(backend_kind(args.backend))?;
+    if args.load_only {
+        return load_only(args, device, started);
+    }
     if args.weights.join(ISOFORMER_INDEX_FILE).is_file() {
         return bench_isoformer(args, device, started);
     }
@@ -77,6 +83,25 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         }),
         timing,
     )
+}
+
+/// `--load-only`: the weights loaded and the model built, nothing run.
+fn load_only(args: &BenchArgs, device: isoformer::ComputeDevice, started: Instant) -> Result<()> {
+    let model: Box<dyn std::any::Any> = if args.weights.join(ISOFORMER_INDEX_FILE).is_file() {
+        Box::new(Isoformer::load_dir(device.clone(), &args.weights, &[Part::Rna, Part::Protein])?)
+    } else {
+        let (manifest, loaded) = weights::load_dir(&args.weights, &device.device)?;
+        match manifest.model.as_str() {
+            "enformer" => Box::new(DnaEncoder::new(device.clone(), &manifest, loaded)?),
+            "aggregator" => Box::new(isoformer::model::load_aggregator(&manifest, loaded)?.0),
+            _ => Box::new(SequenceEncoder::new(device.clone(), &manifest, loaded)?),
+        }
+    };
+    device.device.sync().map_err(|e| isoformer::Error::Device(format!("{e:?}")))?;
+    let load_ms = started.elapsed().as_secs_f64() * 1e3;
+    println!("{}", serde_json::json!({ "weights": args.weights, "device": device.description, "load_ms": load_ms, "device_memory": device_memory(&device.device) }));
+    drop(model);
+    Ok(())
 }
 
 /// One warm-up call (shader compilation on wgpu), then `runs` timed calls:
