@@ -8,8 +8,8 @@
 //! nibbles, two per byte (low nibble first), as U8 of `ceil(n / 2)` bytes. The scales are a
 //! separate F16 tensor named `<name>.q_scale`. Only matrices and convolution kernels with at least
 //! [`MIN_QUANTIZED_VALUES`] values are quantized; norms, biases and small tensors stay f32.
-//! On a GPU, q8 matrices of linear layers stay quantized instead ([`q8_matrix_data`]): a quarter
-//! of the device memory at the same matmul speed (measured; BENCHMARKS.md).
+//! On a GPU, q8 matrices of linear layers stay quantized instead ([`q8_matrix_data`]): 0.28× of
+//! their device memory at the same matmul speed (measured; BENCHMARKS.md).
 
 use half::f16;
 use serde::{Deserialize, Serialize};
