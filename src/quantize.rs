@@ -174,7 +174,8 @@ pub fn decode(dtype: WeightDtype, data: &[u8], scales: Option<&[u8]>, count: usi
 pub fn q8_matrix_data(data: &[u8], scales: &[u8], shape: &[usize], block_size: usize) -> Option<burn::tensor::TensorData> {
     use burn::tensor::quantization::{QuantScheme, QuantStore, QuantValue, ScaleDtype};
     let &[rows, columns] = shape else { return None };
-    let block = u8::try_from(block_size).ok().filter(|b| *b > 0 && columns % block_size == 0)?;
+    // Burn packs four values to a u32 word, block by block: a block must fill whole words.
+    let block = u8::try_from(block_size).ok().filter(|b| *b > 0 && block_size % 4 == 0 && columns % block_size == 0)?;
     if data.len() != rows * columns || scales.len() != 2 * (rows * columns / block_size) {
         return None;
     }
@@ -235,6 +236,8 @@ mod tests {
         // Blocks that would straddle rows, other ranks and wrong lengths are left to `decode`.
         assert!(q8_matrix_data(&stored.data, scales, &[96, 64], 48).is_none(), "64 columns, blocks of 48");
         assert!(q8_matrix_data(&stored.data, scales, &[64, 96, 1], 32).is_none());
+        let sixes = encode(&values, WeightDtype::Q8, 6);
+        assert!(q8_matrix_data(&sixes.data, sixes.scales.as_deref().unwrap(), &[64, 96], 6).is_none(), "blocks of 6 do not fill u32 words");
         assert!(q8_matrix_data(&stored.data[1..], scales, &[64, 96], 32).is_none());
         assert!(q8_matrix_data(&stored.data, &scales[2..], &[64, 96], 32).is_none());
     }
