@@ -9,7 +9,8 @@
 //      dispose(); `dtype: "q8"` loads the q8/ variant;
 //   4. a load aborted before or during it rejects with ABORTED;
 //   5. in a Chromium without WebGPU, `device: "auto"` falls back to Burn's CPU backend in wasm (same
-//      values within float tolerance) and `device: "webgpu"` is NO_GPU.
+//      values within float tolerance, f32 and q8 — widened there, kept quantized on WebGPU) and
+//      `device: "webgpu"` is NO_GPU.
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import assert from "node:assert/strict";
@@ -51,6 +52,7 @@ const inPage = (page, body, args = {}) =>
 
 const browser = await launchChromium();
 let webgpuFull;
+let q8OnWebgpu;
 try {
   const page = await newPage(browser);
   await page.goto(`${server.origin}/test.html`);
@@ -171,6 +173,7 @@ try {
   assert.deepEqual(errors.q8.dtypes, { dna: "q8", rna: "q8", protein: "q8", aggregator: "q8" });
   assert.deepEqual(errors.q8.modalities, ["dna", "protein"]);
   assert.ok(maxRelativeDifference(errors.q8.values, main.proteinOnly.values) < 0.05, "q8 predicts close to f32");
+  q8OnWebgpu = errors.q8.values;
 
   // 4. Abort, before and during a load.
   const aborts = await inPage(page, async (IsoFormer, { weights }) => {
@@ -196,14 +199,20 @@ try {
     const values = Array.from((await model.predict({ dna, rna, protein })).values);
     const { backend, device } = model.info;
     model.dispose();
+    // q8 here is widened on upload; on WebGPU its matrices stayed quantized: the same values.
+    const q8model = await IsoFormer.load({ weights, dtype: "q8", modalities: ["protein"] });
+    const q8 = Array.from((await q8model.predict({ protein })).values);
+    q8model.dispose();
     const webgpu = await IsoFormer.load({ weights, device: "webgpu" }).then(() => "resolved", (e) => e.code);
-    return { backend, device, values, webgpu };
+    return { backend, device, values, q8, webgpu };
   }, { weights: WEIGHTS, protein: PROTEIN, rna: RNA, dna: DNA });
   assert.equal(fallback.error, undefined, `${fallback.error}: ${fallback.message}`);
   assert.equal(fallback.backend, "cpu");
   assert.ok(fallback.device.startsWith("cpu"), fallback.device);
   const worst = maxRelativeDifference(fallback.values, webgpuFull);
   assert.ok(worst < 1e-4, `CPU and WebGPU differ by ${worst}`);
+  const q8worst = maxRelativeDifference(fallback.q8, q8OnWebgpu);
+  assert.ok(q8worst < 1e-4, `q8 widened on the CPU and kept quantized on WebGPU differ by ${q8worst}`);
   assert.equal(fallback.webgpu, "NO_GPU");
 } finally {
   await plain.close();
