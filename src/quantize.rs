@@ -134,30 +134,39 @@ pub fn encode(values: &[f32], dtype: WeightDtype, block_size: usize) -> Stored {
     }
 }
 
-/// Widens `count` values stored as `dtype` back to f32; checks every length first.
-pub fn decode(dtype: WeightDtype, data: &[u8], scales: Option<&[u8]>, count: usize, block_size: usize) -> Result<Vec<f32>> {
+/// The values of little-endian f16 bytes.
+fn f16_values(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect()
+}
+
+/// Checks the lengths of `count` values stored as `dtype`; for q8 and q4, returns their block scales.
+fn checked_scales(dtype: WeightDtype, data: &[u8], scales: Option<&[u8]>, count: usize, block_size: usize) -> Result<Vec<f32>> {
     let bad = |what: String| Err(Error::Manifest(format!("{} tensor: {what}", dtype.name())));
     let expected_bytes = dtype.stored_bytes(count);
     if data.len() != expected_bytes {
         return bad(format!("{} bytes for {count} values, expected {expected_bytes}", data.len()));
     }
-    let as_f16 = |bytes: &[u8]| bytes.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect::<Vec<f32>>();
-    match dtype {
-        WeightDtype::F32 => return Ok(data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()),
-        WeightDtype::F16 => return Ok(as_f16(data)),
-        _ => {}
+    if !dtype.is_quantized() {
+        return Ok(Vec::new());
     }
     if block_size == 0 {
         return bad("block_size 0".into());
     }
     let Some(scales) = scales else { return bad("no scales".into()) };
-    let scales = as_f16(scales);
-    if scales.len() != count.div_ceil(block_size) {
-        return bad(format!("{} scales for {count} values in blocks of {block_size}", scales.len()));
+    if scales.len() != 2 * count.div_ceil(block_size) {
+        return bad(format!("{} bytes of f16 scales for {count} values in blocks of {block_size}", scales.len()));
     }
+    Ok(f16_values(scales))
+}
+
+/// Widens `count` values stored as `dtype` back to f32; checks every length first.
+pub fn decode(dtype: WeightDtype, data: &[u8], scales: Option<&[u8]>, count: usize, block_size: usize) -> Result<Vec<f32>> {
+    let scales = checked_scales(dtype, data, scales, count, block_size)?;
     Ok(match dtype {
+        WeightDtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        WeightDtype::F16 => f16_values(data),
         WeightDtype::Q8 => data.iter().enumerate().map(|(i, q)| (*q as i8) as f32 * scales[i / block_size]).collect(),
-        _ => (0..count)
+        WeightDtype::Q4 => (0..count)
             .map(|i| {
                 let byte = data[i / 2];
                 let nibble = if i % 2 == 0 { byte & 0x0f } else { byte >> 4 };
@@ -170,17 +179,14 @@ pub fn decode(dtype: WeightDtype, data: &[u8], scales: Option<&[u8]>, count: usi
 /// A q8 matrix as one of Burn's quantized tensors, to be kept packed on a GPU (0.28× of its f32
 /// bytes; its kernels widen it as they read it): the same values as [`decode`], when Burn's
 /// blocks along the last axis are ours — a `[rows, columns]` matrix with `columns` a multiple of
-/// the block size. `None` for any other shape, which is then widened on upload.
+/// the block size. `None` for any other shape, or lengths [`decode`] refuses.
 pub fn q8_matrix_data(data: &[u8], scales: &[u8], shape: &[usize], block_size: usize) -> Option<burn::tensor::TensorData> {
     use burn::tensor::quantization::{QuantScheme, QuantStore, QuantValue, ScaleDtype};
     let &[rows, columns] = shape else { return None };
+    let scales = checked_scales(WeightDtype::Q8, data, Some(scales), rows * columns, block_size).ok()?;
     // Burn packs four values to a u32 word, block by block: a block must fill whole words.
-    let block = u8::try_from(block_size).ok().filter(|b| *b > 0 && block_size % 4 == 0 && columns % block_size == 0)?;
-    if data.len() != rows * columns || scales.len() != 2 * (rows * columns / block_size) {
-        return None;
-    }
+    let block = u8::try_from(block_size).ok().filter(|_| block_size % 4 == 0 && columns % block_size == 0)?;
     let values: Vec<i8> = data.iter().map(|q| *q as i8).collect();
-    let scales: Vec<f32> = scales.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect();
     // Values packed four to a u32: WGSL has no 8-bit storage type. Scales as f32 (the f16 ones
     // widen exactly): Burn's kernel for f16 scales needs `shader-f16`, which many browsers lack.
     let scheme = QuantScheme::default().with_value(QuantValue::Q8S).with_store(QuantStore::PackedU32(0)).per_block([block], ScaleDtype::F32);

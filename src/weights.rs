@@ -343,6 +343,15 @@ impl LoadedWeights {
         Err(CheckpointMismatch { unknown: self.tensors.into_keys().collect(), ..Default::default() }.into())
     }
 
+    /// A stored tensor as flat f32 values on the device (a quantized matrix is widened there).
+    fn flat_f32(&self, stored: Stored) -> Tensor<1> {
+        match stored {
+            Stored::Device(tensor, _) => tensor,
+            Stored::QuantizedMatrix(tensor, shape) => tensor.dequantize().reshape([shape.iter().product::<usize>()]),
+            Stored::Host(values, shape) => Tensor::<1>::from_data(TensorData::new(values, [shape.iter().product::<usize>()]), &self.device),
+        }
+    }
+
     fn remove(&mut self, name: &str, shape: &[usize]) -> Result<Stored> {
         let stored = self
             .tensors
@@ -365,18 +374,14 @@ pub fn is_host_buffer(name: &str) -> bool {
 
 impl ParamSource for LoadedWeights {
     fn take(&mut self, name: &str, shape: &[usize]) -> Result<Tensor<1>> {
-        match self.remove(name, shape)? {
-            Stored::Device(tensor, _) => Ok(tensor),
-            Stored::QuantizedMatrix(tensor, _) => Ok(tensor.dequantize().reshape([shape.iter().product::<usize>()])),
-            Stored::Host(values, _) => Ok(Tensor::<1>::from_data(TensorData::new(values, [shape.iter().product::<usize>()]), &self.device)),
-        }
+        let stored = self.remove(name, shape)?;
+        Ok(self.flat_f32(stored))
     }
 
     fn take_matrix(&mut self, name: &str, shape: [usize; 2]) -> Result<Tensor<2>> {
         match self.remove(name, &shape)? {
             Stored::QuantizedMatrix(tensor, _) => Ok(tensor),
-            Stored::Device(tensor, _) => Ok(tensor.reshape(shape)),
-            Stored::Host(values, _) => Ok(Tensor::<2>::from_data(TensorData::new(values, shape), &self.device)),
+            other => Ok(self.flat_f32(other).reshape(shape)),
         }
     }
 

@@ -145,13 +145,18 @@ fn stage_timings_name_each_stage_in_order_and_add_up_to_the_call() {
     assert_eq!(names, ["load", "rna", "protein", "dna", "aggregation", "readback"]);
 }
 
+/// Bytes of live allocations in Burn's device pools.
+fn bytes_in_use(device: &ComputeDevice) -> u64 {
+    device.device.memory_pool_usage().expect("wgpu reports its memory pools").bytes_in_use
+}
+
 #[test]
 fn low_memory_mode_frees_each_parts_device_weights_before_loading_the_next() {
     // The point of low-memory mode: the device holds one part's weights at a time, plus the
     // embeddings kept for the aggregator, so its peak is the largest part, not the sum.
     let _alone = WGPU_ALONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let device = backend::init_native(BackendKind::Wgpu).expect("a device (wgpu: install mesa-vulkan-drivers)");
-    let in_use = || device.device.memory_pool_usage().expect("wgpu reports its memory pools").bytes_in_use;
+    let in_use = || bytes_in_use(&device);
     let dir = root().join("weights/isoformer-tiny-random");
     let index = isoformer::weights::read_isoformer_index(&dir).unwrap();
     // Short RNA and protein keep their embeddings to a few KiB; the DNA embedding is
@@ -197,10 +202,9 @@ fn q8_matrices_stay_quantized_on_the_gpu_and_predict_as_when_widened_on_the_cpu(
     requantize(&root().join("weights/isoformer-tiny-random"), &q8, &storage).unwrap();
     let gpu = backend::init_native(BackendKind::Wgpu).expect("a device (wgpu: install mesa-vulkan-drivers)");
     let device_bytes = |dir: &Path| {
-        let in_use = || gpu.device.memory_pool_usage().expect("wgpu reports its memory pools").bytes_in_use;
-        let before = in_use();
+        let before = bytes_in_use(&gpu);
         let loaded = load_dir(dir, &gpu.device).unwrap();
-        let added = in_use() - before;
+        let added = bytes_in_use(&gpu) - before;
         drop(loaded);
         added
     };
