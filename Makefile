@@ -9,20 +9,25 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PORT ?= 8080
 
-.PHONY: demo test setup setup-system setup-wasm setup-node wasm dist serve test-native test-web cli bench-compare weights
+.PHONY: demo test check-self-contained setup setup-system setup-wasm setup-node wasm dist serve test-native test-web cli bench-compare weights gpu-report gpu-bundle
 
 ## The demo site (and the npm package, www/dist) on the tiny random-weight IsoFormer, served on http://127.0.0.1:$(PORT)/
 demo: setup-wasm wasm serve
 
 ## Every test: native (CPU and wgpu on lavapipe) and in headless Chromium on WebGPU.
-test: setup test-native test-web
+test: check-self-contained setup test-native test-web
+
+## A clone has nothing beside it: no tracked file but Markdown may name the workplace's shared folder (data/ holds the
+## real sequences and configuration files, with data/PROVENANCE.txt).
+check-self-contained:
+	@if git grep -n -E '\.\./shared|shared/(data|reference)' -- ':!*.md'; then \
+	  echo "error: the files above name the shared folder beside the checkout; copy what they need into the repository" >&2; exit 1; \
+	fi
 
 setup: setup-system setup-wasm
 
 setup-system:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v npm >/dev/null || [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ]; then \
-	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver mesa-vulkan-drivers nodejs npm; \
-	fi
+	scripts/install_system.sh node chromium chromedriver lavapipe
 
 setup-wasm:
 	rustup target add wasm32-unknown-unknown
@@ -67,6 +72,21 @@ test-web: wasm setup-node cli
 ## make bench-compare BENCH_ARGS="--model nt --size 250M --length 1536 --runs 5 --browser-backends cpu"
 bench-compare: setup-node cli wasm
 	python3 scripts/bench_compare.py $(BENCH_ARGS)
+
+## The GPU report: isoformer-web native wgpu (Vulkan) vs PyTorch CUDA, side by side, written into
+## BENCHMARKS.md (and $$OUT/gpu-report.md). On the GPU machine (no network, no Rust) it runs on what
+## `make gpu-bundle` put in .gpu/: the stripped CLI, the Vulkan loader, enformer-pytorch.
+## `make gpu-report QUICK=1` runs tiny sizes here (lavapipe; PyTorch on the CPU) to check the script.
+gpu-report:
+	python3 scripts/gpu_report.py $(if $(QUICK),--quick)
+
+gpu-bundle: cli
+	mkdir -p .gpu
+	strip -o .gpu/isoformer target/release/isoformer
+	xz -T2 -6 -f .gpu/isoformer   # 72 MB stripped → ≈11 MB: under the 64 MiB a device call carries
+	cd .gpu && apt-get download libvulkan1 libglvnd0 libglx0 libegl1 libgl1 libopengl0 libgles2
+	python3 -m pip download -q --no-deps --only-binary=:all: -d .gpu enformer-pytorch==0.8.12
+	du -sh .gpu
 
 ## The native CLI (the end-to-end test compares the page with it).
 cli:

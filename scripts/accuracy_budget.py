@@ -4,7 +4,7 @@
     python3 scripts/accuracy_budget.py --reference W_f32 --candidates W_q8 W_q4 [--samples 5] [--backend cpu] [--no-embeddings]
 
 Each W is an IsoFormer weight directory (isoformer.json; `isoformer init` + `isoformer quantize`).
-The samples are real sequences from ../shared/data: the TP73 gene window (GenBank) as DNA for every
+The samples are real sequences from data/: the TP73 gene window (GenBank) as DNA for every
 sample, the first N Ensembl TP73 cDNAs as RNA, and the first N TP73 proteins (GenBank translations)
 as protein. For each candidate it prints, against the reference: per-sample Spearman correlation over
 the 30 tissues (each sample's, min and mean), the max and root-mean-square difference of the 30
@@ -25,7 +25,7 @@ import sys
 import tempfile
 
 import numpy as np
-from sequences import SHARED, fasta_records, tp73_genbank
+from sequences import TP73, fasta_records, tp73_genbank
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.path.join(ROOT, "target", "release", "isoformer")
@@ -99,7 +99,7 @@ def main():
     args = parser.parse_args()
 
     dna, proteins = tp73_genbank()
-    transcripts = fasta_records(os.path.join(SHARED, "ensembl_human_tp73_all.fasta"))[: args.samples]
+    transcripts = fasta_records(os.path.join(TP73, "ensembl_human_tp73_all.fasta"))[: args.samples]
     with tempfile.TemporaryDirectory() as tmp:
         files = {}
         for part, records in [("dna", [("tp73_region", dna)]), ("rna", transcripts),

@@ -53,9 +53,9 @@ DEFAULTS = {"esm2": ("150M", 1024), "nt": ("250M", 6144), "enformer": ("publishe
 NAMES = {"esm2": "ESM-2", "nt": "NT-v2", "enformer": "Enformer trunk"}
 
 
-def markers(model, size):
-    """Each model and size has its own section in BENCHMARKS.md (ESM-2's keep their first names)."""
-    key = size if model == "esm2" else f"{model}-{size}"
+def markers(model, size, length):
+    """Each model, size and input length has its own section in BENCHMARKS.md."""
+    key = f"{model}-{size}-{length}"
     return f"<!-- bench_compare:{key}:begin -->", f"<!-- bench_compare:{key}:end -->"
 
 
@@ -98,7 +98,7 @@ def random_reference_model(model, size, out):
     torch.manual_seed(0)
     if model == "esm2":
         from transformers import EsmConfig, EsmForMaskedLM
-        template = os.path.join(ROOT, "..", "shared", "data", "esm2_hf_configs", "esm2_t12_35M_UR50D", "config.json")
+        template = os.path.join(ROOT, "data", "esm2_hf_configs", "esm2_t12_35M_UR50D", "config.json")
         config = EsmConfig.from_json_file(template)
         config.hidden_size, config.num_hidden_layers, config.num_attention_heads, config.intermediate_size = SIZES[model][size]
         EsmForMaskedLM(config).eval().save_pretrained(out)
@@ -175,7 +175,7 @@ def command_line(args):
 def section(args, tokens, total_flops, rows, browser):
     pytorch_ms = rows["PyTorch cpu"]["medianMs"]
     ort = {k: v for k, v in rows.items() if k.startswith("onnxruntime-web") and "medianMs" in v}
-    begin, end = markers(args.model, args.size)
+    begin, end = markers(args.model, args.size, args.length)
     lines = [
         begin,
         f"## Side by side: {NAMES[args.model]} {args.size}, {describe_input(args.model, args.length, tokens)}",
@@ -210,8 +210,8 @@ def section(args, tokens, total_flops, rows, browser):
     return "\n".join(lines)
 
 
-def write_section(model, size, text):
-    begin, end = markers(model, size)
+def write_section(model, size, length, text):
+    begin, end = markers(model, size, length)
     path = os.path.join(ROOT, "BENCHMARKS.md")
     content = open(path).read()
     if begin in content and end in content:
@@ -267,7 +267,7 @@ def main():
     text = section(args, len(reference.get("input_ids", [])) or length, reference["flops"], rows, browser)
     print(text)
     if not args.no_write:
-        write_section(args.model, args.size, text)
+        write_section(args.model, args.size, args.length, text)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Writes the demo's example inputs from ../shared/data (when present) as examples.json:
+"""Writes the demo's example inputs, the TP73 isoforms, from the repository's data/ as examples.json:
 
-    python3 scripts/demo_examples.py OUT_DIR [--count 3]
+    python3 scripts/demo_examples.py OUT_DIR
 
-Each example is one TP73 isoform: the gene's GRCh38 window from the GenBank record as DNA, an
-Ensembl TP73 cDNA as RNA, and as protein the GenBank translation that the cDNA's longest open
-reading frame encodes (so the three inputs belong together). Prints nothing and writes nothing when
-../shared/data is absent: the demo then offers its short built-in example. The data are not copied
-into the repository; they are read at build time.
+One gene window and one entry per Ensembl TP73 cDNA:
+  - DNA: the gene's GRCh38 window from the NCBI GenBank record (data/gentle_rs/tp73.ncbi.gb), stored
+    once (`dna`) since every isoform of the gene shares it;
+  - RNA: the Ensembl cDNA (data/gentle_rs/ensembl_human_tp73_all.fasta);
+  - protein: what the cDNA's coding sequence encodes. Ensembl's cDNA export carries no CDS
+    coordinates, so the CDS is found as the open reading frame (ATG to stop) whose translation is one
+    of the record's RefSeq /translation values; the few isoforms whose protein RefSeq does not list
+    take their longest open reading frame instead, and their name says so.
+Output: {"gene", "source", "dna", "isoforms": [{"name", "rna", "protein"}]}.
 """
 import argparse
 import json
@@ -15,7 +19,7 @@ import os
 import re
 import sys
 
-from sequences import SHARED, fasta_records, tp73_genbank
+from sequences import TP73, fasta_records, tp73_genbank
 
 
 BASES = "TCAG"
@@ -24,6 +28,7 @@ CODONS = {a + b + c: AMINO[16 * i + 4 * j + k] for i, a in enumerate(BASES) for 
 
 
 def translate(cdna, start):
+    """The protein read from `start` up to the first stop codon (or the end of the cDNA)."""
     protein = []
     for i in range(start, len(cdna) - 2, 3):
         amino = CODONS.get(cdna[i:i + 3], "X")
@@ -33,36 +38,39 @@ def translate(cdna, start):
     return "".join(protein)
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("out_dir")
-    parser.add_argument("--count", type=int, default=3)
-    args = parser.parse_args()
-    cdnas = os.path.join(SHARED, "ensembl_human_tp73_all.fasta")
-    if not (os.path.exists(os.path.join(SHARED, "tp73.ncbi.gb")) and os.path.exists(cdnas)):
-        return
+def isoforms():
+    """[{name, rna, protein}] for every Ensembl TP73 cDNA, and the gene window's DNA."""
     dna, translations = tp73_genbank()
-    proteins = set(translations)
-    examples = []
-    for transcript, cdna in fasta_records(cdnas):
+    refseq = set(translations)
+    entries = []
+    for transcript, cdna in fasta_records(os.path.join(TP73, "ensembl_human_tp73_all.fasta")):
         cdna = cdna.upper()
-        # The protein is the GenBank translation this cDNA encodes from one of its ATGs.
-        encoded = {translate(cdna, m.start()) for m in re.finditer("(?=ATG)", cdna)} & proteins
-        if not encoded:
-            continue
-        protein = max(encoded, key=len)
-        examples.append({
-            "name": f"TP73 {transcript} ({len(cdna):,} nt, {len(protein)} aa; gene window {len(dna):,} bp)",
-            "dna": dna,
+        frames = {translate(cdna, m.start()) for m in re.finditer("(?=ATG)", cdna)}
+        known = frames & refseq
+        protein = max(known or frames, key=len)
+        how = "RefSeq CDS" if known else "longest ORF"
+        entries.append({
+            "name": f"TP73 {transcript} ({len(cdna):,} nt; {len(protein)} aa, {how})",
             "rna": cdna,
             "protein": protein,
         })
-        if len(examples) == args.count:
-            break
+    return dna, entries
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out_dir")
+    args = parser.parse_args()
+    dna, entries = isoforms()
     os.makedirs(args.out_dir, exist_ok=True)
     with open(os.path.join(args.out_dir, "examples.json"), "w") as f:
-        json.dump(examples, f)
-    print(f"examples: {len(examples)} TP73 isoforms from ../shared/data", file=sys.stderr)
+        json.dump({
+            "gene": "TP73",
+            "source": "NCBI GenBank NC_000001.11:3652516-3736201 (GRCh38.p14); Ensembl release 115 cDNAs",
+            "dna": dna,
+            "isoforms": entries,
+        }, f)
+    print(f"examples: {len(entries)} TP73 isoforms, gene window {len(dna):,} bp", file=sys.stderr)
 
 
 if __name__ == "__main__":

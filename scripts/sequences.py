@@ -1,9 +1,10 @@
-"""Reading the real sequences in ../shared/data, shared by the scripts that use them
-(accuracy_budget.py, demo_examples.py, check_parity_hf.py)."""
+"""Reading the real sequences in the repository's data/ (sources in data/PROVENANCE.txt), shared by
+the scripts that use them (accuracy_budget.py, demo_examples.py, check_parity_hf.py)."""
 import os
 import re
 
-SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data", "gentle_rs")
+DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
+TP73 = os.path.join(DATA, "gentle_rs")
 
 
 def fasta_records(path):
@@ -20,7 +21,7 @@ def fasta_records(path):
 
 def tp73_genbank():
     """The TP73 GenBank record: (the gene window's DNA, upper case; the CDS translations, in order)."""
-    text = open(os.path.join(SHARED, "tp73.ncbi.gb")).read()
+    text = open(os.path.join(TP73, "tp73.ncbi.gb")).read()
     dna = re.sub(r"[^ACGTN]", "", text.split("ORIGIN", 1)[1].upper())
     proteins = [re.sub(r"\s", "", p) for p in re.findall(r'/translation="([^"]+)"', text)]
     return dna, proteins

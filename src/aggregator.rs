@@ -2,7 +2,7 @@
 //! protein embeddings, are pooled over bins, and a two-layer head gives one value per tissue.
 //!
 //! **The released forward pass (`modeling_isoformer.py`) has not been read** (see
-//! shared/reference/isoformer-architecture.md §5). What is confirmed: the DNA embeddings are the
+//! docs/isoformer-architecture.md §5). What is confirmed: the DNA embeddings are the
 //! queries (`final_dna_embeddings`), the cross-attention modules are `cross_attention_layer_rna`
 //! and `cross_attention_layer_protein` with 8 heads (`num_heads_omics_cross_attention`), key and
 //! value projections take each modality's own width. Every other choice is an assumption, made
@@ -24,7 +24,7 @@ use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::nn::{self, TensorSpec, attend, key_padding_bias};
+use crate::nn::{self, KeyMask, TensorSpec, attend};
 use crate::weights::ParamSource;
 
 /// The aggregator's configuration (stored as the weight directory's `config`).
@@ -113,15 +113,16 @@ impl CrossAttention {
     }
 
     /// `x`: `[b, nq, dq]`, `kv`: `[b, nk, dkv]`, `kv_mask`: `[b, nk]` (1 = token) → `[b, nq, dq]`.
-    fn forward(&self, x: Tensor<3>, kv: Tensor<3>, kv_mask: Tensor<2>) -> Tensor<3> {
+    /// Scores are scaled by `1/sqrt(head_dim)`, the fused op's default.
+    fn forward(&self, x: Tensor<3>, kv: Tensor<3>, kv_mask: &KeyMask) -> Tensor<3> {
         let [batch, nq, dq] = x.dims();
         let nk = kv.dims()[1];
         let head_dim = dq / self.heads;
         let split = |t: Tensor<3>, n: usize| t.reshape([batch, n, self.heads, head_dim]).swap_dims(1, 2);
-        let q = split(self.query.forward(x), nq).mul_scalar((head_dim as f64).powf(-0.5));
+        let q = split(self.query.forward(x), nq);
         let k = split(self.key.forward(kv.clone()), nk);
         let v = split(self.value.forward(kv), nk);
-        let context = attend(q, k, v, &key_padding_bias(kv_mask));
+        let context = attend(q, k, v, kv_mask.attention_mask(nq));
         self.output.forward(context.swap_dims(1, 2).reshape([batch, nq, dq]))
     }
 }
@@ -129,7 +130,7 @@ impl CrossAttention {
 /// One modality's embeddings for the aggregator: `[b, n, width]` and its `[b, n]` 1/0 mask.
 pub struct ModalityEmbedding {
     pub hidden: Tensor<3>,
-    pub mask: Tensor<2>,
+    pub mask: KeyMask,
 }
 
 /// The cross-attention aggregation and the tissue head.
@@ -178,10 +179,10 @@ impl Aggregator {
         }
         let mut x = dna;
         if let Some(rna) = rna {
-            x = x.clone() + self.rna_attention.forward(x, rna.hidden, rna.mask);
+            x = x.clone() + self.rna_attention.forward(x, rna.hidden, &rna.mask);
         }
         if let Some(protein) = protein {
-            x = x.clone() + self.protein_attention.forward(x, protein.hidden, protein.mask);
+            x = x.clone() + self.protein_attention.forward(x, protein.hidden, &protein.mask);
         }
         let pooled = match self.config.pool_window {
             None => x.clone().mean_dim(1),

@@ -16,6 +16,11 @@ pub enum BackendKind {
     Wgpu,
 }
 
+/// Token sequences on a GPU are padded (and masked) up to a multiple of this, so a new length in
+/// the same bucket reuses the compiled and autotuned kernels instead of compiling its own (minutes
+/// on a software adapter). The CPU compiles nothing per shape: there, no padding.
+pub const GPU_LENGTH_BUCKET: usize = 64;
+
 /// A device and what it runs on.
 #[derive(Clone)]
 pub struct ComputeDevice {
@@ -24,12 +29,103 @@ pub struct ComputeDevice {
     pub description: String,
     /// `maxStorageBufferBindingSize` and `maxBufferSize`, when on a GPU.
     pub limits: Option<(u64, u64)>,
+    /// Token sequences are padded up to a multiple of this ([`GPU_LENGTH_BUCKET`] on a GPU, 1 on the CPU).
+    pub length_bucket: usize,
+}
+
+impl ComputeDevice {
+    fn cpu(description: &str) -> Self {
+        ComputeDevice { device: Device::flex(), description: description.into(), limits: None, length_bucket: 1 }
+    }
+}
+
+/// Switches Burn's kernel fusion off (or leaves it on) for this process's GPU work, for diagnosis:
+/// the same operations then run one kernel each. Burn's fusion registry allows the switch only
+/// before the first GPU operation; afterwards this is an error unless fusion is already as asked.
+pub fn set_fusion(enabled: bool) -> Result<()> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static DISABLED: AtomicBool = AtomicBool::new(false);
+    if enabled != DISABLED.load(Ordering::SeqCst) {
+        return Ok(());
+    }
+    if enabled {
+        return Err(Error::InvalidArgument("fusion was switched off for this process; it cannot be switched back on".into()));
+    }
+    for name in burn_cubecl::fusion::BUILTIN_NAMES {
+        burn_cubecl::fusion::remove(name)
+            .map_err(|e| Error::InvalidArgument(format!("fusion can only be switched off before the first GPU work ({e:?})")))?;
+    }
+    DISABLED.store(true, Ordering::SeqCst);
+    Ok(())
+}
+
+/// Autotune on a software adapter (lavapipe, SwiftShader: a GPU emulated on the CPU) would time
+/// every candidate kernel of every new shape at full size up to ten times — minutes per shape,
+/// for choices that mean nothing there. On such an adapter CubeCL gets its smallest candidate set
+/// and one sample per candidate; a real GPU keeps CubeCL's defaults (or the application's own
+/// configuration: this never overrides one already set). Must run before the runtime starts.
+fn tune_lightly_if_software(software: bool) {
+    use burn_cubecl::cubecl::config::autotune::AutotuneLevel;
+    use burn_cubecl::cubecl::config::{CubeClRuntimeConfig, RuntimeConfig};
+    if !software {
+        return;
+    }
+    let mut config = CubeClRuntimeConfig::default();
+    config.autotune.level = AutotuneLevel::Minimal;
+    config.autotune.bench.min_samples = 1;
+    config.autotune.bench.max_samples = 1;
+    CubeClRuntimeConfig::try_set(config);
+}
+
+/// Whether the adapter wgpu would pick here is a CPU emulation (lavapipe reports `Cpu`).
+#[cfg(not(target_arch = "wasm32"))]
+fn native_adapter_is_software() -> bool {
+    use burn::tensor::wgpu::wgpu;
+    let instance = wgpu::Instance::default();
+    let options = wgpu::RequestAdapterOptions { power_preference: wgpu::PowerPreference::HighPerformance, ..Default::default() };
+    pollster::block_on(instance.request_adapter(&options)).is_ok_and(|adapter| adapter.get_info().device_type == wgpu::DeviceType::Cpu)
+}
+
+/// Whether the browser's WebGPU adapter is a fallback (software) one: SwiftShader says so in
+/// `adapter.info.isFallbackAdapter` (Chrome 156; older browsers on `adapter.isFallbackAdapter`).
+#[cfg(target_arch = "wasm32")]
+async fn browser_adapter_is_software() -> bool {
+    use js_sys::Reflect;
+    use wasm_bindgen::JsCast;
+    let get = |target: &wasm_bindgen::JsValue, key: &str| Reflect::get(target, &key.into()).unwrap_or(wasm_bindgen::JsValue::UNDEFINED);
+    let gpu = get(&get(&js_sys::global().into(), "navigator"), "gpu");
+    let Ok(request) = Reflect::get(&gpu, &"requestAdapter".into()).and_then(|f| f.dyn_into::<js_sys::Function>()) else {
+        return false;
+    };
+    let Ok(promise) = request.call0(&gpu).and_then(|p| p.dyn_into::<js_sys::Promise>()) else {
+        return false;
+    };
+    match wasm_bindgen_futures::JsFuture::from(promise).await {
+        Ok(adapter) if !adapter.is_null() && !adapter.is_undefined() => {
+            get(&get(&adapter, "info"), "isFallbackAdapter").is_truthy() || get(&adapter, "isFallbackAdapter").is_truthy()
+        }
+        _ => false,
+    }
+}
+
+/// Threads for the native CPU backend (flex's rayon pool, which its matmuls and convolutions
+/// share); `None` keeps rayon's default, one per core. Must come before the first CPU work.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn set_cpu_threads(threads: Option<usize>) -> Result<()> {
+    let Some(threads) = threads else { return Ok(()) };
+    if threads == 0 {
+        return Err(Error::InvalidArgument("--threads must be at least 1".into()));
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .map_err(|e| Error::InvalidArgument(format!("the CPU thread count is already set for this process ({e})")))
 }
 
 #[cfg(not(target_arch = "wasm32"))]
 pub fn init_native(kind: BackendKind) -> Result<ComputeDevice> {
     match kind {
-        BackendKind::Cpu => Ok(ComputeDevice { device: Device::flex(), description: "cpu (burn flex)".into(), limits: None }),
+        BackendKind::Cpu => Ok(ComputeDevice::cpu(&format!("cpu (burn flex, {} threads)", rayon::current_num_threads()))),
         BackendKind::Wgpu => {
             // Burn registers the wgpu runtime once per process and refuses a second registration,
             // so later (or concurrent) calls share the first device.
@@ -38,6 +134,7 @@ pub fn init_native(kind: BackendKind) -> Result<ComputeDevice> {
             if let Some(device) = held.as_ref() {
                 return Ok(device.clone());
             }
+            tune_lightly_if_software(native_adapter_is_software());
             let (device, setup) = Device::wgpu_options().init_with_setup().map_err(|e| Error::NoGpu(e.to_string()))?;
             Ok(held.insert(describe_wgpu(device, &setup)).clone())
         }
@@ -56,6 +153,7 @@ fn describe_wgpu(device: Device, setup: &burn::tensor::wgpu::WgpuSetup) -> Compu
             format!("{} ({}, {:?}, {:?})", info.name, info.driver_info, info.backend, info.device_type)
         },
         limits: Some((limits.max_storage_buffer_binding_size as u64, limits.max_buffer_size)),
+        length_bucket: GPU_LENGTH_BUCKET,
     }
 }
 
@@ -93,7 +191,7 @@ pub async fn init_browser(choice: BrowserDevice) -> Result<ComputeDevice> {
 
 #[cfg(target_arch = "wasm32")]
 fn browser_cpu() -> ComputeDevice {
-    ComputeDevice { device: Device::flex(), description: "cpu (burn flex, wasm, one thread)".into(), limits: None }
+    ComputeDevice::cpu("cpu (burn flex, wasm simd128, one thread)")
 }
 
 /// The browser's WebGPU device, initialised once and shared by every model in this context.
@@ -102,6 +200,7 @@ pub async fn init_webgpu() -> Result<ComputeDevice> {
     if let Some(existing) = WEBGPU.with(|slot| slot.borrow().clone()) {
         return Ok(existing);
     }
+    tune_lightly_if_software(browser_adapter_is_software().await);
     let (device, setup) = Device::wgpu_options().init_with_setup_async().await.map_err(|e| Error::NoGpu(e.to_string()))?;
     let device = describe_wgpu(device, &setup);
     WEBGPU.with(|slot| *slot.borrow_mut() = Some(device.clone()));

@@ -181,7 +181,7 @@ impl EsmConfig {
 
     /// IsoFormer's protein encoder: ESM-2 150M as Isoformer builds it from its `esm_*` fields —
     /// the decoder untied (`esm_tie_word_embeddings=false`) and, since config.json has no
-    /// `esm_layer_norm_eps`, transformers' default 1e-12 (shared/reference §3).
+    /// `esm_layer_norm_eps`, transformers' default 1e-12 (docs/isoformer-architecture.md §3).
     pub fn isoformer_protein() -> Self {
         EsmConfig { tie_word_embeddings: false, layer_norm_eps: 1e-12, ..EsmConfig::published(EsmSize::M150) }
     }
@@ -346,7 +346,7 @@ mod tests {
 
     #[test]
     fn enformer_filter_list_matches_enformer_pytorch() {
-        // shared/reference/isoformer-architecture.md §4.1
+        // docs/isoformer-architecture.md §4.1
         assert_eq!(EnformerConfig::published().filter_list(), vec![768, 768, 896, 1024, 1152, 1280, 1536]);
         let tiny = EnformerConfig { dim: 48, depth: 2, heads: 2, attn_dim_key: 8, dim_divisible_by: 8, ..EnformerConfig::published() };
         assert_eq!(tiny.filter_list(), vec![24, 24, 24, 32, 40, 40, 48]);

@@ -2,7 +2,7 @@
 //! safetensors copy) into an IsoFormer weight directory: `isoformer.json` and one weight directory
 //! per part (`dna/`, `rna/`, `protein/`, `aggregator/`). Native only.
 //!
-//! The published file has not been read (shared/reference/isoformer-architecture.md §7), so the
+//! The published file has not been read (docs/isoformer-architecture.md §7), so the
 //! top-level attribute names are **not relied on**. Each encoder is found by its structure:
 //!
 //! * ESM-family encoders: the key ending in `embeddings.word_embeddings.weight`; everything under

@@ -9,9 +9,10 @@ use serde::Serialize;
 use crate::aggregator::ModalityEmbedding;
 use crate::backend::ComputeDevice;
 use crate::config::{ENFORMER_SEQUENCE_LENGTH, EnformerConfig, EsmConfig, EsmFamily};
-use crate::enformer::{ConvChunks, Enformer};
+use crate::enformer::{ConvChunks, ConvKernel, Enformer};
 use crate::error::{Error, Modality, Result};
 use crate::esm::Esm;
+use crate::nn::KeyMask;
 use crate::tokenize::{DnaOneHot, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, ProteinTokenizer, Tokenizer, pad_batch};
 use crate::weights::{LoadedWeights, Manifest};
 
@@ -99,7 +100,7 @@ impl SequenceEncoder {
         if modality == self.modality() { Ok(()) } else { Err(Error::WrongModality { requested: modality, loaded: self.modality() }) }
     }
 
-    fn inputs(&self, tokenizer: &Tokenizer, sequences: &[&str]) -> Result<(Vec<Vec<u32>>, Tensor<2, Int>, Tensor<2>)> {
+    fn inputs(&self, tokenizer: &Tokenizer, sequences: &[&str]) -> Result<(Vec<Vec<u32>>, Tensor<2, Int>, KeyMask)> {
         if sequences.is_empty() {
             return Err(Error::InvalidArgument("no sequences given".into()));
         }
@@ -109,13 +110,16 @@ impl SequenceEncoder {
         Ok((tokens, ids, mask))
     }
 
-    /// Token ids to the device, padded to the longest: `[batch, length]` ids and mask.
-    fn upload_batch(&self, tokens: &[Vec<u32>], pad_id: u32) -> (Tensor<2, Int>, Tensor<2>) {
-        let (ids, mask, length) = pad_batch(tokens, pad_id);
+    /// Token ids to the device, padded to the longest and up to the device's length bucket (so a
+    /// new length in the same bucket reuses the GPU's compiled kernels): `[batch, length]` ids and mask.
+    fn upload_batch(&self, tokens: &[Vec<u32>], pad_id: u32) -> (Tensor<2, Int>, KeyMask) {
+        let (ids, mask, length) = pad_batch(tokens, pad_id, self.device.length_bucket);
+        let padded = mask.contains(&0.0);
         let shape = [tokens.len(), length];
         let ids: Vec<i32> = ids.into_iter().map(|id| id as i32).collect();
         let device = &self.device.device;
-        (Tensor::from_data(TensorData::new(ids, shape), device), Tensor::from_data(TensorData::new(mask, shape), device))
+        let tokens = Tensor::from_data(TensorData::new(mask, shape), device);
+        (Tensor::from_data(TensorData::new(ids, shape), device), KeyMask { tokens, padded })
     }
 
     /// Embeds a batch (padded to its longest member) and reads it back asynchronously.
@@ -126,7 +130,7 @@ impl SequenceEncoder {
     /// [`Self::embed`] with another tokenizer for this modality (per-request crop or ambiguity policy).
     pub async fn embed_with(&self, tokenizer: &Tokenizer, sequences: &[&str]) -> Result<Vec<Embedding>> {
         let (tokens, ids, mask) = self.inputs(tokenizer, sequences)?;
-        let per_sequence = read_rows(self.model.forward(ids, mask), tokens).await?;
+        let per_sequence = read_rows(self.model.forward(ids, &mask), tokens).await?;
         let trailing = tokenizer.trailing_special_tokens();
         Ok(per_sequence
             .map(|(tokens, width, last_hidden_state)| {
@@ -139,7 +143,7 @@ impl SequenceEncoder {
     }
 
     /// One sequence's last hidden state on the device, not read back, with its token ids:
-    /// `[1, tokens, hidden]` and a `[1, tokens]` mask of ones.
+    /// `[1, length, hidden]` and its `[1, length]` mask (`length`: the tokens, up to the device's bucket).
     pub fn hidden(&self, sequence: &str) -> Result<(Vec<u32>, ModalityEmbedding)> {
         let tokens = self.tokenize(sequence)?;
         let embedding = self.forward(self.upload(&tokens));
@@ -159,7 +163,7 @@ impl SequenceEncoder {
 
     /// [`Self::hidden`]'s last step: `[1, tokens]` ids → `[1, tokens, hidden]`, queued on the device.
     pub fn forward(&self, tokens: TokensOnDevice) -> ModalityEmbedding {
-        let hidden = self.model.forward(tokens.ids, tokens.mask.clone());
+        let hidden = self.model.forward(tokens.ids, &tokens.mask);
         ModalityEmbedding { hidden, mask: tokens.mask }
     }
 
@@ -171,16 +175,17 @@ impl SequenceEncoder {
             return Err(no_head());
         }
         let (tokens, ids, mask) = self.inputs(&self.tokenizer, sequences)?;
-        let logits = self.model.logits(self.model.forward(ids, mask)).ok_or_else(no_head)?;
+        let logits = self.model.logits(self.model.forward(ids, &mask)).ok_or_else(no_head)?;
         let per_sequence = read_rows(logits, tokens).await?;
         Ok(per_sequence.map(|(tokens, vocab, logits)| Logits { shape: [tokens.len(), vocab], tokens, logits }).collect())
     }
 }
 
-/// One sequence's token ids on the device: `[1, tokens]` ids and a mask of ones.
+/// One sequence's token ids on the device: `[1, length]` ids and its mask (ones, then the
+/// bucket's padding).
 pub struct TokensOnDevice {
     ids: Tensor<2, Int>,
-    pub mask: Tensor<2>,
+    pub mask: KeyMask,
 }
 
 /// One DNA window through Enformer, row-major.
@@ -219,8 +224,15 @@ pub struct DnaEncoder {
 
 impl DnaEncoder {
     /// Builds the trunk (and the heads the weights carry); the convolution chunks are planned
-    /// from the device's buffer limits.
-    pub fn new(device: ComputeDevice, manifest: &Manifest, mut weights: LoadedWeights) -> Result<Self> {
+    /// from the device's buffer limits, and its convolutions run as the device runs them best
+    /// (shifted matmuls on a GPU, Burn's conv1d on the CPU).
+    pub fn new(device: ComputeDevice, manifest: &Manifest, weights: LoadedWeights) -> Result<Self> {
+        let kernel = if device.limits.is_some() { ConvKernel::ShiftedMatmuls } else { ConvKernel::Direct };
+        Self::with_conv_kernel(device, manifest, weights, kernel)
+    }
+
+    /// [`Self::new`] with the convolutions' kernel chosen (benchmarks compare the two).
+    pub fn with_conv_kernel(device: ComputeDevice, manifest: &Manifest, mut weights: LoadedWeights, kernel: ConvKernel) -> Result<Self> {
         if manifest.model != "enformer" {
             return Err(Error::Manifest(format!("model {:?} is not an Enformer DNA encoder", manifest.model)));
         }
@@ -232,7 +244,7 @@ impl DnaEncoder {
             .filter_map(|t| t.name.strip_prefix("heads.").and_then(|t| t.strip_suffix(".weight")))
             .map(str::to_string)
             .collect();
-        let model = Enformer::load(&config, &mut weights, &heads)?;
+        let model = Enformer::load(&config, &mut weights, &heads, kernel)?;
         weights.finish()?;
         let limit = device.limits.map_or(CPU_BUFFER_BUDGET, |(binding, buffer)| binding.min(buffer));
         let chunks = ConvChunks::plan(&config, limit);

@@ -1,6 +1,6 @@
 //! Enformer trunk (DNA encoder) with its optional track heads.
 //!
-//! Upstream: enformer-pytorch 0.8.x `modeling_enformer.py` (shared/reference/isoformer-architecture.md
+//! Upstream: enformer-pytorch 0.8.x `modeling_enformer.py` (docs/isoformer-architecture.md
 //! §4.1): one-hot `[L, 4]` → stem (width-15 conv, residual conv block, attention pooling) → conv
 //! tower (per block: width-5 conv block, residual width-1 conv block, attention pooling) → 11-layer
 //! transformer with relative positional features → crop to `target_length` bins → final pointwise
@@ -12,8 +12,8 @@
 
 use burn::nn::{LayerNorm, Linear};
 use burn::tensor::activation::{relu, sigmoid, softmax, softplus};
-use burn::tensor::module::conv1d;
-use burn::tensor::ops::ConvOptions;
+use burn::tensor::module::{attention, conv1d};
+use burn::tensor::ops::{AttentionModuleOptions, ConvOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::config::{ENFORMER_SEQUENCE_LENGTH, EnformerConfig};
@@ -32,10 +32,29 @@ fn gelu_approx<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     sigmoid(x.clone().mul_scalar(1.702)) * x
 }
 
-/// A Conv1d with bias and "same" padding. Weight `[out, in, k]` (PyTorch's layout).
+/// How a convolution of width k > 1 runs. The GPU's matmul kernels are tuned per shape, while
+/// WebGPU's convolution tunables for k > 1 are one direct kernel, so on a GPU the sum of k
+/// matmuls over shifted views of the input is the faster form (BENCHMARKS.md measures both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConvKernel {
+    /// Burn's `conv1d` (flex: im2col and gemm on the CPU).
+    #[default]
+    Direct,
+    /// `Σ_j W[:, :, j] · x[:, j..j + L]`: k matmuls, no unfolded copy of the input.
+    ShiftedMatmuls,
+}
+
+/// A Conv1d with bias and "same" padding, its weight kept in the layout its kernel reads.
 struct Conv {
-    weight: Tensor<3>,
+    weight: ConvWeight,
     bias: Tensor<1>,
+}
+
+enum ConvWeight {
+    /// `[out, in, k]`, PyTorch's layout, for `conv1d`.
+    Direct(Tensor<3>),
+    /// `[k, out, in]`: one `[out, in]` matrix per tap.
+    Taps(Tensor<3>),
 }
 
 impl Conv {
@@ -43,17 +62,36 @@ impl Conv {
         vec![spec(format!("{name}.weight"), &[c_out, c_in, k]), spec(format!("{name}.bias"), &[c_out])]
     }
 
-    fn load(src: &mut dyn ParamSource, name: &str, c_in: usize, c_out: usize, k: usize) -> Result<Self> {
-        Ok(Conv {
-            weight: src.take(&format!("{name}.weight"), &[c_out, c_in, k])?.reshape([c_out, c_in, k]),
-            bias: src.take(&format!("{name}.bias"), &[c_out])?,
-        })
+    fn load(src: &mut dyn ParamSource, name: &str, c_in: usize, c_out: usize, k: usize, kernel: ConvKernel) -> Result<Self> {
+        let weight: Tensor<3> = src.take(&format!("{name}.weight"), &[c_out, c_in, k])?.reshape([c_out, c_in, k]);
+        let weight = match kernel {
+            // Merging the permuted dims cannot be a view: the reshape stores the taps contiguously.
+            ConvKernel::ShiftedMatmuls if k > 1 => ConvWeight::Taps(weight.permute([2, 0, 1]).reshape([k * c_out, c_in]).reshape([k, c_out, c_in])),
+            _ => ConvWeight::Direct(weight),
+        };
+        Ok(Conv { weight, bias: src.take(&format!("{name}.bias"), &[c_out])? })
     }
 
-    /// `[1, in, L]` → `[1, out, L]`.
+    fn device(&self) -> Device {
+        self.bias.device()
+    }
+
+    /// `[b, in, L]` → `[b, out, L]`.
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let k = self.weight.dims()[2];
-        conv1d(x, self.weight.clone(), Some(self.bias.clone()), ConvOptions::new([1], [k / 2], [1], 1))
+        match &self.weight {
+            ConvWeight::Direct(weight) => {
+                let k = weight.dims()[2];
+                conv1d(x, weight.clone(), Some(self.bias.clone()), ConvOptions::new([1], [k / 2], [1], 1))
+            }
+            ConvWeight::Taps(taps) => {
+                let [k, c_out, _] = taps.dims();
+                let [batch, c_in, length] = x.dims();
+                let edge = || Tensor::<3>::zeros([batch, c_in, k / 2], &x.device());
+                let padded = Tensor::cat(vec![edge(), x.clone(), edge()], 2); // [b, in, L + k − 1]
+                let tap = |j: usize| taps.clone().narrow(0, j, 1).matmul(padded.clone().narrow(2, j, length)); // [b, out, L]
+                (1..k).fold(tap(0), |sum, j| sum + tap(j)) + self.bias.clone().reshape([1, c_out, 1])
+            }
+        }
     }
 }
 
@@ -95,8 +133,8 @@ impl ConvBlock {
         specs
     }
 
-    fn load(src: &mut dyn ParamSource, name: &str, c_in: usize, c_out: usize, k: usize) -> Result<Self> {
-        Ok(ConvBlock { norm: BatchNorm::load(src, &format!("{name}.norm"), c_in)?, conv: Conv::load(src, &format!("{name}.conv"), c_in, c_out, k)? })
+    fn load(src: &mut dyn ParamSource, name: &str, c_in: usize, c_out: usize, k: usize, kernel: ConvKernel) -> Result<Self> {
+        Ok(ConvBlock { norm: BatchNorm::load(src, &format!("{name}.norm"), c_in)?, conv: Conv::load(src, &format!("{name}.conv"), c_in, c_out, k, kernel)? })
     }
 
     /// `[1, in, L]` → `[1, out, L]`.
@@ -146,10 +184,10 @@ impl TowerBlock {
         specs
     }
 
-    fn load(src: &mut dyn ParamSource, name: &str, c_in: usize, c_out: usize) -> Result<Self> {
+    fn load(src: &mut dyn ParamSource, name: &str, c_in: usize, c_out: usize, kernel: ConvKernel) -> Result<Self> {
         Ok(TowerBlock {
-            conv: ConvBlock::load(src, &format!("{name}.conv"), c_in, c_out, TOWER_KERNEL)?,
-            residual: ConvBlock::load(src, &format!("{name}.residual"), c_out, c_out, 1)?,
+            conv: ConvBlock::load(src, &format!("{name}.conv"), c_in, c_out, TOWER_KERNEL, kernel)?,
+            residual: ConvBlock::load(src, &format!("{name}.residual"), c_out, c_out, 1, kernel)?,
             pool: AttentionPool::load(src, &format!("{name}.pool"), c_out)?,
         })
     }
@@ -217,9 +255,11 @@ impl RelativeAttention {
                 let g = group.min(h - start);
                 let heads = |t: &Tensor<4>| t.clone().narrow(1, start, g);
                 let q = heads(&q);
-                let content = (q.clone() + heads(&self.rel_content_bias)).matmul(heads(&k).swap_dims(2, 3));
-                let relative = relative_shift((q + heads(&self.rel_pos_bias)).matmul(heads(&rel_k).swap_dims(2, 3)));
-                softmax(content + relative, 3).matmul(heads(&v))
+                let relative = relative_shift((q.clone() + heads(&self.rel_pos_bias)).matmul(heads(&rel_k).swap_dims(2, 3)));
+                // softmax((q + content bias)·kᵀ + relative)·v in Burn's fused op, the relative
+                // logits as its additive bias; q is already scaled, so the op's scale is 1.
+                let options = AttentionModuleOptions { scale: Some(1.0), ..Default::default() };
+                attention(q + heads(&self.rel_content_bias), heads(&k), heads(&v), None, Some(relative), options)
             })
             .collect();
         let context = Tensor::cat(parts, 1).swap_dims(1, 2).reshape([batch, n, dim]);
@@ -347,27 +387,28 @@ impl Enformer {
         specs
     }
 
-    /// Builds the trunk from uploaded weights; a head is loaded for each `heads.<name>.weight` present.
-    pub fn load(config: &EnformerConfig, src: &mut dyn ParamSource, head_names: &[String]) -> Result<Self> {
+    /// Builds the trunk from uploaded weights, its k > 1 convolutions run by `kernel`; a head is
+    /// loaded for each `heads.<name>.weight` present.
+    pub fn load(config: &EnformerConfig, src: &mut dyn ParamSource, head_names: &[String], kernel: ConvKernel) -> Result<Self> {
         config.validate()?;
         let filters = config.filter_list();
         let half = filters[0];
-        let stem_conv = Conv::load(src, "stem.conv", 4, half, STEM_KERNEL)?;
-        let stem_residual = ConvBlock::load(src, "stem.residual", half, half, 1)?;
+        let stem_conv = Conv::load(src, "stem.conv", 4, half, STEM_KERNEL, kernel)?;
+        let stem_residual = ConvBlock::load(src, "stem.residual", half, half, 1, kernel)?;
         let stem_pool = AttentionPool::load(src, "stem.pool", half)?;
         let tower = filters
             .windows(2)
             .enumerate()
-            .map(|(i, pair)| TowerBlock::load(src, &format!("tower.{i}"), pair[0], pair[1]))
+            .map(|(i, pair)| TowerBlock::load(src, &format!("tower.{i}"), pair[0], pair[1], kernel))
             .collect::<Result<Vec<_>>>()?;
         let layers = (0..config.depth).map(|i| TransformerLayer::load(src, &format!("transformer.{i}"), config)).collect::<Result<Vec<_>>>()?;
-        let final_block = ConvBlock::load(src, "final", config.dim, 2 * config.dim, 1)?;
+        let final_block = ConvBlock::load(src, "final", config.dim, 2 * config.dim, 1, kernel)?;
         let mut heads = Vec::new();
         for name in head_names {
             let tracks = config.output_heads.get(name).copied().ok_or_else(|| Error::Config(format!("no output_heads entry for head {name:?}")))?;
             heads.push((name.clone(), nn::load_linear(src, &format!("heads.{name}"), 2 * config.dim, tracks, true)?));
         }
-        let positions = position_tensor(ENFORMER_SEQUENCE_LENGTH >> config.num_downsamples, config, &stem_conv.weight.device());
+        let positions = position_tensor(ENFORMER_SEQUENCE_LENGTH >> config.num_downsamples, config, &stem_conv.device());
         Ok(Enformer { config: config.clone(), stem_conv, stem_residual, stem_pool, tower, layers, final_block, heads, positions })
     }
 
@@ -496,7 +537,7 @@ mod tests {
     use super::*;
     use crate::nn::parameter_count;
 
-    /// shared/reference/isoformer-architecture.md §3: trunk 229,845,504 values, of which the conv part
+    /// docs/isoformer-architecture.md §3: trunk 229,845,504 values, of which the conv part
     /// is 50,877,952 (BatchNorm running statistics excluded: 29,696 buffer floats).
     #[test]
     fn published_trunk_has_the_published_parameter_count() {

@@ -12,7 +12,7 @@ use burn::tensor::{Int, Tensor};
 
 use crate::config::{EsmConfig, EsmFamily};
 use crate::error::Result;
-use crate::nn::{self, EncoderLayer, LayerShape, Rotary, TensorSpec, key_padding_bias};
+use crate::nn::{self, EncoderLayer, KeyMask, LayerShape, Rotary, TensorSpec};
 use crate::weights::ParamSource;
 
 /// Fraction of tokens ESM-2 masked in training (15 %, of which 80 % became `<mask>`); the
@@ -110,14 +110,15 @@ impl Esm {
 
     /// `ids`: `[batch, length]`, `mask`: `[batch, length]` (1 = token, 0 = padding)
     /// → last hidden state `[batch, length, hidden]` (after `emb_layer_norm_after`).
-    pub fn forward(&self, ids: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<3> {
+    pub fn forward(&self, ids: Tensor<2, Int>, mask: &KeyMask) -> Tensor<3> {
+        let tokens = mask.tokens.clone();
         let [batch, length] = ids.dims();
         let hidden = self.config.hidden_size;
         let mut x = self.embeddings.forward(ids.clone());
         if self.config.token_dropout {
             // `<mask>` embeddings are zeroed, the rest rescaled by the observed mask ratio.
             let is_mask = ids.equal_elem(self.config.mask_token_id as i64);
-            let observed = is_mask.clone().float().sum_dim(1).div(mask.clone().sum_dim(1)); // [batch, 1]
+            let observed = is_mask.clone().float().sum_dim(1).div(tokens.clone().sum_dim(1)); // [batch, 1]
             let scale = observed.neg().add_scalar(1.0).recip().reshape([batch, 1, 1]);
             x = x.mask_fill(is_mask.reshape([batch, length, 1]).expand([batch, length, hidden]), 0.0);
             x = x.mul_scalar(1.0 - TOKEN_DROPOUT_TRAIN_RATIO) * scale;
@@ -125,11 +126,13 @@ impl Esm {
         if let Some(norm) = &self.embedding_norm {
             x = norm.forward(x);
         }
-        x = x * mask.clone().reshape([batch, length, 1]);
-        let bias = key_padding_bias(mask);
+        if mask.padded {
+            x = x * tokens.reshape([batch, length, 1]);
+        }
+        let attention_mask = mask.attention_mask(length);
         let rotary = self.rotary.tables(length, &x.device());
         for layer in &self.layers {
-            x = layer.forward(x, &bias, Some(&rotary));
+            x = layer.forward(x, attention_mask.clone(), Some(&rotary));
         }
         self.final_norm.forward(x)
     }
@@ -148,7 +151,7 @@ mod tests {
     use crate::config::EsmSize;
     use crate::nn::parameter_count as values;
 
-    /// Parameter counts of ESM-2 150M as published (shared/reference/isoformer-architecture.md §3).
+    /// Parameter counts of ESM-2 150M as published (docs/isoformer-architecture.md §3).
     #[test]
     fn published_150m_has_the_published_parameter_count() {
         let config = EsmConfig::published(EsmSize::M150);
@@ -169,9 +172,9 @@ mod tests {
     /// The published config.json files of 8M and 35M read to the same configurations.
     #[test]
     fn published_config_files_match() {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/esm2_hf_configs");
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/data/esm2_hf_configs");
         for (dir, size) in [("esm2_t6_8M_UR50D", EsmSize::M8), ("esm2_t12_35M_UR50D", EsmSize::M35)] {
-            let text = std::fs::read_to_string(format!("{root}/{dir}/config.json")).expect("../shared/data beside the checkout");
+            let text = std::fs::read_to_string(format!("{root}/{dir}/config.json")).expect("data/esm2_hf_configs");
             assert_eq!(EsmConfig::from_json(&text, EsmFamily::Esm2).unwrap(), EsmConfig::published(size), "{dir}");
         }
     }

@@ -40,7 +40,7 @@ fn parse<T: serde::de::DeserializeOwned>(value: Option<serde_json::Value>) -> Re
 }
 
 impl IsoformerShapes {
-    /// The released model's shapes (shared/reference/isoformer-architecture.md §3 and §5, layout
+    /// The released model's shapes (docs/isoformer-architecture.md §3 and §5, layout
     /// (a)): Enformer with its human and mouse heads, NT-v2 250M and ESM-2 150M with their LM
     /// heads, the aggregator as in src/aggregator.rs — ≈700M values, as the published file.
     pub fn published() -> Self {
@@ -151,7 +151,7 @@ mod tests {
     use super::*;
 
     /// ≈700.8M fp32 values in the published file, minus buffers and pickle overhead
-    /// (shared/reference/isoformer-architecture.md §5): layout (a) with the LM heads and without
+    /// (docs/isoformer-architecture.md §5): layout (a) with the LM heads and without
     /// the unused position tables (656,640 + 1,574,400) and ESM-2's contact head (601).
     #[test]
     fn published_shapes_have_the_published_size() {

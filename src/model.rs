@@ -12,7 +12,7 @@ use crate::stages::{Stage, StageClock, StageTimes};
 use crate::weights::{LoadedWeights, Manifest, Part};
 
 /// The 30 GTEx tissues in the dataset card's order ("List of tissues V1"); that the head's outputs
-/// follow this order is the natural assumption, not confirmed (shared/reference §6).
+/// follow this order is the natural assumption, not confirmed (docs/isoformer-architecture.md §6).
 pub const TISSUES: [&str; 30] = [
     "Adipose Tissue", "Adrenal Gland", "Bladder", "Blood", "Blood Vessel", "Brain", "Breast", "Cervix Uteri", "Colon",
     "Esophagus", "Fallopian Tube", "Heart", "Kidney", "Liver", "Lung", "Muscle", "Nerve", "Ovary", "Pancreas",
@@ -182,7 +182,7 @@ impl Isoformer {
         let protein = protein.map(|t| Self::encoder(&self.protein, Modality::Protein).map(|e| e.upload(&t))).transpose()?;
         // The queue runs in order: once the last upload is on the device, so is the first.
         match protein.as_ref().or(rna.as_ref()) {
-            Some(last) => clock.lap_after(Stage::Upload, &last.mask).await?,
+            Some(last) => clock.lap_after(Stage::Upload, &last.mask.tokens).await?,
             None => clock.lap(Stage::Upload),
         }
         Ok((rna, protein))

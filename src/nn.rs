@@ -7,18 +7,18 @@
 
 use burn::module::Param;
 use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
-use burn::tensor::activation::{gelu, silu, softmax};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::activation::{gelu, silu};
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::{Bool, Device, Tensor, TensorData};
 
 use crate::config::FeedForwardKind;
 use crate::error::Result;
 use crate::weights::ParamSource;
 
-/// Logit added where a key is padding: exp() of it underflows to exactly 0, like `finfo.min`
-/// in transformers, without risking -inf arithmetic on GPUs.
-const MASKED_LOGIT: f32 = -1e30;
-/// Attention scores are computed a group of heads at a time so that one score tensor stays
-/// within 32 Mi elements (128 MiB), WebGPU's portable storage-binding limit.
+/// Attention runs a group of heads at a time so that a score tensor, where the backend makes one
+/// (Burn's unfused path on the GPU), stays within 32 Mi elements (128 MiB), WebGPU's portable
+/// storage-binding limit. The fused kernels never make it; grouping costs them nothing.
 pub(crate) const MAX_SCORE_ELEMENTS: usize = 32 * 1024 * 1024;
 
 /// A tensor the weights must contain: its name in the weight directory and its shape.
@@ -128,29 +128,44 @@ impl RotaryTables {
     }
 }
 
-/// Additive attention bias from a 1/0 key mask: `[batch, length]` → `[batch, 1, 1, length]`.
-pub fn key_padding_bias(mask: Tensor<2>) -> Tensor<4> {
-    let [batch, length] = mask.dims();
-    mask.sub_scalar(1.0).mul_scalar(-MASKED_LOGIT).reshape([batch, 1, 1, length])
+/// Which tokens of a padded batch are real: `[batch, length]` 1/0 on the device, and whether any
+/// is padding (known on the host when the batch is built, so an unpadded batch runs attention
+/// without a mask, the fused kernels' fastest path).
+#[derive(Clone)]
+pub struct KeyMask {
+    pub tokens: Tensor<2>,
+    pub padded: bool,
 }
 
-/// Softmax attention. `q`: `[b, h, lq, d]`, `k`, `v`: `[b, h, lk, d]`, `bias`: broadcastable to
-/// `[b, h, lq, lk]` → `[b, h, lq, d]`. Heads are processed in groups that keep the score tensor
-/// within [`MAX_SCORE_ELEMENTS`].
-pub fn attend(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, bias: &Tensor<4>) -> Tensor<4> {
+impl KeyMask {
+    /// Burn's attention mask (true = key left out) for `q_len` queries: `[batch, 1, q_len, length]`,
+    /// whose size-1 head dimension every backend broadcasts without a copy; `None` without padding.
+    pub fn attention_mask(&self, q_len: usize) -> Option<Tensor<4, Bool>> {
+        if !self.padded {
+            return None;
+        }
+        let [batch, length] = self.tokens.dims();
+        Some(self.tokens.clone().equal_elem(0.0).reshape([batch, 1, 1, length]).expand([batch, 1, q_len, length]))
+    }
+}
+
+/// Softmax attention through Burn's fused op (flex: scale, mask and softmax in one pass, tiled for
+/// long sequences; wgpu: flash kernels chosen by autotune). `q`: `[b, h, lq, d]` unscaled (the
+/// op's default scale, `1/sqrt(d)`, is the models' own), `k`, `v`: `[b, h, lk, d]`, `mask`:
+/// `[b, 1, lq, lk]` → `[b, h, lq, d]`. Heads go in groups within [`MAX_SCORE_ELEMENTS`].
+pub fn attend(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, mask: Option<Tensor<4, Bool>>) -> Tensor<4> {
     let [batch, heads, q_len, _] = q.dims();
     let k_len = k.dims()[2];
-    let per_head = batch * q_len * k_len;
-    let group = (MAX_SCORE_ELEMENTS / per_head.max(1)).clamp(1, heads);
-    let scores = |q: Tensor<4>, k: Tensor<4>, v: Tensor<4>| softmax(q.matmul(k.swap_dims(2, 3)) + bias.clone(), 3).matmul(v);
+    let group = (MAX_SCORE_ELEMENTS / (batch * q_len * k_len).max(1)).clamp(1, heads);
+    let fused = |q, k, v| attention(q, k, v, mask.clone(), None, AttentionModuleOptions::default());
     if group == heads {
-        return scores(q, k, v);
+        return fused(q, k, v);
     }
     let parts = (0..heads)
         .step_by(group)
         .map(|start| {
             let n = group.min(heads - start);
-            scores(q.clone().narrow(1, start, n), k.clone().narrow(1, start, n), v.clone().narrow(1, start, n))
+            fused(q.clone().narrow(1, start, n), k.clone().narrow(1, start, n), v.clone().narrow(1, start, n))
         })
         .collect();
     Tensor::cat(parts, 1)
@@ -175,20 +190,21 @@ impl SelfAttention {
         Ok(SelfAttention { query: projection("query")?, key: projection("key")?, value: projection("value")?, output: projection("output")?, heads })
     }
 
-    /// `x`: `[batch, length, d]`, `bias`: `[batch, 1, 1, length]` → `[batch, length, d]`.
-    /// Queries are scaled by `head_dim^-0.5` before rotary, as in ESM.
-    pub fn forward(&self, x: Tensor<3>, bias: &Tensor<4>, rotary: Option<&RotaryTables>) -> Tensor<3> {
+    /// `x`: `[batch, length, d]`, `mask`: `[batch, 1, length, length]` → `[batch, length, d]`.
+    /// ESM scales queries by `head_dim^-0.5` before rotary; rotary is linear, so the fused op's
+    /// scaling after it is the same product.
+    pub fn forward(&self, x: Tensor<3>, mask: Option<Tensor<4, Bool>>, rotary: Option<&RotaryTables>) -> Tensor<3> {
         let [batch, length, d] = x.dims();
         let head_dim = d / self.heads;
         let split = |t: Tensor<3>| t.reshape([batch, length, self.heads, head_dim]).swap_dims(1, 2);
-        let mut q = split(self.query.forward(x.clone())).mul_scalar((head_dim as f64).powf(-0.5));
+        let mut q = split(self.query.forward(x.clone()));
         let mut k = split(self.key.forward(x.clone()));
         let v = split(self.value.forward(x));
         if let Some(rotary) = rotary {
             q = rotary.apply(q);
             k = rotary.apply(k);
         }
-        let context = attend(q, k, v, bias);
+        let context = attend(q, k, v, mask);
         self.output.forward(context.swap_dims(1, 2).reshape([batch, length, d]))
     }
 }
@@ -270,9 +286,9 @@ impl EncoderLayer {
         })
     }
 
-    /// `x`: `[batch, length, d]`, `bias`: `[batch, 1, 1, length]` → `[batch, length, d]`.
-    pub fn forward(&self, x: Tensor<3>, bias: &Tensor<4>, rotary: Option<&RotaryTables>) -> Tensor<3> {
-        let h = x.clone() + self.attention.forward(self.attention_norm.forward(x), bias, rotary);
+    /// `x`: `[batch, length, d]`, `mask`: `[batch, 1, length, length]` → `[batch, length, d]`.
+    pub fn forward(&self, x: Tensor<3>, mask: Option<Tensor<4, Bool>>, rotary: Option<&RotaryTables>) -> Tensor<3> {
+        let h = x.clone() + self.attention.forward(self.attention_norm.forward(x), mask, rotary);
         h.clone() + self.ffn.forward(self.ffn_norm.forward(h))
     }
 }

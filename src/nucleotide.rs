@@ -75,7 +75,7 @@ pub fn published(size: NtSize) -> EsmConfig {
 
 /// IsoFormer's RNA encoder: hidden 768, intermediate 3072, 24 layers, 16 heads — the NT-v2 250M
 /// shape. Only the hidden size is confirmed from Isoformer's `config.json`; layers and heads are
-/// inferred from the checkpoint size (shared/reference/isoformer-architecture.md §3), so each is
+/// inferred from the checkpoint size (docs/isoformer-architecture.md §3), so each is
 /// an ordinary config field that a real `config.json` overrides.
 pub fn isoformer_rna() -> EsmConfig {
     nt_config(768, 24, 16, 3072)
@@ -89,7 +89,7 @@ mod tests {
     use crate::nn::parameter_count;
 
     /// NT-v2 250M in Hugging Face layout: encoder 229,795,584 values (9,443,328 per layer), LM head
-    /// 3,750,411 (shared/reference/isoformer-architecture.md §3).
+    /// 3,750,411 (docs/isoformer-architecture.md §3).
     #[test]
     fn isoformer_rna_encoder_has_the_published_parameter_count() {
         let config = isoformer_rna();

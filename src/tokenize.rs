@@ -333,10 +333,11 @@ impl Tokenizer {
     }
 }
 
-/// Pads token-id lists to one length with `pad_id`, returning the flat `[batch, length]` ids and the
-/// matching 1/0 attention mask.
-pub fn pad_batch(batch: &[Vec<u32>], pad_id: u32) -> (Vec<u32>, Vec<f32>, usize) {
-    let length = batch.iter().map(Vec::len).max().unwrap_or(0);
+/// Pads token-id lists to one length with `pad_id` — the longest, rounded up to a multiple of
+/// `bucket` (1: no rounding) — returning the flat `[batch, length]` ids, the matching 1/0
+/// attention mask and the length.
+pub fn pad_batch(batch: &[Vec<u32>], pad_id: u32, bucket: usize) -> (Vec<u32>, Vec<f32>, usize) {
+    let length = batch.iter().map(Vec::len).max().unwrap_or(0).next_multiple_of(bucket.max(1));
     let mut ids = Vec::with_capacity(batch.len() * length);
     let mut mask = Vec::with_capacity(batch.len() * length);
     for sequence in batch {
@@ -443,9 +444,16 @@ mod tests {
 
     #[test]
     fn pads_with_mask() {
-        let (ids, mask, length) = pad_batch(&[vec![0, 5, 2], vec![0, 2]], PROTEIN_PAD);
+        let (ids, mask, length) = pad_batch(&[vec![0, 5, 2], vec![0, 2]], PROTEIN_PAD, 1);
         assert_eq!(length, 3);
         assert_eq!(ids, vec![0, 5, 2, 0, 2, 1]);
         assert_eq!(mask, vec![1.0, 1.0, 1.0, 1.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn pads_up_to_the_length_bucket() {
+        let (ids, mask, length) = pad_batch(&[vec![0, 5, 2]], PROTEIN_PAD, 4);
+        assert_eq!((length, ids, mask), (4, vec![0, 5, 2, PROTEIN_PAD], vec![1.0, 1.0, 1.0, 0.0]));
+        assert_eq!(pad_batch(&[vec![0; 64]], PROTEIN_PAD, 64).2, 64, "a full bucket gains nothing");
     }
 }

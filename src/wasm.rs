@@ -27,6 +27,13 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// Whether this module was compiled with WebAssembly SIMD (`+simd128`, .cargo/config.toml), which
+/// the CPU fallback's kernels need for speed; the package test asks the shipped module itself.
+#[wasm_bindgen(js_name = builtWithSimd)]
+pub fn built_with_simd() -> bool {
+    cfg!(target_feature = "simd128")
+}
+
 /// A JS `Error` with `name = "IsoformerError"` and a stable `code`.
 pub fn to_js_error(error: &Error) -> JsValue {
     let js = js_sys::Error::new(&error.to_string());
@@ -317,8 +324,10 @@ fn option_field<T: serde::de::DeserializeOwned>(options: &JsValue, name: &str) -
     serde_wasm_bindgen::from_value(value).map(Some).map_err(|e| Error::InvalidArgument(format!("options.{name}: {e}")))
 }
 
-/// The device `options.device` asks for: `"auto"` (default: WebGPU, else the CPU), `"webgpu"`, `"cpu"`.
+/// The device `options.device` asks for: `"auto"` (default: WebGPU, else the CPU), `"webgpu"`, `"cpu"`;
+/// `options.fusion: false` runs every GPU operation as its own kernel (diagnosis; before any GPU work).
 async fn device_from_options(options: &JsValue) -> Result<backend::ComputeDevice, Error> {
+    backend::set_fusion(option_field(options, "fusion")?.unwrap_or(true))?;
     backend::init_browser(option_field(options, "device")?.unwrap_or_default()).await
 }
 

@@ -1,7 +1,7 @@
 //! Enformer parity with enformer-pytorch 0.8.12 on random weights at the full 196,608 bp: a tiny-width
 //! model (every length-dependent path: chunked convolutions, 1,536-bin relative attention, crop,
 //! heads) on the CPU and on wgpu (lavapipe), chunked and unchunked; and the published trunk
-//! (dim 1536, 11 layers) on the CPU. Inputs: the TP73 region from ../shared/data, N-padded around
+//! (dim 1536, 11 layers) on the CPU. Inputs: the TP73 region from data/, N-padded around
 //! its centre, and a synthetic sequence with N.
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -26,7 +26,7 @@ fn fixtures() -> PathBuf {
 }
 
 fn tp73_genbank() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/gentle_rs/tp73.ncbi.gb")).expect("../shared/data beside the checkout")
+    support::data_text("gentle_rs/tp73.ncbi.gb")
 }
 
 /// Regenerates a fixture's enformer-pytorch checkpoint (`save_pretrained` layout) and converts it.

@@ -42,9 +42,8 @@ fn model(kind: BackendKind) -> Isoformer {
 }
 
 fn inputs() -> (String, String, String) {
-    let shared = root().join("../shared/data/gentle_rs");
-    let genbank = std::fs::read_to_string(shared.join("tp73.ncbi.gb")).expect("../shared/data beside the checkout");
-    let transcripts = read_sequences(&std::fs::read_to_string(shared.join("ensembl_human_tp73_all.fasta")).unwrap()).unwrap();
+    let genbank = support::data_text("gentle_rs/tp73.ncbi.gb");
+    let transcripts = read_sequences(&support::data_text("gentle_rs/ensembl_human_tp73_all.fasta")).unwrap();
     let rna = transcripts.into_iter().find(|r| r.id == "ENST00000713571.1").unwrap().sequence;
     let protein = genbank.split("/protein_id=\"NP_005418.1\"").nth(1).unwrap().split("/translation=\"").nth(1).unwrap().split('"').next().unwrap();
     (support::genbank_origin(&genbank), rna, protein.chars().filter(|c| !c.is_whitespace()).collect())
@@ -137,12 +136,16 @@ fn stage_timings_name_each_stage_in_order_and_add_up_to_the_call() {
     let ms = |name: &str| prediction.stages.0.iter().find(|(stage, _)| stage.name() == name).unwrap().1;
     assert!(prediction.stages.0.iter().all(|(_, ms)| ms.is_finite() && *ms >= 0.0), "{:?}", prediction.stages);
     let total: f64 = prediction.stages.0.iter().map(|(_, ms)| ms).sum();
-    assert!(total <= elapsed_ms && total >= 0.9 * elapsed_ms, "stages {total} ms, call {elapsed_ms} ms");
-    assert!(ms("dna") > 10.0 * ms("readback"), "{:?}", prediction.stages);
+    // The stages are disjoint spans inside the call: their sum cannot exceed the call (a stage
+    // counted twice or timed from the wrong start would). No bound on seconds: a busy machine
+    // stretches every stage, and speed belongs in BENCHMARKS.md.
+    assert!(total <= elapsed_ms, "stages {total} ms, call {elapsed_ms} ms");
+    assert!(ms("dna") > 0.0, "the DNA trunk is timed: {:?}", prediction.stages);
     // Low-memory mode charges each part's fetch and upload to `load`.
     let low = pollster::block_on(isoformer::model::predict_dir_part_by_part(model.device(), &root().join("weights/isoformer-tiny-random"), &given, false)).unwrap();
     let names: Vec<&str> = low.stages.0.iter().map(|(stage, _)| stage.name()).collect();
     assert_eq!(names, ["load", "rna", "protein", "dna", "aggregation", "readback"]);
+    assert!(support::relative_diff(&low.values, &prediction.values) <= 1e-6, "low-memory mode predicts the same values on wgpu");
 }
 
 /// Bytes of live allocations in Burn's device pools.

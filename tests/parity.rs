@@ -85,7 +85,7 @@ fn generated_weights(config: &Path, weights_json: &Path, family: EsmFamily, tag:
     let root = std::env::temp_dir().join(format!("isoformer-{tag}-{}", std::process::id()));
     let (hf, out) = (root.join("hf"), root.join("weights"));
     std::fs::create_dir_all(&hf).unwrap();
-    std::fs::copy(config, hf.join("config.json")).expect("the config file (../shared/data beside the checkout)");
+    std::fs::copy(config, hf.join("config.json")).expect("the config file");
     let weights_json = std::fs::read_to_string(weights_json).unwrap();
     std::fs::write(hf.join("model.safetensors"), support::generated_safetensors(&weights_json)).unwrap();
     let options = ConvertOptions { random_weights: true, ..Default::default() };
@@ -94,9 +94,9 @@ fn generated_weights(config: &Path, weights_json: &Path, family: EsmFamily, tag:
     TempWeights { root, weights: out }
 }
 
-/// ESM-2 8M with the real `config.json` from ../shared/data.
+/// ESM-2 8M with the real `config.json` from data/.
 fn esm2_8m_weights(tag: &str) -> TempWeights {
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/esm2_hf_configs/esm2_t6_8M_UR50D/config.json");
+    let config = support::data_path("esm2_hf_configs/esm2_t6_8M_UR50D/config.json");
     generated_weights(&config, &fixtures("esm2").join("esm2_8M_weights.json"), EsmFamily::Esm2, &format!("8m-{tag}"))
 }
 
@@ -182,4 +182,29 @@ fn bad_input_is_a_typed_error_not_a_panic() {
     assert_eq!(code(&[""]), "EMPTY_SEQUENCE");
     assert_eq!(code(&[&"A".repeat(1025)]), "SEQUENCE_TOO_LONG");
     assert_eq!(code(&[]), "INVALID_ARGUMENT");
+}
+
+/// Length buckets: on a GPU two sequences whose lengths fall in the same bucket reach the device
+/// with the same shape (so the second compiles and tunes no kernel: every kernel is keyed by
+/// shape), and the bucket's padding, masked out of attention, changes nothing: the embeddings
+/// equal the CPU's, which pads nothing.
+#[test]
+fn lengths_in_one_bucket_share_the_device_shape_and_padding_changes_nothing() {
+    let gpu = encoder(&tiny_weights(), BackendKind::Wgpu);
+    let cpu = encoder(&tiny_weights(), BackendKind::Cpu);
+    let bucket = backend::GPU_LENGTH_BUCKET;
+    let residues = |n: usize| isoformer::synthetic_sequence(n, b"ACDEFGHIKLMNPQRSTVWY");
+    let short = residues(bucket + 3);
+    let long = residues(2 * bucket - 10);
+    let shape = |sequence: &str| gpu.upload(&gpu.tokenize(sequence).unwrap()).mask.tokens.dims();
+    assert_eq!(shape(&short), [1, 2 * bucket], "{} tokens padded up to the bucket", short.len() + 2);
+    assert_eq!(shape(&short), shape(&long), "both lengths share one device shape");
+    assert_eq!(cpu.upload(&cpu.tokenize(&short).unwrap()).mask.tokens.dims(), [1, short.len() + 2], "no padding on the CPU");
+    for sequence in [&short, &long] {
+        let on_gpu = &pollster::block_on(gpu.embed(&[sequence.as_str()])).unwrap()[0];
+        let on_cpu = &pollster::block_on(cpu.embed(&[sequence.as_str()])).unwrap()[0];
+        assert_eq!(on_gpu.shape, on_cpu.shape, "the padding is not returned");
+        let diff = on_gpu.last_hidden_state.iter().zip(&on_cpu.last_hidden_state).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(diff <= PARITY_TOLERANCE, "{} residues: padded GPU vs unpadded CPU max |Δ| {diff}", sequence.len());
+    }
 }

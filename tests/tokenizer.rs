@@ -1,6 +1,6 @@
 //! Our tokenizers against transformers' `EsmTokenizer`: the ESM-2 alphabet
 //! (tests/fixtures/esm2/tokenizer_table.json) and NT-v2's 6-mer vocabulary
-//! (tests/fixtures/nt/tokenizer_table.json, over every Ensembl TP53/TP63/TP73 cDNA in ../shared/data).
+//! (tests/fixtures/nt/tokenizer_table.json, over every Ensembl TP53/TP63/TP73 cDNA in data/).
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::HashMap;
@@ -24,8 +24,8 @@ fn protein_ids_equal_transformers_esm_tokenizer() {
 
 #[test]
 fn vocabulary_equals_the_published_vocab_file() {
-    let vocab = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/esm2_hf_configs/esm2_t6_8M_UR50D/vocab.txt"))
-        .expect("../shared/data beside the checkout");
+    let vocab = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/esm2_hf_configs/esm2_t6_8M_UR50D/vocab.txt"))
+        .expect("data/esm2_hf_configs");
     let published: Vec<&str> = vocab.lines().collect();
     assert_eq!(published, PROTEIN_VOCAB.to_vec());
 }
@@ -34,10 +34,10 @@ fn nt_table() -> serde_json::Value {
     serde_json::from_str(include_str!("fixtures/nt/tokenizer_table.json")).unwrap()
 }
 
-/// `{record id: sequence}` of a FASTA file under ../shared/data.
-fn shared_fasta(file: &str) -> HashMap<String, String> {
-    let path = format!("{}/../shared/data/{file}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).expect("../shared/data beside the checkout");
+/// `{record id: sequence}` of a FASTA file under data/.
+fn data_fasta(file: &str) -> HashMap<String, String> {
+    let path = format!("{}/data/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     read_sequences(&text).unwrap().into_iter().map(|r| (r.id, r.sequence)).collect()
 }
 
@@ -57,7 +57,7 @@ fn nucleotide_ids_equal_transformers_on_real_transcripts() {
     for entry in transcripts {
         let file = entry["file"].as_str().unwrap();
         let id = entry["id"].as_str().unwrap();
-        let sequence = files.entry(file.into()).or_insert_with(|| shared_fasta(file))[id].clone();
+        let sequence = files.entry(file.into()).or_insert_with(|| data_fasta(file))[id].clone();
         let expected: Vec<u32> = serde_json::from_value(entry["ids"].clone()).unwrap();
         assert_eq!(tokenizer.encode(&sequence).unwrap(), expected, "{id}");
         let rna_lower = sequence.to_lowercase().replace('t', "u");
@@ -80,7 +80,7 @@ fn nucleotide_ids_equal_transformers_on_edge_cases() {
 /// uncropped tokenization's first or last tokens.
 #[test]
 fn long_transcripts_hit_the_token_limit() {
-    let tp73 = shared_fasta("gentle_rs/ensembl_human_tp73_all.fasta");
+    let tp73 = data_fasta("gentle_rs/ensembl_human_tp73_all.fasta");
     let longest = tp73.values().max_by_key(|s| s.len()).unwrap();
     let full = NucleotideTokenizer::new(NUCLEOTIDE_MAX_TOKENS).encode(longest).unwrap();
     assert!(full.len() > 500, "{} tokens", full.len());

@@ -14,7 +14,9 @@ use support::{PARITY_TOLERANCE, cases, max_abs_diff_rows};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
+// In a dedicated worker: a long WebGPU (SwiftShader) pass then blocks the worker, not the page, so
+// chromedriver's 30-s wait on the renderer never runs out on a busy machine.
+wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 const MANIFEST: &str = include_str!("../weights/isoformer-tiny-random/protein/manifest.json");
 const SHARD: &[u8] = include_bytes!("../weights/isoformer-tiny-random/protein/esm2-00000-of-00001.safetensors");
@@ -22,8 +24,8 @@ const ENFORMER_MANIFEST: &str = include_str!("../weights/isoformer-tiny-random/d
 const ENFORMER_SHARD: &[u8] = include_bytes!("../weights/isoformer-tiny-random/dna/enformer-00000-of-00001.safetensors");
 const AGGREGATOR_MANIFEST: &str = include_str!("../weights/isoformer-tiny-random/aggregator/manifest.json");
 const AGGREGATOR_SHARD: &[u8] = include_bytes!("../weights/isoformer-tiny-random/aggregator/aggregator-00000-of-00001.safetensors");
-const TP73_TRANSCRIPTS: &str = include_str!("../../shared/data/gentle_rs/ensembl_human_tp73_all.fasta");
-const TP73_GENBANK: &str = include_str!("../../shared/data/gentle_rs/tp73.ncbi.gb");
+const TP73_TRANSCRIPTS: &str = include_str!("../data/gentle_rs/ensembl_human_tp73_all.fasta");
+const TP73_GENBANK: &str = include_str!("../data/gentle_rs/tp73.ncbi.gb");
 const NT_MANIFEST: &str = include_str!("../weights/isoformer-tiny-random/rna/manifest.json");
 const NT_SHARD: &[u8] = include_bytes!("../weights/isoformer-tiny-random/rna/nt-00000-of-00001.safetensors");
 

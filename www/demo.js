@@ -6,16 +6,6 @@ import { IsoFormer } from "./index.js";
 const $ = (id) => document.getElementById(id);
 const MODALITIES = ["dna", "rna", "protein"];
 
-// Short built-in inputs, used when the site was built without ../shared/data (examples.json).
-const BUILT_IN_EXAMPLE = {
-  name: "Short built-in example (TP53/TP73 fragments)",
-  // The first 600 bp of the GRCh38 TP73 region (shared/data/gentle_rs/tp73.ncbi.gb).
-  dna: "GCCCTGCCTCCCCGCCCGCGCACCCGCCCGGAGGCTCGCGCGCCCGCGAAGGGGACGCAGCGAAACCGGGGCCCGCGCCAGGCCAGCCGGGACGGACGCCGATGCCCGGGGCTGCGACGGCTGCAGGTAGGAGGCCCAGGGCCGGGGGGCGGTTCGGCTCCGCGGGCGGGGGCTGGAGCGCAGCGCTGGGCAGGCACCTGGGCTCGCAGCTCCGAAGCTGGGAGGTGAGGGGAGAGCGATCGGGGACGAGCTGGGACAAGGCGACACAGGGGCTCCCTCGGAGTTGGATCGGCCCCTGGGACTTGGCGCTCGCGAGAGGCTGGAGCGGCCAGAGTCTAGCCTGCGAGGAGACGCGGGTCCTGCCCTCAGCGCCGGCCGCCTTTGGCGCCAAAGACAGCCCCGCAGGGGTTCCGGGAGGGCCCTCCTCCTGCTGTCCCCTCTCCACCCCGGGCTCCGAGGGCCGTTGGGAGGGTAACCCCGGGAAGAGGCCGGGGTGCGGGGCGCGGGTGCAGGTGGAAATCGCCAGCAAGCTCCTCCCCGCCCGCGCGCTCCCTCCGACCTGCAGGGCTGTGCCAATCCCGAGGCCTCAGCTTCCCTGAG",
-  // The first 600 nt of Ensembl TP53 cDNA ENST00000413465.6 (shared/data/gentle_rs).
-  rna: "ATGGAGGAGCCGCAGTCAGATCCTAGCGTCGAGCCCCCTCTGAGTCAGGAAACATTTTCAGACCTATGGAAACTACTTCCTGAAAACAACGTTCTGTCCCCCTTGCCGTCCCAAGCAATGGATGATTTGATGCTGTCCCCGGACGATATTGAACAATGGTTCACTGAAGACCCAGGTCCAGATGAAGCTCCCAGAATGCCAGAGGCTGCTCCCCCCGTGGCCCCTGCACCAGCAGCTCCTACACCGGCGGCCCCTGCACCAGCCCCCTCCTGGCCCCTGTCATCTTCTGTCCCTTCCCAGAAAACCTACCAGGGCAGCTACGGTTTCCGTCTGGGCTTCTTGCATTCTGGGACAGCCAAGTCTGTGACTTGCACGTACTCCCCTGCCCTCAACAAGATGTTTTGCCAACTGGCCAAGACCTGCCCTGTGCAGCTGTGGGTTGATTCCACACCCCCGCCCGGCACCCGCGTCCGCGCCATGGCCATCTACAAGCAGTCACAGCACATGACGGAGGTTGTGAGGCGCTGCCCCCACCATGAGCGCTGCTCAGATAGCGATGGTCTGGCCCCTCCTCAGCATCTTATCCGAGTGGAAGGAAAT",
-  protein: "MEEPQSDPSVEPPLSQETFSDLWKLLPENNVLSPLPSQAMDDLMLSPDDIEQWFTEDPGPDEAPRMPEAAPPVAPAPAAPTPAAPAPAPSWPLSSSVPSQKTYQGSYGFRLGFLHSGTAKSVTCTYSPALNKMFCQLAKTCPVQLWVDSTPPPGTRVRAMAIYKQSQHMTEVVRRCPHHERCSDSDGLAPPQHLIRVEGN",
-};
-
 let model = null;
 let modelLabel = "";
 const timings = {};
@@ -245,17 +235,23 @@ async function main() {
   $("model").append(new Option("Another weight directory on this site…", "custom"));
   $("model").addEventListener("change", () => ($("custom-url-label").hidden = $("model").value !== "custom"));
 
-  const examples = [...((await optionalJson("examples/examples.json")) ?? []), BUILT_IN_EXAMPLE];
-  examples.forEach((example, i) => $("example").append(new Option(example.name, String(i))));
+  // The TP73 isoforms (scripts/demo_examples.py): one gene window shared by every isoform's cDNA
+  // and protein. Picking one replaces the three boxes; typed text is kept until then.
+  const examples = await optionalJson("examples/examples.json");
+  const isoforms = examples?.isoforms ?? [];
+  isoforms.forEach((isoform, i) => $("example").append(new Option(isoform.name, String(i))));
+  $("example").disabled = isoforms.length === 0;
   const fill = () => {
-    const example = examples[Number($("example").value)];
+    const isoform = isoforms[Number($("example").value)];
+    if (!isoform) return;
+    const inputs = { dna: examples.dna, rna: isoform.rna, protein: isoform.protein };
     for (const modality of MODALITIES) {
-      $(modality).value = example[modality] ?? "";
+      $(modality).value = inputs[modality];
       updateCount(modality);
     }
   };
   $("example").addEventListener("change", fill);
-  fill();
+  if (!MODALITIES.some((modality) => $(modality).value.trim())) fill();
 
   for (const modality of MODALITIES) {
     $(modality).addEventListener("input", () => updateCount(modality));

@@ -7,7 +7,7 @@ export type CoreErrorCode =
   | "NETWORK_ERROR" | "IO_ERROR" | "INVALID_ARGUMENT";
 
 /** Codes of errors raised by the JavaScript layer. */
-export type ApiErrorCode = "DEVICE_LOST" | "ABORTED" | "DISPOSED" | "WORKER_ERROR" | "DTYPE_UNAVAILABLE";
+export type ApiErrorCode = "DEVICE_LOST" | "ABORTED" | "DISPOSED" | "WORKER_ERROR" | "DTYPE_UNAVAILABLE" | "NO_WASM_SIMD";
 
 export type ErrorCode = CoreErrorCode | ApiErrorCode;
 
@@ -53,6 +53,8 @@ export interface LoadOptions {
   lowMemory?: boolean;
   /** Keep shards in the Cache API keyed by SHA-256 (default true). */
   cache?: boolean;
+  /** Burn's GPU kernel fusion (default true); `false` runs every operation as its own kernel, for diagnosis. */
+  fusion?: boolean;
   onProgress?: (event: ProgressEvent) => void;
   /** Cache fallbacks (no Cache API, quota): the load goes on without the cache. Default: console.warn. */
   onWarning?: (warning: string) => void;
@@ -65,6 +67,8 @@ export interface ModelInfo {
   device: string;
   backend: "webgpu" | "cpu";
   lowMemory: boolean;
+  /** The wasm module was built with SIMD (always true for the published package). */
+  wasmSimd: boolean;
   /** True when any part's weights are random (then every number is meaningless biologically); null until known in low-memory mode. */
   randomWeights: boolean | null;
   modalities: Modality[];

@@ -22,6 +22,7 @@ export const API_ERROR_CODES = Object.freeze([
   "DISPOSED", // the model was disposed (or lost) before or during the call
   "WORKER_ERROR", // the worker failed outside the model (e.g. the wasm module could not be fetched)
   "DTYPE_UNAVAILABLE", // no weights of the requested dtype at that URL
+  "NO_WASM_SIMD", // the browser's WebAssembly lacks SIMD (every browser with WebGPU has it)
 ]);
 
 /** An error with a stable `code` (one of CORE_ERROR_CODES or API_ERROR_CODES). */
@@ -53,7 +54,7 @@ function absolute(url) {
 
 function checkOptions(options) {
   if (!options || typeof options !== "object") throw invalid("IsoFormer.load({ weights, ... }): an options object is required");
-  const known = ["weights", "modalities", "dtype", "device", "lowMemory", "cache", "onProgress", "onWarning", "signal"];
+  const known = ["weights", "modalities", "dtype", "device", "lowMemory", "cache", "fusion", "onProgress", "onWarning", "signal"];
   for (const key of Object.keys(options)) if (!known.includes(key)) throw invalid(`IsoFormer.load: unknown option ${JSON.stringify(key)}; known: ${known.join(", ")}`);
   const { weights, modalities, dtype, device = "auto" } = options;
   const isUrl = typeof weights === "string" || weights instanceof URL;
@@ -67,7 +68,8 @@ function checkOptions(options) {
   if (isParts && (dtype !== undefined || modalities !== undefined))
     throw invalid("IsoFormer.load: `dtype` and `modalities` apply to one IsoFormer directory URL; with per-part URLs, give the parts you want");
   const parts = isParts ? Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, absolute(v)])) : null;
-  return { weights: isUrl ? absolute(String(weights)) : parts, modalities, dtype, device, lowMemory: Boolean(options.lowMemory), cache: options.cache !== false };
+  if (options.fusion !== undefined && typeof options.fusion !== "boolean") throw invalid("IsoFormer.load: `fusion` must be true or false");
+  return { weights: isUrl ? absolute(String(weights)) : parts, modalities, dtype, device, lowMemory: Boolean(options.lowMemory), cache: options.cache !== false, fusion: options.fusion !== false };
 }
 
 function abortError(signal) {

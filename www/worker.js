@@ -1,7 +1,7 @@
 // The worker behind index.js: owns the wasm module, the GPU device and one IsoformerModel, and
 // answers one request at a time ({ id, op, args } → { id, ok, result | error }). Progress,
 // warnings and device loss are posted as they happen ({ type: "progress" | "warning" | "lost" | "fatal" }).
-import init, { IsoformerModel } from "./pkg/isoformer.js";
+import init, { IsoformerModel, builtWithSimd } from "./pkg/isoformer.js";
 import { cachedFetch } from "./weights-cache.js";
 
 let model = null;
@@ -81,9 +81,15 @@ async function pickDevice(choice) {
   return "cpu";
 }
 
+// The smallest module that uses a SIMD instruction (v128.const, i8x16.popcnt): the shipped module
+// is built with simd128, and a browser without it would fail to compile it with a bare CompileError.
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+
 const operations = {
   async load(args) {
     settings = args;
+    if (!WebAssembly.validate(SIMD_PROBE))
+      throw new ApiError("NO_WASM_SIMD", "this browser's WebAssembly has no SIMD (simd128), which isoformer-web is built with; use a current Chrome, Edge, Firefox or Safari");
     await init();
     const { source, dtypes } = await resolveWeights(args.weights, args.dtype);
     const device = await pickDevice(args.device);
@@ -94,7 +100,7 @@ const operations = {
       if (event.total !== undefined) totals = { loaded: event.loaded, total: event.total };
       postMessage({ type: "progress", event: { ...totals, ...event } });
     };
-    const options = { device, lowMemory: args.lowMemory, onProgress };
+    const options = { device, lowMemory: args.lowMemory, fusion: args.fusion, onProgress };
     if (args.modalities) options.modalities = args.modalities;
     if (args.cache) options.fetch = cachedFetch({ onWarning: warn, onProgress });
     model = await IsoformerModel.load(source, options);
@@ -103,6 +109,7 @@ const operations = {
       device: info.device,
       backend: device === "cpu" ? "cpu" : "webgpu",
       lowMemory: info.lowMemory,
+      wasmSimd: builtWithSimd(),
       randomWeights: info.randomWeights,
       modalities: model.modalities,
       dtypes,

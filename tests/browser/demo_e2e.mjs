@@ -79,7 +79,7 @@ try {
   const proteinWorst = assertClose(proteinOnly, nativePrediction({ protein }), "protein only");
   assert.match(await page.locator("#result-summary").textContent(), /^From protein .*RANDOM WEIGHTS/);
 
-  // 2b. All three inputs: the first example (TP73 from ../shared/data when the site was built with it).
+  // 2b. All three inputs: the first TP73 isoform example (gene window, cDNA, protein; from data/).
   await page.selectOption("#example", "0");
   const inputs = {};
   for (const modality of ["dna", "rna", "protein"]) inputs[modality] = (await page.inputValue(`#${modality}`)).replace(/\s+/g, "");

@@ -4,6 +4,19 @@
 
 use serde_json::Value;
 
+/// A file of the repository's real-sequence data (`data/`, sources in data/PROVENANCE.txt).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn data_path(relative: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(relative)
+}
+
+/// The text of a file under `data/`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn data_text(relative: &str) -> String {
+    let path = data_path(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Largest absolute difference allowed between our outputs and transformers' (f32 on both sides).
 pub const PARITY_TOLERANCE: f32 = 1e-4;
 

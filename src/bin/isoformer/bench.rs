@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use isoformer::config::ENFORMER_SEQUENCE_LENGTH;
+use isoformer::enformer::ConvKernel;
 use isoformer::tokenize::NUCLEOTIDE_MAX_TOKENS;
 use isoformer::model::predict_dir_part_by_part;
 use isoformer::stages::StageTimes;
@@ -36,11 +37,21 @@ pub struct BenchArgs {
     /// Enformer: plan the convolution windows for this buffer limit (MiB) instead of the device's.
     #[arg(long)]
     buffer_limit_mib: Option<u64>,
+    /// Enformer: its k > 1 convolutions as Burn's conv1d or as k shifted matmuls (default: shifted
+    /// matmuls on a GPU, conv1d on the CPU).
+    #[arg(long, value_enum)]
+    conv_kernel: Option<ConvKernelArg>,
     /// Only load the weights and build the model: load time and the device memory they take (wgpu).
     #[arg(long, conflicts_with_all = ["runs", "low_memory"])]
     load_only: bool,
 }
 
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ConvKernelArg {
+    Direct,
+    ShiftedMatmuls,
+}
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     let started = Instant::now();
@@ -54,7 +65,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let (manifest, loaded) = weights::load_dir(&args.weights, &device.device)?;
     let description = device.description.clone();
     if manifest.model == "enformer" {
-        return bench_dna(args, DnaEncoder::new(device, &manifest, loaded)?, started);
+        let encoder = match args.conv_kernel {
+            None => DnaEncoder::new(device, &manifest, loaded)?,
+            Some(ConvKernelArg::Direct) => DnaEncoder::with_conv_kernel(device, &manifest, loaded, ConvKernel::Direct)?,
+            Some(ConvKernelArg::ShiftedMatmuls) => DnaEncoder::with_conv_kernel(device, &manifest, loaded, ConvKernel::ShiftedMatmuls)?,
+        };
+        return bench_dna(args, encoder, started);
     }
     let encoder = SequenceEncoder::new(device, &manifest, loaded)?;
     let length = args.length.max(1);

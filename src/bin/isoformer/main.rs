@@ -39,6 +39,12 @@ mod cli {
     struct Cli {
         #[command(subcommand)]
         command: Command,
+        /// Threads for the CPU backend (default: one per core).
+        #[arg(long, global = true)]
+        threads: Option<usize>,
+        /// Run every GPU operation as its own kernel (Burn's kernel fusion off), for diagnosis.
+        #[arg(long, global = true)]
+        no_fusion: bool,
     }
 
     #[derive(Subcommand)]
@@ -66,7 +72,25 @@ mod cli {
     }
 
     pub fn main() -> ExitCode {
-        let result = match Cli::parse().command {
+        let cli = Cli::parse();
+        let result = configure(&cli).and_then(|()| run(cli.command));
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error[{}]: {error}", error.code());
+                ExitCode::from(2)
+            }
+        }
+    }
+
+    /// Process-wide settings, before any device work.
+    fn configure(cli: &Cli) -> Result<()> {
+        isoformer::backend::set_cpu_threads(cli.threads)?;
+        isoformer::backend::set_fusion(!cli.no_fusion)
+    }
+
+    fn run(command: Command) -> Result<()> {
+        match command {
             Command::Inspect(args) => crate::inspect::run(&args),
             Command::Convert(args) => crate::convert::run(&args),
             Command::Quantize(args) => crate::convert::quantize(&args),
@@ -74,13 +98,6 @@ mod cli {
             Command::Embed(args) => crate::embed::run(&args),
             Command::Bench(args) => crate::bench::run(&args),
             Command::Predict(args) => crate::predict::run(&args),
-        };
-        match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("error[{}]: {error}", error.code());
-                ExitCode::from(2)
-            }
         }
     }
 
