@@ -59,11 +59,13 @@ pub fn set_fusion(enabled: bool) -> Result<()> {
     Ok(())
 }
 
-/// Autotune on a software adapter (lavapipe, SwiftShader: a GPU emulated on the CPU) would time
+/// Autotune on a software adapter (lavapipe: a GPU emulated on the CPU) would time
 /// every candidate kernel of every new shape at full size up to ten times — minutes per shape,
 /// for choices that mean nothing there. On such an adapter CubeCL gets its smallest candidate set
 /// and one sample per candidate; a real GPU keeps CubeCL's defaults (or the application's own
 /// configuration: this never overrides one already set). Must run before the runtime starts.
+/// (Native only: the wasm build has no autotune, see Cargo.toml.)
+#[cfg(not(target_arch = "wasm32"))]
 fn tune_lightly_if_software(software: bool) {
     use burn_cubecl::cubecl::config::autotune::AutotuneLevel;
     use burn_cubecl::cubecl::config::{CubeClRuntimeConfig, RuntimeConfig};
@@ -84,28 +86,6 @@ fn native_adapter_is_software() -> bool {
     let instance = wgpu::Instance::default();
     let options = wgpu::RequestAdapterOptions { power_preference: wgpu::PowerPreference::HighPerformance, ..Default::default() };
     pollster::block_on(instance.request_adapter(&options)).is_ok_and(|adapter| adapter.get_info().device_type == wgpu::DeviceType::Cpu)
-}
-
-/// Whether the browser's WebGPU adapter is a fallback (software) one: SwiftShader says so in
-/// `adapter.info.isFallbackAdapter` (Chrome 156; older browsers on `adapter.isFallbackAdapter`).
-#[cfg(target_arch = "wasm32")]
-async fn browser_adapter_is_software() -> bool {
-    use js_sys::Reflect;
-    use wasm_bindgen::JsCast;
-    let get = |target: &wasm_bindgen::JsValue, key: &str| Reflect::get(target, &key.into()).unwrap_or(wasm_bindgen::JsValue::UNDEFINED);
-    let gpu = get(&get(&js_sys::global().into(), "navigator"), "gpu");
-    let Ok(request) = Reflect::get(&gpu, &"requestAdapter".into()).and_then(|f| f.dyn_into::<js_sys::Function>()) else {
-        return false;
-    };
-    let Ok(promise) = request.call0(&gpu).and_then(|p| p.dyn_into::<js_sys::Promise>()) else {
-        return false;
-    };
-    match wasm_bindgen_futures::JsFuture::from(promise).await {
-        Ok(adapter) if !adapter.is_null() && !adapter.is_undefined() => {
-            get(&get(&adapter, "info"), "isFallbackAdapter").is_truthy() || get(&adapter, "isFallbackAdapter").is_truthy()
-        }
-        _ => false,
-    }
 }
 
 /// Threads for the native CPU backend (flex's rayon pool, which its matmuls and convolutions
@@ -200,7 +180,6 @@ pub async fn init_webgpu() -> Result<ComputeDevice> {
     if let Some(existing) = WEBGPU.with(|slot| slot.borrow().clone()) {
         return Ok(existing);
     }
-    tune_lightly_if_software(browser_adapter_is_software().await);
     let (device, setup) = Device::wgpu_options().init_with_setup_async().await.map_err(|e| Error::NoGpu(e.to_string()))?;
     let device = describe_wgpu(device, &setup);
     WEBGPU.with(|slot| *slot.borrow_mut() = Some(device.clone()));
