@@ -77,8 +77,10 @@ def ensure_tools(model):
     if model == "enformer":
         try:
             import enformer_pytorch  # noqa: F401
-        except ImportError:  # without its pin of transformers 4.56, which would replace the one installed
-            run([sys.executable, "-m", "pip", "install", "-q", "einops", "--no-deps", "enformer-pytorch==0.8.12"])
+        except ImportError:  # without its pin of transformers 4.56, which would replace the one installed;
+            # its own imports (einops; polars and pyfaidx for its data loaders) installed apart
+            run([sys.executable, "-m", "pip", "install", "-q", "einops", "polars", "pyfaidx"])
+            run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "enformer-pytorch==0.8.12"])
     ort = os.path.join(WORK, "node", "node_modules", "onnxruntime-web", "dist")
     if not os.path.exists(os.path.join(ort, "ort.all.min.mjs")):
         run(["npm", "install", "--prefix", os.path.join(WORK, "node"), "--no-audit", "--no-fund", f"onnxruntime-web@{ORT_VERSION}"])
