@@ -17,6 +17,11 @@
 //!    Isoformer's `pool_window_start` / `pool_window_end`.
 //! 5. The head is `fc2(activation(fc1(pooled)))`, hidden width `head_hidden` (6,144 = 2 × 3,072 fits
 //!    the checkpoint's size), activation `relu` by default.
+//! 6. The keys are every token the encoders return, `<cls>` (RNA, protein) and `<eos>` (protein)
+//!    included (`special_token_keys: true`); `false` leaves them out (on the tiny fixture that moves
+//!    the 30 values by 7.7e-3 of their largest; tests/isoformer.rs checks both readings).
+//! 7. The embeddings are each encoder's last hidden state after its final layer norm
+//!    (`emb_layer_norm_after`), transformers' `last_hidden_state`; not configurable.
 
 use burn::nn::Linear;
 use burn::tensor::activation::{gelu, relu};
@@ -48,10 +53,17 @@ pub struct AggregatorConfig {
     /// Bin offsets `[start, end)` from the centre bin to pool, or `None` for the mean of all bins.
     #[serde(default)]
     pub pool_window: Option<(i64, i64)>,
+    /// Whether `<cls>` (RNA and protein) and `<eos>` (protein) are keys of the cross-attention.
+    #[serde(default = "default_special_token_keys")]
+    pub special_token_keys: bool,
 }
 
 fn default_activation() -> String {
     "relu".into()
+}
+
+fn default_special_token_keys() -> bool {
+    true
 }
 
 impl AggregatorConfig {
@@ -66,6 +78,7 @@ impl AggregatorConfig {
             head_hidden: 6144,
             head_activation: default_activation(),
             pool_window: None,
+            special_token_keys: default_special_token_keys(),
         }
     }
 
@@ -127,6 +140,22 @@ impl CrossAttention {
     }
 }
 
+/// `mask` (`[b, n]`, 1 = token) without `<cls>` (position 0) and, with `eos`, without each row's
+/// last token (`<eos>`: a token whose successor is padding or the end).
+fn without_special_tokens(mask: KeyMask, eos: bool) -> KeyMask {
+    let [batch, length] = mask.tokens.dims();
+    if length < 2 {
+        return mask; // unreachable: an empty sequence is refused before it is encoded
+    }
+    let mut tokens = mask.tokens;
+    if eos {
+        let next = Tensor::cat(vec![tokens.clone().narrow(1, 1, length - 1), tokens.zeros_like().narrow(1, 0, 1)], 1);
+        tokens = tokens * next;
+    }
+    let first = Tensor::cat(vec![tokens.zeros_like().narrow(1, 0, 1), tokens.ones_like().narrow(1, 1, length - 1)], 1);
+    KeyMask { tokens: tokens * first.reshape([batch, length]), padded: true }
+}
+
 /// One modality's embeddings for the aggregator: `[b, n, width]` and its `[b, n]` 1/0 mask.
 pub struct ModalityEmbedding {
     pub hidden: Tensor<3>,
@@ -179,10 +208,12 @@ impl Aggregator {
         }
         let mut x = dna;
         if let Some(rna) = rna {
-            x = x.clone() + self.rna_attention.forward(x, rna.hidden, &rna.mask);
+            let mask = if self.config.special_token_keys { rna.mask } else { without_special_tokens(rna.mask, false) };
+            x = x.clone() + self.rna_attention.forward(x, rna.hidden, &mask);
         }
         if let Some(protein) = protein {
-            x = x.clone() + self.protein_attention.forward(x, protein.hidden, &protein.mask);
+            let mask = if self.config.special_token_keys { protein.mask } else { without_special_tokens(protein.mask, true) };
+            x = x.clone() + self.protein_attention.forward(x, protein.hidden, &mask);
         }
         let pooled = match self.config.pool_window {
             None => x.clone().mean_dim(1),
@@ -199,5 +230,23 @@ impl Aggregator {
         let hidden = self.fc1.forward(pooled);
         let hidden = if self.config.head_activation == "gelu" { gelu(hidden) } else { relu(hidden) };
         Ok((self.fc2.forward(hidden), x))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::TensorData;
+
+    #[test]
+    fn special_tokens_leave_the_keys_row_by_row_padding_included() {
+        let device = crate::backend::init_native(crate::backend::BackendKind::Cpu).unwrap().device;
+        let rows = |values: Vec<f32>| Tensor::<2>::from_data(TensorData::new(values, [2, 5]), &device);
+        let mask = KeyMask { tokens: rows(vec![1., 1., 1., 1., 0., 1., 1., 1., 1., 1.]), padded: true };
+        let protein = without_special_tokens(KeyMask { tokens: mask.tokens.clone(), padded: true }, true);
+        assert_eq!(protein.tokens.into_data().to_vec::<f32>().unwrap(), vec![0., 1., 1., 0., 0., 0., 1., 1., 1., 0.]);
+        let rna = without_special_tokens(KeyMask { tokens: mask.tokens.slice([1..2, 0..5]), padded: false }, false);
+        assert!(rna.padded, "the attention must now mask");
+        assert_eq!(rna.tokens.into_data().to_vec::<f32>().unwrap(), vec![0., 1., 1., 1., 1.]);
     }
 }

@@ -257,13 +257,35 @@ pub struct EnformerConfig {
     #[serde(default = "default_enformer_target_length")]
     pub target_length: usize,
     /// Track heads (`human`: 5,313, `mouse`: 1,643 in the published model). Which heads are loaded
-    /// is decided by the weights; these sizes only check them.
-    #[serde(default)]
+    /// is decided by the weights; these sizes only check them. The published IsoFormer
+    /// `config.json` writes the integer `0` here (`enformer_output_heads: 0`): read as no heads.
+    #[serde(default, deserialize_with = "output_heads_map_or_zero")]
     pub output_heads: std::collections::BTreeMap<String, usize>,
     /// `true` swaps in TensorFlow's precomputed gamma features; only `false` (enformer-pytorch's
     /// own computation, IsoFormer's setting) is implemented.
     #[serde(default)]
     pub use_tf_gamma: bool,
+}
+
+/// `output_heads` as enformer-pytorch writes it (a map of head name → tracks), or as IsoFormer's
+/// published `config.json` writes it (`0`, or `null`): no heads. Any other number is an error, since
+/// it names no head.
+fn output_heads_map_or_zero<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<std::collections::BTreeMap<String, usize>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Heads {
+        Map(std::collections::BTreeMap<String, usize>),
+        Count(u64),
+        Null(()),
+    }
+    match Heads::deserialize(deserializer) {
+        Ok(Heads::Map(heads)) => Ok(heads),
+        Ok(Heads::Count(0) | Heads::Null(())) => Ok(Default::default()),
+        Ok(Heads::Count(n)) => Err(serde::de::Error::custom(format!(
+            "output_heads: {n} is a number; expected a map of head name to tracks (e.g. {{\"human\": 5313}}), or 0 for no heads"
+        ))),
+        Err(_) => Err(serde::de::Error::custom("output_heads: expected a map of head name to tracks, or 0 for no heads")),
+    }
 }
 
 fn default_enformer_dim() -> usize {
@@ -352,5 +374,17 @@ mod tests {
         assert_eq!(tiny.filter_list(), vec![24, 24, 24, 32, 40, 40, 48]);
         EnformerConfig::published().validate().unwrap();
         assert!(EnformerConfig { use_tf_gamma: true, ..EnformerConfig::published() }.validate().is_err());
+    }
+
+    #[test]
+    fn output_heads_zero_as_published_means_no_heads_and_other_numbers_are_refused() {
+        assert!(EnformerConfig::from_json(r#"{"output_heads": 0}"#).unwrap().output_heads.is_empty());
+        assert!(EnformerConfig::from_json(r#"{"output_heads": null}"#).unwrap().output_heads.is_empty());
+        let heads = EnformerConfig::from_json(r#"{"output_heads": {"human": 5313}}"#).unwrap().output_heads;
+        assert_eq!(heads.get("human"), Some(&5313));
+        let error = EnformerConfig::from_json(r#"{"output_heads": 5313}"#).unwrap_err();
+        assert_eq!(error.code(), "INVALID_CONFIG");
+        assert!(error.to_string().contains("0 for no heads"), "{error}");
+        assert!(EnformerConfig::from_json(r#"{"output_heads": "human"}"#).is_err());
     }
 }

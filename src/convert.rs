@@ -269,7 +269,7 @@ pub(crate) fn check_against_specs(specs: &[TensorSpec], mapped: &BTreeMap<String
 }
 
 /// A checkpoint directory's `config.json`, parsed.
-pub(crate) fn read_config_json(path: &Path) -> Result<Value> {
+pub fn read_config_json(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path.display(), e))?;
     serde_json::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
 }

@@ -230,6 +230,28 @@ pub fn convert_isoformer(from: &Path, out: &Path, options: &ConvertOptions) -> R
     Ok(IsoformerReport { index, parts })
 }
 
+/// What `convert` makes of a `config.json`'s values that the model reads differently from how they
+/// are written, one line each, for `isoformer inspect`: the published IsoFormer file's
+/// `enformer_output_heads: 0`, and fields it leaves to a default.
+pub fn config_notes(config: &Value) -> Vec<String> {
+    let mut notes = Vec::new();
+    let field = |name: &str| config.get(name);
+    for key in ["enformer_output_heads", "output_heads"] {
+        if let Some(value @ (Value::Number(_) | Value::Null)) = field(key) {
+            notes.push(format!(
+                "{key}: {value} — read as no track heads (IsoFormer's published config.json writes 0 where enformer-pytorch takes a map of head name to tracks); heads present in the checkpoint are still converted, sized from their tensors"
+            ));
+        }
+    }
+    if field("esm_hidden_size").is_some() && field("esm_layer_norm_eps").is_none() {
+        notes.push("esm_layer_norm_eps: absent — transformers' EsmConfig default 1e-12 applies, as in IsoFormer's own EsmConfig(...) (docs/isoformer-architecture.md §3)".into());
+    }
+    if let Some(value) = field("enformer_use_convnext") {
+        notes.push(format!("enformer_use_convnext: {value} — ignored (no counterpart in enformer-pytorch 0.8)"));
+    }
+    notes
+}
+
 /// Names the part in a mismatch's entries (their names are relative to the part's prefix).
 fn in_part(part: Part, error: Error) -> Error {
     match error {

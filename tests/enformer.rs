@@ -50,10 +50,23 @@ fn encoder(weights: &Path, kind: BackendKind) -> DnaEncoder {
     DnaEncoder::new(device, &manifest, loaded).unwrap()
 }
 
-/// Every case of `expected_json` (embeddings, and head outputs where present) within the tolerance.
+/// Every case of `expected_json` (embeddings, and head outputs where present) within the tolerance,
+/// the sensitivity probe too (one base at the window's centre changed), whose reference is at least
+/// 100× the tolerance from its case's.
 fn check(encoder: &DnaEncoder, expected_json: &str, bin_step: usize) {
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join(expected_json)).unwrap()).unwrap();
     let genbank = tp73_genbank();
+    let references: Vec<(String, Option<String>, Vec<f32>)> = doc["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|case| {
+            let embedding = npy(&std::fs::read(fixtures().join(case["embedding"].as_str().unwrap())).unwrap()).1;
+            (case["label"].as_str().unwrap().to_string(), case["perturbs"].as_str().map(str::to_string), embedding)
+        })
+        .collect();
+    let probes = support::assert_probes_move(&references, ENFORMER_RELATIVE_TOLERANCE, |a, b| relative_diff(a, b));
+    assert_eq!(probes, 1, "{expected_json} has a sensitivity probe");
     for case in doc["cases"].as_array().unwrap() {
         let label = case["label"].as_str().unwrap();
         let sequence = support::enformer_input(label, &genbank);

@@ -40,7 +40,10 @@ fn encoder(weights: &Path, kind: BackendKind) -> SequenceEncoder {
     SequenceEncoder::new(device, &manifest, loaded).unwrap()
 }
 
+/// Every case within [`PARITY_TOLERANCE`] (its sensitivity probe too: the same input with one
+/// residue or one 6-mer changed), and each probe's reference at least 100× that away from its case's.
 fn check(encoder: &SequenceEncoder, cases: &[Case]) {
+    assert!(support::assert_case_probes_move(cases, PARITY_TOLERANCE) > 0, "every parity fixture has a sensitivity probe");
     for case in cases {
         let sequences: Vec<&str> = case.sequences.iter().map(String::as_str).collect();
         let embeddings = pollster::block_on(encoder.embed(&sequences)).unwrap();

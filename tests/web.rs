@@ -36,6 +36,7 @@ fn fixture(name: &str) -> Vec<u8> {
         "tiny_1_hidden.npy" => include_bytes!("fixtures/esm2/tiny_1_hidden.npy").to_vec(),
         "tiny_2_hidden.npy" => include_bytes!("fixtures/esm2/tiny_2_hidden.npy").to_vec(),
         "tiny_3_hidden.npy" => include_bytes!("fixtures/esm2/tiny_3_hidden.npy").to_vec(),
+        "tiny_4_hidden.npy" => include_bytes!("fixtures/esm2/tiny_4_hidden.npy").to_vec(),
         other => panic!("fixture {other} is not embedded in the web test"),
     }
 }
@@ -47,6 +48,7 @@ fn nt_fixture(name: &str) -> Vec<u8> {
         "tiny_1_hidden.npy" => include_bytes!("fixtures/nt/tiny_1_hidden.npy").to_vec(),
         "tiny_2_hidden.npy" => include_bytes!("fixtures/nt/tiny_2_hidden.npy").to_vec(),
         "tiny_3_hidden.npy" => include_bytes!("fixtures/nt/tiny_3_hidden.npy").to_vec(),
+        "tiny_4_hidden.npy" => include_bytes!("fixtures/nt/tiny_4_hidden.npy").to_vec(),
         other => panic!("fixture {other} is not embedded in the web test"),
     }
 }
@@ -64,9 +66,11 @@ async fn tiny_encoder() -> SequenceEncoder {
     load_encoder(MANIFEST, SHARD).await
 }
 
-/// Every case of a fixture file within [`PARITY_TOLERANCE`], logits included where the fixture has them.
+/// Every case of a fixture file within [`PARITY_TOLERANCE`], logits included where the fixture has
+/// them, the sensitivity probe too (whose reference is at least 100× the tolerance from its case's).
 async fn check_parity(encoder: &SequenceEncoder, cases: Vec<support::Case>) {
     web_sys::console::log_1(&format!("device: {}", encoder.device().description).into());
+    assert!(support::assert_case_probes_move(&cases, PARITY_TOLERANCE) > 0, "every parity fixture has a sensitivity probe");
     for case in cases {
         let sequences: Vec<&str> = case.sequences.iter().map(String::as_str).collect();
         let embeddings = encoder.embed(&sequences).await.unwrap();
@@ -116,6 +120,14 @@ async fn enformer_tiny_matches_enformer_pytorch_on_webgpu_at_full_length() {
     assert!(diff <= 1e-4, "{diff}");
     let human = support::npy(include_bytes!("fixtures/enformer/tiny_0_human.npy")).1;
     assert!(support::relative_diff(&output.tracks["human"].values, &human) <= 1e-4);
+    // The sensitivity probe: one base at the window's centre changed.
+    let probe = encoder.embed(&support::enformer_input("tp73_region_centre_snv", TP73_GENBANK)).await.unwrap();
+    let probe_expected = support::npy(include_bytes!("fixtures/enformer/tiny_2_embedding.npy")).1;
+    let diff = support::relative_diff(&probe.last_hidden_state, &probe_expected);
+    web_sys::console::log_1(&format!("enformer tiny, centre SNV: relative max |Δ| = {diff:.3e}").into());
+    assert!(diff <= 1e-4, "centre SNV: {diff}");
+    let outputs = [("tp73".to_string(), None, expected), ("snv".to_string(), Some("tp73".to_string()), probe_expected)];
+    support::assert_probes_move(&outputs, 1e-4, |a, b| support::relative_diff(a, b));
     assert_eq!(encoder.embed("ACGTZ").await.unwrap_err().code(), "INVALID_CHARACTER");
 }
 
@@ -148,6 +160,7 @@ async fn tiny_isoformer_matches_the_reference_on_webgpu() {
     let protein: String = TP73_GENBANK.split("/protein_id=\"NP_005418.1\"").nth(1).unwrap().split("/translation=\"").nth(1).unwrap()
         .split('"').next().unwrap().chars().filter(|c| !c.is_whitespace()).collect();
     let expected: serde_json::Value = serde_json::from_str(include_str!("fixtures/isoformer/tiny_expected.json")).unwrap();
+    let mut references = Vec::new();
     for case in expected["cases"].as_array().unwrap().iter().filter(|c| matches!(c["label"].as_str(), Some("dna_rna_protein" | "dna"))) {
         let inputs = IsoformerInputs {
             dna: Some(&dna),
@@ -159,7 +172,11 @@ async fn tiny_isoformer_matches_the_reference_on_webgpu() {
         let diff = support::relative_diff(&prediction.values, &values);
         web_sys::console::log_1(&format!("isoformer {}: relative max |Δ| = {diff:.3e}", case["label"]).into());
         assert!(diff <= 1e-4, "{}: {diff}", case["label"]);
+        let label = case["label"].as_str().unwrap().to_string();
+        references.push((label.clone(), (label == "dna").then(|| "dna_rna_protein".to_string()), values));
     }
+    // Dropping RNA and protein moves the reference far beyond the tolerance.
+    assert_eq!(support::assert_probes_move(&references, 1e-4, |a, b| support::relative_diff(a, b)), 1);
 }
 
 /// Two readbacks in a row must return their own bytes (cubecl once reused a staging buffer).

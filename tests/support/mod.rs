@@ -28,6 +28,37 @@ pub struct Case {
     /// Expected last hidden state, `[batch, padded length, hidden]`.
     pub hidden: (Vec<usize>, Vec<f32>),
     pub logits: Option<(Vec<usize>, Vec<f32>)>,
+    /// For a sensitivity probe: the label of the case whose input it changes slightly.
+    pub perturbs: Option<String>,
+}
+
+/// How far a probe must move the reference output: a parity test whose tolerance a small input
+/// change cannot exceed could pass with an input path that does nothing.
+pub const PROBE_FACTOR: f32 = 100.0;
+
+/// Asserts that the reference output of every probe (`perturbs`: the label of the case it changes)
+/// differs from its case's by at least [`PROBE_FACTOR`] × `tolerance`, measured by `distance`.
+/// Returns how many probes were checked, so a caller can insist there is one.
+pub fn assert_probes_move<T>(cases: &[(String, Option<String>, T)], tolerance: f32, distance: impl Fn(&T, &T) -> f32) -> usize {
+    let mut probes = 0;
+    for (label, perturbs, output) in cases {
+        let Some(original) = perturbs else { continue };
+        let (_, _, reference) = cases.iter().find(|(l, _, _)| l == original).unwrap_or_else(|| panic!("{label} probes {original}, which is not a case"));
+        let moved = distance(output, reference);
+        eprintln!("probe {label}: the reference moves by {moved:.3e} ({:.0}× the tolerance)", moved / tolerance);
+        assert!(moved >= PROBE_FACTOR * tolerance, "probe {label}: the reference moves by only {moved:.3e}, under {PROBE_FACTOR}× the tolerance {tolerance:e}");
+        probes += 1;
+    }
+    probes
+}
+
+/// [`assert_probes_move`] over parity cases: max |Δ| of the expected hidden states (same shape).
+pub fn assert_case_probes_move(cases: &[Case], tolerance: f32) -> usize {
+    let outputs: Vec<_> = cases.iter().map(|c| (c.label.clone(), c.perturbs.clone(), &c.hidden)).collect();
+    assert_probes_move(&outputs, tolerance, |a, b| {
+        assert_eq!(a.0, b.0, "a probe keeps its case's shape");
+        a.1.iter().zip(&b.1).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    })
 }
 
 /// Reads a `.npy` of f32 into its shape and values.
@@ -51,6 +82,7 @@ pub fn cases(json: &str, read: impl Fn(&str) -> Vec<u8>) -> Vec<Case> {
             tokens: serde_json::from_value(case["tokens"].clone()).expect("tokens"),
             hidden: npy(&read(case["hidden"].as_str().expect("hidden file"))),
             logits: case["logits"].as_str().map(|file| npy(&read(file))),
+            perturbs: case["perturbs"].as_str().map(str::to_string),
         })
         .collect()
 }
@@ -81,8 +113,27 @@ pub fn uniform(name: &str, count: usize) -> impl Iterator<Item = f64> {
 
 /// Regenerates a checkpoint from `*_weights.json` as a Hugging Face `model.safetensors`.
 pub fn generated_safetensors(weights_json: &str) -> Vec<u8> {
+    let tensors = generated_tensors(weights_json);
+    let views = tensors.iter().map(|(name, shape, bytes)| {
+        (name.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes).expect("view"))
+    });
+    safetensors::serialize(views, None).expect("serialize")
+}
+
+/// The same, written straight to `path` (the published IsoFormer's 2.6 GB are not held twice).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn write_generated_safetensors(weights_json: &str, path: &std::path::Path) {
+    let tensors = generated_tensors(weights_json);
+    let views = tensors.iter().map(|(name, shape, bytes)| {
+        (name.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes).expect("view"))
+    });
+    safetensors::serialize_to_file(views, None, path).expect("write safetensors");
+}
+
+/// Every tensor of `*_weights.json` as (name, shape, little-endian f32 bytes).
+fn generated_tensors(weights_json: &str) -> Vec<(String, Vec<usize>, Vec<u8>)> {
     let doc: Value = serde_json::from_str(weights_json).expect("weights json");
-    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = doc["tensors"]
+    doc["tensors"]
         .as_array()
         .expect("tensors")
         .iter()
@@ -99,11 +150,7 @@ pub fn generated_safetensors(weights_json: &str) -> Vec<u8> {
             };
             (name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect())
         })
-        .collect();
-    let views = tensors.iter().map(|(name, shape, bytes)| {
-        (name.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes).expect("view"))
-    });
-    safetensors::serialize(views, None).expect("serialize")
+        .collect()
 }
 
 /// The genomic sequence of a GenBank file's ORIGIN section, upper case (TP73 region: 83,686 bp).
@@ -117,8 +164,22 @@ pub fn enformer_input(label: &str, tp73_genbank: &str) -> String {
     match label {
         "tp73_region_centre_padded" => genbank_origin(tp73_genbank),
         "synthetic_full_length" => isoformer::synthetic_sequence(196_608, b"ACGTN"),
+        // The sensitivity probe: the base at the centre of the 196,608-bp window changed.
+        "tp73_region_centre_snv" => {
+            let region = genbank_origin(tp73_genbank);
+            substitute(&region, 196_608 / 2 - (196_608 - region.len()) / 2, b"ACGT")
+        }
         other => panic!("unknown Enformer fixture input {other}"),
     }
+}
+
+/// `sequence` with the letter at `index` replaced by the first of `alphabet` that differs from it
+/// (make_fixtures.py's `substitute`).
+pub fn substitute(sequence: &str, index: usize, alphabet: &[u8]) -> String {
+    let mut bytes = sequence.as_bytes().to_vec();
+    let current = bytes[index].to_ascii_uppercase();
+    bytes[index] = *alphabet.iter().find(|&&a| a != current).expect("an alphabet of two letters or more");
+    String::from_utf8(bytes).expect("ASCII")
 }
 
 /// max |ours − expected| / max |expected| over every element (`expected` row-major, same layout).

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use isoformer::checkpoint::Checkpoint;
 use isoformer::convert::Mapped;
-use isoformer::convert_isoformer::map_keys;
+use isoformer::convert::read_config_json;
+use isoformer::convert_isoformer::{config_notes, map_keys};
 use isoformer::weights::{self, ISOFORMER_INDEX_FILE};
 use isoformer::{Error, Result};
 
@@ -38,7 +39,14 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         return weight_dir(&mut out, manifest_path.parent().unwrap_or(Path::new(".")));
     }
     let file = if path.is_dir() { Checkpoint::find_in_dir(path)? } else { path.to_path_buf() };
-    checkpoint(&mut out, &Checkpoint::open(&file)?)
+    checkpoint(&mut out, &Checkpoint::open(&file)?)?;
+    let config_path = file.parent().unwrap_or(Path::new(".")).join("config.json");
+    if config_path.is_file() {
+        for note in config_notes(&read_config_json(&config_path)?) {
+            write_line(&mut out, format_args!("# config.json: {note}"))?;
+        }
+    }
+    Ok(())
 }
 
 fn weight_dir(out: &mut impl Write, dir: &Path) -> Result<()> {
