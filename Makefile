@@ -9,13 +9,19 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PORT ?= 8080
 
-.PHONY: demo test check-self-contained setup setup-system setup-wasm setup-node wasm dist serve test-native test-web cli bench-compare weights gpu-report gpu-bundle
+.PHONY: demo test lint check-self-contained setup setup-system setup-wasm setup-node wasm dist serve test-native test-web cli bench-compare weights gpu-report gpu-bundle
 
 ## The demo site (and the npm package, www/dist) on the tiny random-weight IsoFormer, served on http://127.0.0.1:$(PORT)/
 demo: setup-wasm wasm serve
 
-## Every test: native (CPU and wgpu on lavapipe) and in headless Chromium on WebGPU.
-test: check-self-contained setup test-native test-web
+## Every test: formatting and lints, native (CPU and wgpu on lavapipe) and in headless Chromium on WebGPU.
+test: check-self-contained setup lint test-native test-web
+
+## rustfmt (rustfmt.toml) and clippy with warnings as errors, natively (with the CLI) and for wasm32.
+lint: setup-wasm
+	cargo fmt --check
+	cargo clippy --release --features cli --all-targets -- -D warnings
+	cargo clippy --release --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 ## A clone has nothing beside it: no tracked file but Markdown may name the workplace's shared folder (data/ holds the
 ## real sequences and configuration files, with data/PROVENANCE.txt).
@@ -49,7 +55,7 @@ serve:
 	python3 -m http.server $(PORT) --bind 127.0.0.1 --directory www/dist
 
 test-native:
-	cargo test --release
+	cargo test --release --features cli
 
 # wasm-bindgen-test-runner gives the whole browser run 20 s and chromedriver 5 s by default;
 # SwiftShader on 2 cores needs more (full-length Enformer passes keep the page busy for tens of
@@ -90,7 +96,7 @@ gpu-bundle: cli
 
 ## The native CLI (the end-to-end test compares the page with it).
 cli:
-	cargo build --release --bin isoformer
+	cargo build --release --features cli --bin isoformer
 
 setup-node:
 	@[ -d node_modules/playwright-core ] || npm install --no-save --no-audit --no-fund playwright-core@1.65.1
@@ -100,5 +106,5 @@ setup-node:
 ## with its q8 variant in q8/ (what `dtype: "q8"` loads).
 weights:
 	rm -rf weights/isoformer-tiny-random
-	cargo run --release --bin isoformer -- convert --model isoformer --from tests/fixtures/isoformer/checkpoint --out weights/isoformer-tiny-random
-	cargo run --release --bin isoformer -- quantize --from weights/isoformer-tiny-random --out weights/isoformer-tiny-random/q8 --dtype q8
+	cargo run --release --features cli --bin isoformer -- convert --model isoformer --from tests/fixtures/isoformer/checkpoint --out weights/isoformer-tiny-random
+	cargo run --release --features cli --bin isoformer -- quantize --from weights/isoformer-tiny-random --out weights/isoformer-tiny-random/q8 --dtype q8

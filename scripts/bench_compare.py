@@ -85,7 +85,7 @@ def ensure_tools(model):
     if not os.path.exists(os.path.join(ort, "ort.all.min.mjs")):
         run(["npm", "install", "--prefix", os.path.join(WORK, "node"), "--no-audit", "--no-fund", f"onnxruntime-web@{ORT_VERSION}"])
     if not os.path.exists(CLI):
-        run(["cargo", "build", "--release", "--bin", "isoformer"])
+        run(["cargo", "build", "--release", "--features", "cli", "--bin", "isoformer"])
     if not os.path.exists(os.path.join(ROOT, "www", "dist", "pkg", "isoformer_bg.wasm")):
         run(["make", "wasm"])
     return ort

@@ -132,7 +132,7 @@ fn describe_wgpu(device: Device, setup: &burn::tensor::wgpu::WgpuSetup) -> Compu
         } else {
             format!("{} ({}, {:?}, {:?})", info.name, info.driver_info, info.backend, info.device_type)
         },
-        limits: Some((limits.max_storage_buffer_binding_size as u64, limits.max_buffer_size)),
+        limits: Some((limits.max_storage_buffer_binding_size, limits.max_buffer_size)),
         length_bucket: GPU_LENGTH_BUCKET,
     }
 }

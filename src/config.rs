@@ -201,13 +201,13 @@ impl EsmConfig {
                 self.position_embedding_type
             )));
         }
-        if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
+        if self.num_attention_heads == 0 || !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return Err(Error::Config(format!(
                 "hidden_size {} is not divisible by num_attention_heads {}",
                 self.hidden_size, self.num_attention_heads
             )));
         }
-        if (self.hidden_size / self.num_attention_heads) % 2 != 0 {
+        if !(self.hidden_size / self.num_attention_heads).is_multiple_of(2) {
             return Err(Error::Config("rotary embeddings need an even attention head size".into()));
         }
         if self.vocab_size != family.vocab_size() {
@@ -330,10 +330,10 @@ impl EnformerConfig {
             return Err(Error::Config("use_tf_gamma: true (TensorFlow's precomputed gamma features) is not supported".into()));
         }
         let fail = |what: &str| Err(Error::Config(format!("Enformer config: {what}")));
-        if self.dim == 0 || self.dim % 2 != 0 || self.heads == 0 || self.dim % self.heads != 0 {
+        if self.dim == 0 || !self.dim.is_multiple_of(2) || self.heads == 0 || !self.dim.is_multiple_of(self.heads) {
             return fail("dim must be even and divisible by heads");
         }
-        if self.relative_features() % 6 != 0 {
+        if !self.relative_features().is_multiple_of(6) {
             return fail("dim / heads (the relative position features) must be divisible by 6");
         }
         if self.num_downsamples < 2 || self.depth == 0 || self.attn_dim_key == 0 || self.dim_divisible_by == 0 {

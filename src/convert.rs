@@ -208,7 +208,7 @@ pub(crate) fn esm_weight_dir(config_json: Value, family: EsmFamily, tensors: &[(
         }
     }
     let specs = Esm::tensor_specs(&config, family, has_lm_head);
-    output.write(family.model_name(), published_licence(family), config_json, &specs, mapped, mismatch, ignored)
+    output.write(family.model_name(), published_licence(family), config_json, &specs, MappedTensors { tensors: mapped, mismatch, ignored })
 }
 
 /// Where a converted part goes and what its manifest says of it.
@@ -220,20 +220,20 @@ pub(crate) struct PartOutput<'a> {
     pub options: &'a ConvertOptions,
 }
 
+/// What a part's key table made of a checkpoint: its tensors under our names (shape, values), the
+/// problems found while mapping, and the upstream keys it ignores.
+pub(crate) struct MappedTensors {
+    pub tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    pub mismatch: CheckpointMismatch,
+    pub ignored: Vec<String>,
+}
+
 impl PartOutput<'_> {
     /// What every part converter ends with: the mapped tensors checked against the model's specs
     /// (one error listing every problem, with those found while mapping), then written with their
     /// source; `licence` is the published one, unless the options name another.
-    pub(crate) fn write(
-        self,
-        model: &str,
-        licence: &str,
-        config: Value,
-        specs: &[TensorSpec],
-        mut mapped: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
-        mut mismatch: CheckpointMismatch,
-        ignored: Vec<String>,
-    ) -> Result<ConvertReport> {
+    pub(crate) fn write(self, model: &str, licence: &str, config: Value, specs: &[TensorSpec], mapped: MappedTensors) -> Result<ConvertReport> {
+        let MappedTensors { tensors: mut mapped, mut mismatch, ignored } = mapped;
         check_against_specs(specs, &mapped, &mut mismatch);
         if !mismatch.is_empty() {
             return Err(mismatch.into());

@@ -19,7 +19,7 @@ use std::path::Path;
 
 use crate::aggregator::{Aggregator, AggregatorConfig};
 use crate::checkpoint::{Checkpoint, CheckpointTensor};
-use crate::convert::{ConvertOptions, ConvertReport, Mapped, PartOutput, random_weights, read_config_json, read_tensor, relative_name};
+use crate::convert::{ConvertOptions, ConvertReport, Mapped, MappedTensors, PartOutput, random_weights, read_config_json, read_tensor, relative_name};
 use crate::error::{CheckpointMismatch, Error, Result};
 
 pub(crate) fn aggregator_target(name: &str) -> Option<String> {
@@ -78,7 +78,7 @@ pub(crate) fn aggregator_weight_dir(config: AggregatorConfig, tensors: &[(&str, 
     }
     let specs = Aggregator::tensor_specs(&config);
     let config_value = serde_json::to_value(&config).map_err(|e| Error::Config(e.to_string()))?;
-    output.write("aggregator", ISOFORMER_LICENCE, config_value, &specs, mapped, mismatch, Vec::new())
+    output.write("aggregator", ISOFORMER_LICENCE, config_value, &specs, MappedTensors { tensors: mapped, mismatch, ignored: Vec::new() })
 }
 
 #[cfg(test)]

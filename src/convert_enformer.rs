@@ -34,7 +34,7 @@ use serde_json::Value;
 
 use crate::checkpoint::{Checkpoint, CheckpointTensor};
 use crate::config::EnformerConfig;
-use crate::convert::{ConvertOptions, ConvertReport, Mapped, PartOutput, random_weights, read_config_json, read_tensor, relative_name};
+use crate::convert::{ConvertOptions, ConvertReport, Mapped, MappedTensors, PartOutput, random_weights, read_config_json, read_tensor, relative_name};
 use crate::enformer::Enformer;
 use crate::error::{CheckpointMismatch, Error, Result};
 
@@ -236,7 +236,7 @@ pub(crate) fn enformer_weight_dir(mut config: EnformerConfig, tensors: &[(&str, 
     config.output_heads = heads.iter().cloned().collect();
     let specs = Enformer::tensor_specs(&config, &heads);
     let config_value = serde_json::to_value(&config).map_err(|e| Error::Config(e.to_string()))?;
-    output.write("enformer", "Apache-2.0 (Enformer, DeepMind); MIT (enformer-pytorch)", config_value, &specs, mapped, mismatch, ignored)
+    output.write("enformer", "Apache-2.0 (Enformer, DeepMind); MIT (enformer-pytorch)", config_value, &specs, MappedTensors { tensors: mapped, mismatch, ignored })
 }
 
 #[cfg(test)]

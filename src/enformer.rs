@@ -436,7 +436,7 @@ impl Enformer {
     pub fn forward(&self, one_hot: &[f32], chunks: ConvChunks, device: &Device) -> Result<Tensor<3>> {
         let bin = 1usize << self.config.num_downsamples;
         let length = one_hot.len() / 4;
-        if length % bin != 0 || length / bin < self.config.target_length {
+        if !length.is_multiple_of(bin) || length / bin < self.config.target_length {
             return Err(Error::InvalidArgument(format!(
                 "DNA input of {length} bp: Enformer needs a multiple of {bin} bp and at least {} bins",
                 self.config.target_length

@@ -71,6 +71,9 @@ pub fn load_aggregator(manifest: &Manifest, mut weights: LoadedWeights) -> Resul
     Ok((aggregator, manifest.source.random_weights))
 }
 
+/// One optional modality's token ids.
+type TokenIds = Option<Vec<u32>>;
+
 /// The encoders and the aggregator on one device.
 pub struct Isoformer {
     dna: DnaEncoder,
@@ -170,7 +173,7 @@ impl Isoformer {
     }
 
     /// The RNA's and the protein's token ids (host side).
-    fn tokenize(&self, inputs: &IsoformerInputs<'_>) -> Result<(Option<Vec<u32>>, Option<Vec<u32>>)> {
+    fn tokenize(&self, inputs: &IsoformerInputs<'_>) -> Result<(TokenIds, TokenIds)> {
         let rna = inputs.rna.map(|s| Self::encoder(&self.rna, Modality::Rna)?.tokenize(s)).transpose()?;
         let protein = inputs.protein.map(|s| Self::encoder(&self.protein, Modality::Protein)?.tokenize(s)).transpose()?;
         Ok((rna, protein))

@@ -25,6 +25,7 @@ pub const DEFAULT_BLOCK_SIZE: usize = 32;
 
 /// How a weight directory stores its tensors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum WeightDtype {
     F32,
@@ -34,8 +35,11 @@ pub enum WeightDtype {
 }
 
 impl WeightDtype {
+    pub const ALL: [WeightDtype; 4] = [WeightDtype::F32, WeightDtype::F16, WeightDtype::Q8, WeightDtype::Q4];
+
+    /// The type named `name` (`f32`, `f16`, `q8`, `q4`; any case).
     pub fn parse(name: &str) -> Option<Self> {
-        serde_json::from_value(serde_json::Value::String(name.to_ascii_lowercase())).ok()
+        Self::ALL.into_iter().find(|dtype| dtype.name().eq_ignore_ascii_case(name))
     }
 
     pub fn name(self) -> &'static str {
@@ -185,7 +189,7 @@ pub fn q8_matrix_data(data: &[u8], scales: &[u8], shape: &[usize], block_size: u
     let &[rows, columns] = shape else { return None };
     let scales = checked_scales(WeightDtype::Q8, data, Some(scales), rows * columns, block_size).ok()?;
     // Burn packs four values to a u32 word, block by block: a block must fill whole words.
-    let block = u8::try_from(block_size).ok().filter(|_| block_size % 4 == 0 && columns % block_size == 0)?;
+    let block = u8::try_from(block_size).ok().filter(|_| block_size.is_multiple_of(4) && columns % block_size == 0)?;
     let values: Vec<i8> = data.iter().map(|q| *q as i8).collect();
     // Values packed four to a u32: WGSL has no 8-bit storage type. Scales as f32 (the f16 ones
     // widen exactly): Burn's kernel for f16 scales needs `shader-f16`, which many browsers lack.

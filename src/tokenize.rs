@@ -1,6 +1,8 @@
 //! Tokenizers with input validation. Each one matches its Hugging Face counterpart on valid input
 //! and returns a typed error (position and character) where Hugging Face would emit `<unk>`.
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Modality, Result};
 
 /// The ESM-2 alphabet in id order, exactly as the facebook/esm2_* `vocab.txt`.
@@ -101,20 +103,30 @@ pub fn nucleotide_vocab() -> Vec<String> {
 }
 
 /// What the nucleotide tokenizer does with IUPAC ambiguity codes (R, Y, S, W, K, M, B, D, H, V).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Named `reject` and `as-n` in options (JSON and JS) and on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
 pub enum AmbiguityPolicy {
     /// A typed error naming the position (default): the model was trained on A C G T N only.
     #[default]
     Reject,
     /// Read each one as N (breaking the 6-mers there, as N does).
+    #[serde(rename = "as-n")]
+    #[cfg_attr(feature = "cli", value(name = "as-n"))]
     ReadAsN,
 }
 
-/// What the nucleotide tokenizer does with a sequence longer than its maximum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What the nucleotide tokenizer does with a sequence longer than its maximum. Named `none`,
+/// `keep-start` and `keep-end` in options and on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
 pub enum CropPolicy {
     /// A typed error (`SEQUENCE_TOO_LONG`), the default: nothing is dropped silently.
     #[default]
+    #[serde(rename = "none")]
+    #[cfg_attr(feature = "cli", value(name = "none"))]
     Reject,
     /// Keep the first tokens (the 5′ end). The whole sequence is tokenized first, so the 6-mer
     /// frame is the uncropped sequence's.
@@ -207,13 +219,20 @@ fn nucleotide_digit(upper: char) -> Option<u32> {
     NUCLEOTIDE_ORDER.iter().position(|&c| c == upper).map(|i| i as u32)
 }
 
-/// What the DNA encoder does with a sequence longer than the model's input length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What the DNA encoder does with a sequence longer than the model's input length. Named `none`
+/// and `centre` (or `center`) in options and on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
 pub enum DnaCropPolicy {
     /// A typed error (`SEQUENCE_TOO_LONG`), the default.
     #[default]
+    #[serde(rename = "none")]
+    #[cfg_attr(feature = "cli", value(name = "none"))]
     Reject,
     /// Keep the central window: `(len − length) / 2` bases dropped before it, the rest after.
+    #[serde(alias = "center")]
+    #[cfg_attr(feature = "cli", value(alias = "center"))]
     Centre,
 }
 

@@ -92,21 +92,16 @@ fn embedding_to_js(embedding: &Embedding) -> JsValue {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RnaOptions {
     max_tokens: Option<usize>,
-    crop: Option<String>,
-    ambiguous: Option<String>,
+    #[serde(default)]
+    crop: CropPolicy,
+    #[serde(default)]
+    ambiguous: AmbiguityPolicy,
 }
 
 impl RnaOptions {
-    fn tokenizer(&self) -> Result<Tokenizer, Error> {
-        let crop = match self.crop.as_deref().unwrap_or("none") {
-            "none" => CropPolicy::Reject,
-            "keep-start" => CropPolicy::KeepStart,
-            "keep-end" => CropPolicy::KeepEnd,
-            other => return Err(Error::InvalidArgument(format!("crop {other:?}: expected \"none\", \"keep-start\" or \"keep-end\""))),
-        };
-        let ambiguity = ambiguity(self.ambiguous.as_deref())?;
+    fn tokenizer(&self) -> Tokenizer {
         let max_tokens = self.max_tokens.unwrap_or(NUCLEOTIDE_MAX_TOKENS);
-        Ok(Tokenizer::Nucleotide(NucleotideTokenizer::new(max_tokens).with_crop(crop).with_ambiguity(ambiguity)))
+        Tokenizer::Nucleotide(NucleotideTokenizer::new(max_tokens).with_crop(self.crop).with_ambiguity(self.ambiguous))
     }
 }
 
@@ -115,16 +110,10 @@ impl RnaOptions {
 #[derive(serde::Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DnaOptions {
-    crop: Option<String>,
-    ambiguous: Option<String>,
-}
-
-fn ambiguity(value: Option<&str>) -> Result<AmbiguityPolicy, Error> {
-    match value.unwrap_or("reject") {
-        "reject" => Ok(AmbiguityPolicy::Reject),
-        "as-n" => Ok(AmbiguityPolicy::ReadAsN),
-        other => Err(Error::InvalidArgument(format!("ambiguous {other:?}: expected \"reject\" or \"as-n\""))),
-    }
+    #[serde(default)]
+    crop: DnaCropPolicy,
+    #[serde(default)]
+    ambiguous: AmbiguityPolicy,
 }
 
 /// An encoder loaded on the browser's WebGPU device, whichever the weight directory holds:
@@ -167,7 +156,7 @@ impl EncoderModel {
         let mut loader = Loader::from_options(options)?;
         let manifest = loader.manifest(base_url).await?;
         loader.announce(&[&manifest]);
-        let device = device_from_options(&options).await?;
+        let device = device_from_options(options).await?;
         let weights = loader.weights(base_url, &manifest, &device.device).await?;
         // A warm-up pass compiles the shaders now, not on the user's first request.
         loader.report("warm-up", None);
@@ -195,7 +184,7 @@ impl EncoderModel {
     /// Like `embedProtein`, for RNA on NT-v2 weights; `options` as [`RnaOptions`] describes.
     #[wasm_bindgen(js_name = embedRna)]
     pub fn embed_rna(&self, sequence: String, options: JsValue) -> Promise {
-        match options_from_js::<RnaOptions>(options, "embedRna").and_then(|o| o.tokenizer()) {
+        match options_from_js::<RnaOptions>(options, "embedRna").map(|o| o.tokenizer()) {
             Ok(tokenizer) => embed_one(&self.loaded, sequence, Modality::Rna, Some(tokenizer)),
             Err(error) => Promise::reject(&to_js_error(&error)),
         }
@@ -210,14 +199,7 @@ impl EncoderModel {
             return Promise::reject(&to_js_error(&Error::WrongModality { requested: Modality::Dna, loaded }));
         };
         let encoder = encoder.clone();
-        let one_hot = options_from_js::<DnaOptions>(options, "embedDna").and_then(|o| {
-            let crop = match o.crop.as_deref().unwrap_or("none") {
-                "none" => DnaCropPolicy::Reject,
-                "centre" | "center" => DnaCropPolicy::Centre,
-                other => return Err(Error::InvalidArgument(format!("crop {other:?}: expected \"none\" or \"centre\""))),
-            };
-            Ok(encoder.one_hot().clone().with_crop(crop).with_ambiguity(ambiguity(o.ambiguous.as_deref())?))
-        });
+        let one_hot = options_from_js::<DnaOptions>(options, "embedDna").map(|o| encoder.one_hot().clone().with_crop(o.crop).with_ambiguity(o.ambiguous));
         future_to_promise(async move {
             let one_hot = one_hot.map_err(|e| to_js_error(&e))?;
             encoder.embed_with(&one_hot, &sequence).await.map(|e| dna_embedding_to_js(&e)).map_err(|e| to_js_error(&e))

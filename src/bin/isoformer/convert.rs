@@ -9,7 +9,7 @@ use isoformer::convert_enformer::convert_enformer;
 use isoformer::convert_isoformer::convert_isoformer;
 use isoformer::quantize::WeightDtype;
 use isoformer::weight_writer::Storage;
-use isoformer::{Error, EsmFamily, Result};
+use isoformer::{EsmFamily, Result};
 
 #[derive(clap::Args)]
 pub struct ConvertArgs {
@@ -32,8 +32,8 @@ pub struct ConvertArgs {
 #[derive(clap::Args)]
 pub struct StorageArgs {
     /// f32, f16, or block-wise symmetric q8 / q4 (norms, biases and small tensors stay f32).
-    #[arg(long, default_value = "f32", value_parser = ["f32", "f16", "q8", "q4"])]
-    dtype: String,
+    #[arg(long, value_enum, default_value_t = WeightDtype::F32)]
+    dtype: WeightDtype,
     /// Values per quantization scale (q8, q4).
     #[arg(long, default_value_t = isoformer::quantize::DEFAULT_BLOCK_SIZE)]
     block_size: usize,
@@ -44,8 +44,7 @@ pub struct StorageArgs {
 
 impl StorageArgs {
     pub fn storage(&self) -> Result<Storage> {
-        let dtype = WeightDtype::parse(&self.dtype).ok_or_else(|| Error::InvalidArgument(format!("--dtype {}", self.dtype)))?;
-        Ok(Storage { dtype, block_size: self.block_size, max_shard_bytes: self.shard_mib * 1024 * 1024 })
+        Ok(Storage { dtype: self.dtype, block_size: self.block_size, max_shard_bytes: self.shard_mib * 1024 * 1024 })
     }
 }
 

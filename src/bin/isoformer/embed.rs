@@ -38,8 +38,8 @@ pub struct EmbedArgs {
     #[arg(long)]
     dna: Option<String>,
     /// DNA longer than 196,608 bp: an error (none) or keep the central 196,608 bp (centre).
-    #[arg(long, value_enum, default_value_t = DnaCrop::None, requires = "dna")]
-    crop_dna: DnaCrop,
+    #[arg(long, value_enum, default_value_t = DnaCropPolicy::Reject, requires = "dna")]
+    crop_dna: DnaCropPolicy,
     #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     backend: Backend,
     #[arg(long, value_enum, default_value_t = Format::Json)]
@@ -57,31 +57,13 @@ pub struct EmbedArgs {
     #[arg(long, conflicts_with = "protein")]
     max_tokens: Option<usize>,
     /// RNA longer than --max-tokens: an error (none), or keep its 5' start or 3' end tokens.
-    #[arg(long, value_enum, default_value_t = Crop::None, conflicts_with = "protein")]
-    crop: Crop,
+    #[arg(long, value_enum, default_value_t = CropPolicy::Reject, conflicts_with = "protein")]
+    crop: CropPolicy,
     /// IUPAC ambiguity codes (R Y S W K M B D H V) in RNA or DNA: an error (reject) or read as N.
-    #[arg(long, value_enum, default_value_t = Ambiguous::Reject, conflicts_with = "protein")]
-    ambiguous: Ambiguous,
+    #[arg(long, value_enum, default_value_t = AmbiguityPolicy::Reject, conflicts_with = "protein")]
+    ambiguous: AmbiguityPolicy,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum DnaCrop {
-    None,
-    Centre,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Crop {
-    None,
-    KeepStart,
-    KeepEnd,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Ambiguous {
-    Reject,
-    AsN,
-}
 
 
 /// The tokenizer the options ask for, or `None` for the encoder's default.
@@ -89,12 +71,7 @@ fn tokenizer_from(args: &EmbedArgs) -> Option<Tokenizer> {
     if args.protein.is_some() {
         return args.max_residues.map(|max| Tokenizer::Protein(ProteinTokenizer::new(max)));
     }
-    let crop = match args.crop {
-        Crop::None => CropPolicy::Reject,
-        Crop::KeepStart => CropPolicy::KeepStart,
-        Crop::KeepEnd => CropPolicy::KeepEnd,
-    };
-    let tokenizer = NucleotideTokenizer::new(args.max_tokens.unwrap_or(NUCLEOTIDE_MAX_TOKENS)).with_crop(crop).with_ambiguity(ambiguity(args));
+    let tokenizer = NucleotideTokenizer::new(args.max_tokens.unwrap_or(NUCLEOTIDE_MAX_TOKENS)).with_crop(args.crop).with_ambiguity(args.ambiguous);
     Some(Tokenizer::Nucleotide(tokenizer))
 }
 
@@ -144,13 +121,6 @@ if args.dna.is_some() {
     }
 }
 
-fn ambiguity(args: &EmbedArgs) -> AmbiguityPolicy {
-    match args.ambiguous {
-        Ambiguous::Reject => AmbiguityPolicy::Reject,
-        Ambiguous::AsN => AmbiguityPolicy::ReadAsN,
-    }
-}
-
 /// `embed --dna`: one Enformer pass per record (JSON or npy as for the other modalities; the
 /// JSON adds `bases` and, when the weights have heads, `tracks`).
 fn embed_dna(args: &EmbedArgs) -> Result<()> {
@@ -165,11 +135,7 @@ fn embed_dna(args: &EmbedArgs) -> Result<()> {
         return Err(Error::WrongModality { requested: Modality::Dna, loaded });
     }
     let encoder = DnaEncoder::new(device, &manifest, loaded)?;
-    let crop = match args.crop_dna {
-        DnaCrop::None => DnaCropPolicy::Reject,
-        DnaCrop::Centre => DnaCropPolicy::Centre,
-    };
-    let one_hot = encoder.one_hot().clone().with_crop(crop).with_ambiguity(ambiguity(args));
+    let one_hot = encoder.one_hot().clone().with_crop(args.crop_dna).with_ambiguity(args.ambiguous);
     eprintln!("loaded {} in {:.1} ms; convolutions in windows of {:?}", args.weights.display(), started.elapsed().as_secs_f64() * 1e3, encoder.chunks());
     if encoder.random_weights() {
         eprintln!("{RANDOM_WEIGHTS_NOTE}");

@@ -1,29 +1,21 @@
 //! `isoformer`: the native command line — inspect, convert and initialise weights, embed
-//! sequences, time encoders, predict with IsoFormer. One file per command.
-//! (On wasm32 this compiles to an empty program; the browser uses `src/wasm.rs`.)
+//! sequences, time encoders, predict with IsoFormer. One file per command. Built with the `cli`
+//! feature (`cargo build --release --features cli`); the browser uses `src/wasm.rs`.
 
 #[cfg(target_arch = "wasm32")]
-fn main() {}
+compile_error!("the isoformer command line is native only; the browser build is the library (src/wasm.rs)");
 
-#[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
     cli::main()
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 mod bench;
-#[cfg(not(target_arch = "wasm32"))]
 mod convert;
-#[cfg(not(target_arch = "wasm32"))]
 mod embed;
-#[cfg(not(target_arch = "wasm32"))]
 mod init;
-#[cfg(not(target_arch = "wasm32"))]
 mod inspect;
-#[cfg(not(target_arch = "wasm32"))]
 mod predict;
 
-#[cfg(not(target_arch = "wasm32"))]
 mod cli {
     use std::process::ExitCode;
 
