@@ -12,7 +12,7 @@ use std::time::Instant;
 use burn::tensor::quantization::{QuantScheme, QuantStore, QuantValue, ScaleDtype};
 use burn::tensor::{Distribution, Tensor};
 use clap::Parser;
-use isoformer::backend::{BackendKind, init_native};
+use isoformer::runtime::backend::{BackendKind, init_native};
 
 #[derive(Parser)]
 struct Args {

@@ -137,7 +137,7 @@ fn unsupported_config_is_a_typed_error() {
 mod enformer {
     use super::*;
     use isoformer::Manifest;
-    use isoformer::convert_enformer::convert_enformer;
+    use isoformer::convert::enformer::convert_enformer;
 
     fn state_dict_dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/enformer/tiny_state_dict")
@@ -145,7 +145,7 @@ mod enformer {
 
     /// The tensors of the tiny enformer-pytorch state dict (both key sets), as (name, shape, bytes).
     fn state_dict_tensors() -> Vec<(String, Vec<usize>, Vec<u8>)> {
-        let checkpoint = isoformer::checkpoint::Checkpoint::open(&state_dict_dir().join("pytorch_model.bin")).unwrap();
+        let checkpoint = isoformer::convert::checkpoint::Checkpoint::open(&state_dict_dir().join("pytorch_model.bin")).unwrap();
         checkpoint
             .tensors
             .iter()
@@ -220,7 +220,7 @@ mod enformer {
 /// same tensors as its generator list.
 #[test]
 fn committed_tiny_aggregator_is_the_converters_output() {
-    use isoformer::convert_aggregator::convert_aggregator;
+    use isoformer::convert::aggregator::convert_aggregator;
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/isoformer/tiny_aggregator");
     let out = temp_dir("committed-aggregator");
     let report = convert_aggregator(&from, &out, &ConvertOptions::default()).unwrap();
@@ -249,8 +249,8 @@ fn committed_tiny_aggregator_is_the_converters_output() {
 /// Without an aggregator at all, the error says so.
 #[test]
 fn whole_isoformer_checkpoint_with_an_unmappable_key_is_an_error() {
-    use isoformer::checkpoint::Checkpoint;
-    use isoformer::convert_isoformer::convert_isoformer;
+    use isoformer::convert::checkpoint::Checkpoint;
+    use isoformer::convert::isoformer::convert_isoformer;
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/isoformer/checkpoint");
     let checkpoint = Checkpoint::open(&fixture.join("pytorch_model.bin")).unwrap();
     let write = |name: &str, keep: &dyn Fn(&str) -> bool, extra: Option<&str>| {

@@ -9,10 +9,10 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use isoformer::backend::{self, BackendKind};
+use isoformer::runtime::backend::{self, BackendKind};
 use isoformer::convert::ConvertOptions;
-use isoformer::convert_enformer::convert_enformer;
-use isoformer::enformer::{ConvChunks, DEFAULT_BINDING_LIMIT};
+use isoformer::convert::enformer::convert_enformer;
+use isoformer::models::enformer::{ConvChunks, DEFAULT_BINDING_LIMIT};
 use isoformer::weights::load_dir;
 use isoformer::{DnaCropPolicy, DnaEncoder, DnaOneHot};
 use serde_json::Value;

@@ -8,7 +8,7 @@ mod support;
 
 use std::path::Path;
 
-use isoformer::backend::{self, BackendKind};
+use isoformer::runtime::backend::{self, BackendKind};
 use isoformer::weights::load_dir;
 use isoformer::{Error, SequenceEncoder};
 use support::{PARITY_TOLERANCE, cases, max_abs_diff_rows};

@@ -7,8 +7,8 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use isoformer::model::load_aggregator;
-use isoformer::backend::{self, BackendKind, ComputeDevice};
+use isoformer::models::isoformer::load_aggregator;
+use isoformer::runtime::backend::{self, BackendKind, ComputeDevice};
 use isoformer::weights::load_dir;
 use isoformer::{DnaEncoder, Isoformer, IsoformerInputs, SequenceEncoder, TISSUES, read_sequences};
 use serde_json::Value;
@@ -178,7 +178,7 @@ fn stage_timings_name_each_stage_in_order_and_add_up_to_the_call() {
     assert!(total <= elapsed_ms, "stages {total} ms, call {elapsed_ms} ms");
     assert!(ms("dna") > 0.0, "the DNA trunk is timed: {:?}", prediction.stages);
     // Low-memory mode charges each part's fetch and upload to `load`.
-    let low = pollster::block_on(isoformer::model::predict_dir_part_by_part(model.device(), &root().join("weights/isoformer-tiny-random"), &given, false)).unwrap();
+    let low = pollster::block_on(isoformer::models::isoformer::predict_dir_part_by_part(model.device(), &root().join("weights/isoformer-tiny-random"), &given, false)).unwrap();
     let names: Vec<&str> = low.stages.0.iter().map(|(stage, _)| stage.name()).collect();
     assert_eq!(names, ["load", "rna", "protein", "dna", "aggregation", "readback"]);
     assert!(support::relative_diff(&low.values, &prediction.values) <= 1e-6, "low-memory mode predicts the same values on wgpu");
@@ -213,7 +213,7 @@ fn low_memory_mode_frees_each_parts_device_weights_before_loading_the_next() {
         loads.push((part, before, in_use() - start - before));
         loaded
     };
-    pollster::block_on(isoformer::model::predict_part_by_part(&device, &given, false, load)).unwrap();
+    pollster::block_on(isoformer::models::isoformer::predict_part_by_part(&device, &given, false, load)).unwrap();
     let left = in_use() - start;
     use isoformer::weights::Part;
     let parts: Vec<Part> = loads.iter().map(|(part, _, _)| *part).collect();
@@ -232,8 +232,8 @@ fn low_memory_mode_frees_each_parts_device_weights_before_loading_the_next() {
 
 #[test]
 fn q8_matrices_stay_quantized_on_the_gpu_and_predict_as_when_widened_on_the_cpu() {
-    use isoformer::quantize::WeightDtype;
-    use isoformer::weight_writer::{Storage, requantize};
+    use isoformer::weights::quantize::WeightDtype;
+    use isoformer::weights::writer::{Storage, requantize};
     use isoformer::weights::Part;
     let _alone = WGPU_ALONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let q8 = std::env::temp_dir().join(format!("isoformer-test-{}-q8-on-device", std::process::id()));

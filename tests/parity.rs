@@ -9,7 +9,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use isoformer::backend::{self, BackendKind, ComputeDevice};
+use isoformer::runtime::backend::{self, BackendKind, ComputeDevice};
 use isoformer::config::EsmFamily;
 use isoformer::convert::{ConvertOptions, convert_esm};
 use isoformer::weights::load_dir;

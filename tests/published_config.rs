@@ -12,9 +12,9 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use isoformer::backend::{self, BackendKind};
+use isoformer::runtime::backend::{self, BackendKind};
 use isoformer::convert::ConvertOptions;
-use isoformer::convert_isoformer::convert_isoformer;
+use isoformer::convert::isoformer::convert_isoformer;
 use isoformer::weights::Part;
 use isoformer::{Isoformer, IsoformerInputs, read_sequences};
 use serde_json::Value;

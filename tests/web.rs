@@ -5,10 +5,10 @@
 
 mod support;
 
-use isoformer::backend::init_webgpu;
-use isoformer::wasm::to_js_error;
+use isoformer::runtime::backend::init_webgpu;
+use isoformer::web::to_js_error;
 use isoformer::weights::{LoadedWeights, Manifest};
-use isoformer::enformer::{ConvChunks, DEFAULT_BINDING_LIMIT};
+use isoformer::models::enformer::{ConvChunks, DEFAULT_BINDING_LIMIT};
 use isoformer::{DnaEncoder, Error, SequenceEncoder};
 use support::{PARITY_TOLERANCE, cases, max_abs_diff_rows};
 use wasm_bindgen::JsValue;
@@ -136,7 +136,7 @@ async fn enformer_tiny_matches_enformer_pytorch_on_webgpu_at_full_length() {
 /// every subset; each case here costs a full Enformer pass on SwiftShader).
 #[wasm_bindgen_test]
 async fn tiny_isoformer_matches_the_reference_on_webgpu() {
-    use isoformer::model::load_aggregator;
+    use isoformer::models::isoformer::load_aggregator;
     use isoformer::{Isoformer, IsoformerInputs, read_sequences};
     let device = init_webgpu().await.expect("a WebGPU adapter");
     let load = |manifest: &str, shard: &[u8]| {

@@ -62,9 +62,10 @@ fn index_that_disagrees_with_the_shard_is_refused() {
 /// more than q8, q8 more than f16.
 #[test]
 fn quantized_directories_load_and_embed_close_to_f32() {
-    use isoformer::quantize::WeightDtype;
-    use isoformer::weight_writer::{Storage, requantize};
-    use isoformer::{BackendKind, SequenceEncoder, backend, weights};
+    use isoformer::weights::quantize::WeightDtype;
+    use isoformer::weights::writer::{Storage, requantize};
+    use isoformer::runtime::backend;
+    use isoformer::{BackendKind, SequenceEncoder, weights};
     let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/isoformer-tiny-random/protein");
     let protein = "MAQSTATSPDGGTTFEHLWSSLEPDSTYFDLPQSSRGNNEVVGGTDSSMDVFHLEGMTTSVMAQFNLLSSTMDQMSSRAAS";
     let embed = |dir: &std::path::Path| {

@@ -4,13 +4,14 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use isoformer::config::ENFORMER_SEQUENCE_LENGTH;
-use isoformer::enformer::ConvKernel;
+use isoformer::models::enformer::ConvKernel;
 use isoformer::tokenize::NUCLEOTIDE_MAX_TOKENS;
-use isoformer::model::predict_dir_part_by_part;
-use isoformer::stages::StageTimes;
+use isoformer::models::isoformer::predict_dir_part_by_part;
+use isoformer::runtime::stages::StageTimes;
 use isoformer::weights::{self, ISOFORMER_INDEX_FILE, Part};
+use isoformer::runtime::backend;
 use isoformer::{
-    DnaEncoder, Isoformer, IsoformerInputs, Modality, NucleotideTokenizer, ProteinTokenizer, Result, SequenceEncoder, Tokenizer, backend,
+    DnaEncoder, Isoformer, IsoformerInputs, Modality, NucleotideTokenizer, ProteinTokenizer, Result, SequenceEncoder, Tokenizer,
     synthetic_sequence,
 };
 
@@ -109,7 +110,7 @@ fn load_only(args: &BenchArgs, device: isoformer::ComputeDevice, started: Instan
         let (manifest, loaded) = weights::load_dir(&args.weights, &device.device)?;
         match manifest.model.as_str() {
             "enformer" => Box::new(DnaEncoder::new(device.clone(), &manifest, loaded)?),
-            "aggregator" => Box::new(isoformer::model::load_aggregator(&manifest, loaded)?.0),
+            "aggregator" => Box::new(isoformer::models::isoformer::load_aggregator(&manifest, loaded)?.0),
             _ => Box::new(SequenceEncoder::new(device.clone(), &manifest, loaded)?),
         }
     };

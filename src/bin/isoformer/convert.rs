@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 use isoformer::convert::{ConvertOptions, ConvertReport, convert_esm};
-use isoformer::convert_aggregator::convert_aggregator;
-use isoformer::convert_enformer::convert_enformer;
-use isoformer::convert_isoformer::convert_isoformer;
-use isoformer::quantize::WeightDtype;
-use isoformer::weight_writer::Storage;
+use isoformer::convert::aggregator::convert_aggregator;
+use isoformer::convert::enformer::convert_enformer;
+use isoformer::convert::isoformer::convert_isoformer;
+use isoformer::weights::quantize::WeightDtype;
+use isoformer::weights::writer::Storage;
 use isoformer::{EsmFamily, Result};
 
 #[derive(clap::Args)]
@@ -35,7 +35,7 @@ pub struct StorageArgs {
     #[arg(long, value_enum, default_value_t = WeightDtype::F32)]
     dtype: WeightDtype,
     /// Values per quantization scale (q8, q4).
-    #[arg(long, default_value_t = isoformer::quantize::DEFAULT_BLOCK_SIZE)]
+    #[arg(long, default_value_t = isoformer::weights::quantize::DEFAULT_BLOCK_SIZE)]
     block_size: usize,
     /// Largest shard, in MiB.
     #[arg(long, default_value_t = 24)]
@@ -62,7 +62,7 @@ pub struct QuantizeArgs {
 
 pub fn quantize(args: &QuantizeArgs) -> Result<()> {
     let storage = args.storage.storage()?;
-    isoformer::weight_writer::requantize(&args.from, &args.out, &storage)?;
+    isoformer::weights::writer::requantize(&args.from, &args.out, &storage)?;
     eprintln!("wrote {} ({}, blocks of {})", args.out.display(), storage.dtype.name(), storage.block_size);
     Ok(())
 }

@@ -8,9 +8,10 @@ use clap::ValueEnum;
 use npyz::WriterBuilder;
 use isoformer::tokenize::NUCLEOTIDE_MAX_TOKENS;
 use isoformer::weights;
+use isoformer::runtime::backend;
 use isoformer::{
     AmbiguityPolicy, CropPolicy, DnaCropPolicy, DnaEmbedding, DnaEncoder, Embedding, Error, EsmFamily, Modality, NucleotideTokenizer, ProteinTokenizer,
-    Result, SequenceEncoder, SequenceRecord, Tokenizer, backend, read_sequences,
+    Result, SequenceEncoder, SequenceRecord, Tokenizer, read_sequences,
 };
 
 use crate::cli::{Backend, RANDOM_WEIGHTS_NOTE, backend_kind, read_input};

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::ValueEnum;
-use isoformer::init::{IsoformerShapes, init_isoformer};
+use isoformer::weights::init::{IsoformerShapes, init_isoformer};
 use isoformer::{Error, Result};
 
 #[derive(clap::Args)]

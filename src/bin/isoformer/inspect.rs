@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use isoformer::checkpoint::Checkpoint;
+use isoformer::convert::checkpoint::Checkpoint;
 use isoformer::convert::Mapped;
 use isoformer::convert::read_config_json;
-use isoformer::convert_isoformer::{config_notes, map_keys};
+use isoformer::convert::isoformer::{config_notes, map_keys};
 use isoformer::weights::{self, ISOFORMER_INDEX_FILE};
 use isoformer::{Error, Result};
 

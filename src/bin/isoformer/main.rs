@@ -1,9 +1,9 @@
 //! `isoformer`: the native command line — inspect, convert and initialise weights, embed
 //! sequences, time encoders, predict with IsoFormer. One file per command. Built with the `cli`
-//! feature (`cargo build --release --features cli`); the browser uses `src/wasm.rs`.
+//! feature (`cargo build --release --features cli`); the browser uses `src/web/mod.rs`.
 
 #[cfg(target_arch = "wasm32")]
-compile_error!("the isoformer command line is native only; the browser build is the library (src/wasm.rs)");
+compile_error!("the isoformer command line is native only; the browser build is the library (src/web/mod.rs)");
 
 fn main() -> std::process::ExitCode {
     cli::main()
@@ -77,8 +77,8 @@ mod cli {
 
     /// Process-wide settings, before any device work.
     fn configure(cli: &Cli) -> Result<()> {
-        isoformer::backend::set_cpu_threads(cli.threads)?;
-        isoformer::backend::set_fusion(!cli.no_fusion)
+        isoformer::runtime::backend::set_cpu_threads(cli.threads)?;
+        isoformer::runtime::backend::set_fusion(!cli.no_fusion)
     }
 
     fn run(command: Command) -> Result<()> {

@@ -8,9 +8,10 @@ use std::time::Instant;
 
 use burn::tensor::Tensor;
 use clap::ValueEnum;
-use isoformer::model::{load_aggregator, predict_dir_part_by_part};
+use isoformer::models::isoformer::{load_aggregator, predict_dir_part_by_part};
 use isoformer::weights::{self, Part};
-use isoformer::{DnaEncoder, Error, Isoformer, IsoformerInputs, Prediction, Result, SequenceEncoder, TISSUES, backend, read_sequences};
+use isoformer::runtime::backend;
+use isoformer::{DnaEncoder, Error, Isoformer, IsoformerInputs, Prediction, Result, SequenceEncoder, TISSUES, read_sequences};
 
 use crate::cli::{Backend, RANDOM_WEIGHTS_NOTE, backend_kind, read_input};
 

@@ -18,7 +18,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::config::{ENFORMER_SEQUENCE_LENGTH, EnformerConfig};
 use crate::error::{Error, Result};
-use crate::nn::{self, MAX_SCORE_ELEMENTS, TensorSpec, spec};
+use crate::models::nn::{self, MAX_SCORE_ELEMENTS, TensorSpec, spec};
 use crate::weights::ParamSource;
 
 /// `nn.BatchNorm1d`'s default epsilon.
@@ -535,7 +535,7 @@ pub fn relative_position_features(n: usize, features: usize) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::parameter_count;
+    use crate::models::nn::parameter_count;
 
     /// docs/isoformer-architecture.md §3: trunk 229,845,504 values, of which the conv part
     /// is 50,877,952 (BatchNorm running statistics excluded: 29,696 buffer floats).

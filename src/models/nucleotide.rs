@@ -1,4 +1,4 @@
-//! Nucleotide Transformer v2, IsoFormer's RNA encoder: an ESM-family encoder ([`crate::esm::Esm`]
+//! Nucleotide Transformer v2, IsoFormer's RNA encoder: an ESM-family encoder ([`crate::models::esm::Esm`]
 //! with [`EsmFamily::NucleotideTransformer`]) whose feed-forward is a bias-free SwiGLU, read with
 //! the 6-mer tokenizer ([`crate::tokenize::NucleotideTokenizer`]). This module holds its published
 //! configurations.
@@ -85,8 +85,8 @@ pub fn isoformer_rna() -> EsmConfig {
 mod tests {
     use super::*;
     use crate::config::EsmFamily;
-    use crate::esm::Esm;
-    use crate::nn::parameter_count;
+    use crate::models::esm::Esm;
+    use crate::models::nn::parameter_count;
 
     /// NT-v2 250M in Hugging Face layout: encoder 229,795,584 values (9,443,328 per layer), LM head
     /// 3,750,411 (docs/isoformer-architecture.md §3).
@@ -119,7 +119,7 @@ mod tests {
     /// An NT-v2 config.json (the fixture's copy of the 50M fields, as transformers writes them).
     #[test]
     fn published_config_file_reads_to_the_preset() {
-        let text = include_str!("../tests/fixtures/nt/nt_50M_config.json");
+        let text = include_str!("../../tests/fixtures/nt/nt_50M_config.json");
         let config = EsmConfig::from_json(text, EsmFamily::NucleotideTransformer).unwrap();
         assert_eq!(config, published(NtSize::M50));
         assert!(EsmConfig::from_json(text, EsmFamily::Esm2).is_err(), "an NT config is not an ESM-2 config");

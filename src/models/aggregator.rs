@@ -29,7 +29,7 @@ use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::nn::{self, KeyMask, TensorSpec, attend};
+use crate::models::nn::{self, KeyMask, TensorSpec, attend};
 use crate::weights::ParamSource;
 
 /// The aggregator's configuration (stored as the weight directory's `config`).
@@ -240,7 +240,7 @@ mod tests {
 
     #[test]
     fn special_tokens_leave_the_keys_row_by_row_padding_included() {
-        let device = crate::backend::init_native(crate::backend::BackendKind::Cpu).unwrap().device;
+        let device = crate::runtime::backend::init_native(crate::runtime::backend::BackendKind::Cpu).unwrap().device;
         let rows = |values: Vec<f32>| Tensor::<2>::from_data(TensorData::new(values, [2, 5]), &device);
         let mask = KeyMask { tokens: rows(vec![1., 1., 1., 1., 0., 1., 1., 1., 1., 1.]), padded: true };
         let protein = without_special_tokens(KeyMask { tokens: mask.tokens.clone(), padded: true }, true);

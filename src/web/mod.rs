@@ -2,18 +2,20 @@
 //! (ESM-2) or RNA (NT-v2) on WebGPU, and turns every error into a JS `Error` whose `code` is
 //! [`Error::code`]. No tensors here: the model side hands back plain vectors.
 
+pub mod loader;
+
 use std::rc::Rc;
 
 use js_sys::{Array, Float32Array, Object, Promise, Reflect, Uint32Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::backend;
-use crate::embed::{DnaEmbedding, DnaEncoder, Embedding, SequenceEncoder};
-use crate::model::{Isoformer, IsoformerInputs, Prediction, load_aggregator, predict_part_by_part};
+use crate::runtime::backend;
+use crate::runtime::embed::{DnaEmbedding, DnaEncoder, Embedding, SequenceEncoder};
+use crate::models::isoformer::{Isoformer, IsoformerInputs, Prediction, load_aggregator, predict_part_by_part};
 use crate::error::{Error, Modality};
 use crate::tokenize::{AmbiguityPolicy, CropPolicy, DnaCropPolicy, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, Tokenizer};
-use crate::wasm_loader::Loader;
+use crate::web::loader::Loader;
 use crate::weights::{LoadedWeights, Manifest, Part};
 
 /// Short inputs embedded once while loading, so shaders compile before the first request.
@@ -147,7 +149,7 @@ fn embed_one(loaded: &Loaded, sequence: String, modality: Modality, tokenizer: O
 impl EncoderModel {
     /// Fetches `<baseUrl>/manifest.json` and its shards (each verified by SHA-256 and uploaded as
     /// it arrives), builds the encoder on WebGPU and runs one warm-up pass. `options`: `{ fetch?,
-    /// onProgress? }` (src/wasm_loader.rs).
+    /// onProgress? }` (src/web/loader.rs).
     pub async fn load(base_url: String, options: JsValue) -> Result<EncoderModel, JsValue> {
         Self::load_inner(&base_url, &options).await.map_err(|e| to_js_error(&e))
     }

@@ -7,7 +7,7 @@ use burn::tensor::Tensor;
 use serde::Serialize;
 use web_time::Instant;
 
-use crate::embed::read_back;
+use crate::runtime::embed::read_back;
 use crate::error::Result;
 
 /// One stage of a prediction.

@@ -1,6 +1,6 @@
 //! Converting IsoFormer aggregator weights into the project's weight directory (native only).
 //!
-//! The released key names are **inferred** (the checkpoint has not been read; see src/aggregator.rs):
+//! The released key names are **inferred** (the checkpoint has not been read; see src/models/aggregator.rs):
 //! the cross-attention attribute names are confirmed from derivative code, the names inside them and
 //! the head's are guesses. Both the inferred IsoFormer names and the reference module's
 //! (tests/fixtures/isoformer_reference.py) are accepted:
@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 
-use crate::aggregator::{Aggregator, AggregatorConfig};
-use crate::checkpoint::{Checkpoint, CheckpointTensor};
+use crate::models::aggregator::{Aggregator, AggregatorConfig};
+use crate::convert::checkpoint::{Checkpoint, CheckpointTensor};
 use crate::convert::{ConvertOptions, ConvertReport, Mapped, MappedTensors, PartOutput, random_weights, read_config_json, read_tensor, relative_name};
 use crate::error::{CheckpointMismatch, Error, Result};
 

@@ -1,6 +1,6 @@
 //! Writing weight directories (native only): tensors in spec order into safetensors shards of at
 //! most `max_shard_bytes` (counting each tensor at its f32 size, so a quantized shard widens to
-//! no more than that on load), each tensor in the directory's storage type (src/quantize.rs), then
+//! no more than that on load), each tensor in the directory's storage type (src/weights/quantize.rs), then
 //! `manifest.json` with each shard's SHA-256 and tensor index. Also re-encoding an existing
 //! directory (or an IsoFormer directory, part by part) into another storage type.
 
@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::nn::TensorSpec;
-use crate::quantize::{self, SCALE_SUFFIX, WeightDtype};
+use crate::models::nn::TensorSpec;
+use crate::weights::quantize::{self, SCALE_SUFFIX, WeightDtype};
 use crate::weights::{self, FORMAT, FORMAT_VERSION, ISOFORMER_INDEX_FILE, Manifest, Quantization, ShardEntry, Source, TensorEntry};
 
 /// How the tensors of a weight directory are stored.

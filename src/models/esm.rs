@@ -12,7 +12,7 @@ use burn::tensor::{Int, Tensor};
 
 use crate::config::{EsmConfig, EsmFamily};
 use crate::error::Result;
-use crate::nn::{self, EncoderLayer, KeyMask, LayerShape, Rotary, TensorSpec};
+use crate::models::nn::{self, EncoderLayer, KeyMask, LayerShape, Rotary, TensorSpec};
 use crate::weights::ParamSource;
 
 /// Fraction of tokens ESM-2 masked in training (15 %, of which 80 % became `<mask>`); the
@@ -149,7 +149,7 @@ impl Esm {
 mod tests {
     use super::*;
     use crate::config::EsmSize;
-    use crate::nn::parameter_count as values;
+    use crate::models::nn::parameter_count as values;
 
     /// Parameter counts of ESM-2 150M as published (docs/isoformer-architecture.md §3).
     #[test]

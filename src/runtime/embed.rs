@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::Serialize;
 
-use crate::aggregator::ModalityEmbedding;
-use crate::backend::ComputeDevice;
+use crate::models::aggregator::ModalityEmbedding;
+use crate::runtime::backend::ComputeDevice;
 use crate::config::{ENFORMER_SEQUENCE_LENGTH, EnformerConfig, EsmConfig, EsmFamily};
-use crate::enformer::{ConvChunks, ConvKernel, Enformer};
+use crate::models::enformer::{ConvChunks, ConvKernel, Enformer};
 use crate::error::{Error, Modality, Result};
-use crate::esm::Esm;
-use crate::nn::KeyMask;
+use crate::models::esm::Esm;
+use crate::models::nn::KeyMask;
 use crate::tokenize::{DnaOneHot, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, ProteinTokenizer, Tokenizer, pad_batch};
 use crate::weights::{LoadedWeights, Manifest};
 

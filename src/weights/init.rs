@@ -14,13 +14,13 @@ use rand::{RngExt, SeedableRng};
 use rand::rngs::ChaCha8Rng;
 use rand_distr::Normal;
 
-use crate::aggregator::{Aggregator, AggregatorConfig};
+use crate::models::aggregator::{Aggregator, AggregatorConfig};
 use crate::config::{EnformerConfig, EsmConfig, EsmFamily};
-use crate::weight_writer::{Storage, write_weight_dir};
-use crate::enformer::Enformer;
+use crate::weights::writer::{Storage, write_weight_dir};
+use crate::models::enformer::Enformer;
 use crate::error::{Error, Result};
-use crate::esm::Esm;
-use crate::nn::TensorSpec;
+use crate::models::esm::Esm;
+use crate::models::nn::TensorSpec;
 use crate::weights::{self, IsoformerIndex, Part, Source, write_isoformer_index};
 
 const INITIALIZER_RANGE: f32 = 0.02;
@@ -42,13 +42,13 @@ fn parse<T: serde::de::DeserializeOwned>(value: Option<serde_json::Value>) -> Re
 impl IsoformerShapes {
     /// The released model's shapes (docs/isoformer-architecture.md §3 and §5, layout
     /// (a)): Enformer with its human and mouse heads, NT-v2 250M and ESM-2 150M with their LM
-    /// heads, the aggregator as in src/aggregator.rs — ≈700M values, as the published file.
+    /// heads, the aggregator as in src/models/aggregator.rs — ≈700M values, as the published file.
     pub fn published() -> Self {
         let mut dna = EnformerConfig::published();
         dna.output_heads = [("human".to_string(), 5313), ("mouse".to_string(), 1643)].into();
         IsoformerShapes {
             dna,
-            rna: Some(crate::nucleotide::isoformer_rna()),
+            rna: Some(crate::models::nucleotide::isoformer_rna()),
             protein: Some(EsmConfig::isoformer_protein()),
             aggregator: AggregatorConfig::published(),
         }
@@ -117,7 +117,7 @@ fn random_tensor(spec: &TensorSpec, rng: &mut ChaCha8Rng, normal: &Normal<f32>) 
     let name = spec.name.as_str();
     let is_norm = name.contains("norm.") || name.contains("norm_") || name.contains("layer_norm");
     if name.ends_with("inv_freq") {
-        crate::nn::Rotary::default_inv_freq(2 * count)
+        crate::models::nn::Rotary::default_inv_freq(2 * count)
     } else if name.ends_with("running_var") || (is_norm && name.ends_with(".weight")) {
         vec![1.0; count]
     } else if name.ends_with("running_mean") || (is_norm && name.ends_with(".bias")) {

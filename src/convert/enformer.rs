@@ -32,10 +32,10 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::checkpoint::{Checkpoint, CheckpointTensor};
+use crate::convert::checkpoint::{Checkpoint, CheckpointTensor};
 use crate::config::EnformerConfig;
 use crate::convert::{ConvertOptions, ConvertReport, Mapped, MappedTensors, PartOutput, random_weights, read_config_json, read_tensor, relative_name};
-use crate::enformer::Enformer;
+use crate::models::enformer::Enformer;
 use crate::error::{CheckpointMismatch, Error, Result};
 
 /// How an upstream tensor is stored in the weight directory.

@@ -9,7 +9,7 @@
 //!   the same prefix (before `esm.`) is that encoder's. Its vocabulary says which: 33 tokens is
 //!   ESM-2 (protein), 4,107 is NT-v2 (RNA).
 //! * Enformer: the key ending in `stem.0.weight` (or `_trunk.1.0.weight`).
-//! * Every other key is the aggregator's (names in src/convert_aggregator.rs). A key that maps
+//! * Every other key is the aggregator's (names in src/convert/aggregator.rs). A key that maps
 //!   nowhere is an error listing it, never dropped.
 //!
 //! Inside the encoders the names are the upstream libraries' (confirmed). **Inferred** and used by
@@ -21,7 +21,7 @@
 //! `enformer_*` fields (the prefix stripped, as Isoformer builds its sub-configs); the aggregator's
 //! widths from the encoders', `heads` from `num_heads_omics_cross_attention`, the head's widths from
 //! its tensors, and `pool_window` from `pool_window_start`/`pool_window_end` when both are given
-//! (read as bin offsets from the centre bin — an assumption, see src/aggregator.rs). Without a
+//! (read as bin offsets from the centre bin — an assumption, see src/models/aggregator.rs). Without a
 //! config.json the published configurations are used.
 
 use std::collections::BTreeMap;
@@ -29,12 +29,12 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::aggregator::AggregatorConfig;
-use crate::checkpoint::{Checkpoint, CheckpointTensor};
+use crate::models::aggregator::AggregatorConfig;
+use crate::convert::checkpoint::{Checkpoint, CheckpointTensor};
 use crate::config::{EnformerConfig, EsmConfig, EsmFamily};
 use crate::convert::{ConvertOptions, ConvertReport, Mapped, PartOutput, describe_esm_key, esm_weight_dir, random_weights, read_config_json, relative_name};
-use crate::convert_aggregator::{ISOFORMER_LICENCE, aggregator_target, aggregator_weight_dir, describe_aggregator_key};
-use crate::convert_enformer::{describe_enformer_key, enformer_weight_dir};
+use crate::convert::aggregator::{ISOFORMER_LICENCE, aggregator_target, aggregator_weight_dir, describe_aggregator_key};
+use crate::convert::enformer::{describe_enformer_key, enformer_weight_dir};
 use crate::error::{CheckpointMismatch, Error, Result};
 use crate::weights::{IsoformerIndex, Part, Source, write_isoformer_index};
 
@@ -191,9 +191,9 @@ pub fn convert_isoformer(from: &Path, out: &Path, options: &ConvertOptions) -> R
     let no_tensors = Vec::new();
     let tensors_of = |part: Part| grouped.get(&part).unwrap_or(&no_tensors);
 
-    let dna_config = crate::convert_enformer::read_config(config_json.as_ref())?;
+    let dna_config = crate::convert::enformer::read_config(config_json.as_ref())?;
     let protein_json = esm_config_json(config, "esm_", EsmConfig::isoformer_protein())?;
-    let rna_json = esm_config_json(config, "nt_", crate::nucleotide::isoformer_rna())?;
+    let rna_json = esm_config_json(config, "nt_", crate::models::nucleotide::isoformer_rna())?;
     let width = |json: &Value, family| -> Result<usize> {
         let config: EsmConfig = serde_json::from_value(json.clone()).map_err(|e| Error::Config(format!("{} config: {e}", family_name(family))))?;
         Ok(config.hidden_size)

@@ -4,6 +4,12 @@
 //! are uploaded to the device at once, so host memory holds one shard at a time. Model builders
 //! then take the uploaded tensors by name through [`ParamSource`].
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod init;
+pub mod quantize;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod writer;
+
 use std::collections::BTreeMap;
 
 use burn::tensor::{Device, Tensor, TensorData};
@@ -11,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{CheckpointMismatch, Error, Modality, Result};
-use crate::quantize::{self, SCALE_SUFFIX, WeightDtype};
+use self::quantize::{SCALE_SUFFIX, WeightDtype};
 
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const FORMAT: &str = "isoformer-web-weights";
@@ -41,7 +47,7 @@ pub struct Manifest {
     pub files: Vec<ShardEntry>,
 }
 
-/// Block-wise symmetric quantization (src/quantize.rs): one f16 scale per `block_size` values.
+/// Block-wise symmetric quantization (src/weights/quantize.rs): one f16 scale per `block_size` values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Quantization {
     /// Always `symmetric-blockwise`.

@@ -1,6 +1,8 @@
 //! Tokenizers with input validation. Each one matches its Hugging Face counterpart on valid input
 //! and returns a typed error (position and character) where Hugging Face would emit `<unk>`.
 
+pub mod fasta;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Modality, Result};

@@ -5,10 +5,10 @@
 use burn::tensor::Tensor;
 use serde::Serialize;
 
-use crate::aggregator::{Aggregator, AggregatorConfig, ModalityEmbedding};
-use crate::embed::{DnaEncoder, SequenceEncoder, TokensOnDevice, read_back};
+use crate::models::aggregator::{Aggregator, AggregatorConfig, ModalityEmbedding};
+use crate::runtime::embed::{DnaEncoder, SequenceEncoder, TokensOnDevice, read_back};
 use crate::error::{Error, Modality, Result};
-use crate::stages::{Stage, StageClock, StageTimes};
+use crate::runtime::stages::{Stage, StageClock, StageTimes};
 use crate::weights::{LoadedWeights, Manifest, Part};
 
 /// The 30 GTEx tissues in the dataset card's order ("List of tissues V1"); that the head's outputs

@@ -27,19 +27,24 @@
 //! `embeddings.position_embeddings.weight` (unused with rotary positions), `contact_head.*`
 //! (contact prediction is not supported), `pooler.*`. Anything else is an error.
 
+pub mod aggregator;
+pub mod checkpoint;
+pub mod enformer;
+pub mod isoformer;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
 
-use crate::checkpoint::{Checkpoint, CheckpointTensor};
+use crate::convert::checkpoint::{Checkpoint, CheckpointTensor};
 use crate::config::{EsmConfig, EsmFamily};
 use crate::error::{CheckpointMismatch, Error, Result};
-use crate::esm::Esm;
-use crate::nn::TensorSpec;
-use crate::quantize::{DEFAULT_BLOCK_SIZE, WeightDtype};
+use crate::models::esm::Esm;
+use crate::models::nn::TensorSpec;
+use crate::weights::quantize::{DEFAULT_BLOCK_SIZE, WeightDtype};
 use crate::weights::{self, Manifest, Source};
-pub use crate::weight_writer::write_weight_dir;
+pub use crate::weights::writer::write_weight_dir;
 
 /// What `convert` was asked to do.
 #[derive(Debug, Clone)]
@@ -63,8 +68,8 @@ impl Default for ConvertOptions {
 
 impl ConvertOptions {
     /// How [`write_weight_dir`] stores the tensors.
-    pub fn storage(&self) -> crate::weight_writer::Storage {
-        crate::weight_writer::Storage { dtype: self.dtype, block_size: self.block_size, max_shard_bytes: self.max_shard_bytes }
+    pub fn storage(&self) -> crate::weights::writer::Storage {
+        crate::weights::writer::Storage { dtype: self.dtype, block_size: self.block_size, max_shard_bytes: self.max_shard_bytes }
     }
 }
 
@@ -164,7 +169,7 @@ pub(crate) fn describe_esm_key(name: &str) -> Mapped {
     match esm_target(name) {
         None => Mapped::Unknown,
         Some(Target::Ignored) => Mapped::Ignored,
-        Some(Target::RotaryInvFreq) => Mapped::To(crate::nn::ROTARY_INV_FREQ.into()),
+        Some(Target::RotaryInvFreq) => Mapped::To(crate::models::nn::ROTARY_INV_FREQ.into()),
         Some(Target::Tensor { name, transpose }) => Mapped::To(if transpose { format!("{name} (transposed)") } else { name }),
     }
 }
@@ -196,8 +201,8 @@ pub(crate) fn esm_weight_dir(config_json: Value, family: EsmFamily, tensors: &[(
             }
         }
     }
-    let rotary = inv_freq.map(|(_, values)| values).unwrap_or_else(|| crate::nn::Rotary::default_inv_freq(config.head_dim()));
-    mapped.insert(crate::nn::ROTARY_INV_FREQ.into(), (vec![rotary.len()], rotary));
+    let rotary = inv_freq.map(|(_, values)| values).unwrap_or_else(|| crate::models::nn::Rotary::default_inv_freq(config.head_dim()));
+    mapped.insert(crate::models::nn::ROTARY_INV_FREQ.into(), (vec![rotary.len()], rotary));
 
     let has_lm_head = mapped.keys().any(|name| name.starts_with("lm_head."));
     if has_lm_head && config.tie_word_embeddings && !mapped.contains_key(LM_DECODER_WEIGHT) {
