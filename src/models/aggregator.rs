@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::models::nn::{self, KeyMask, TensorSpec, attend};
-use crate::weights::ParamSource;
+use crate::weights::params::ParamSource;
 
 /// The aggregator's configuration (stored as the weight directory's `config`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

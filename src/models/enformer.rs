@@ -19,7 +19,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::config::{ENFORMER_SEQUENCE_LENGTH, EnformerConfig};
 use crate::error::{Error, Result};
 use crate::models::nn::{self, MAX_SCORE_ELEMENTS, TensorSpec, spec};
-use crate::weights::ParamSource;
+use crate::weights::params::ParamSource;
 
 /// `nn.BatchNorm1d`'s default epsilon.
 const BATCH_NORM_EPS: f64 = 1e-5;

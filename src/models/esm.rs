@@ -13,7 +13,7 @@ use burn::tensor::{Int, Tensor};
 use crate::config::{EsmConfig, EsmFamily};
 use crate::error::Result;
 use crate::models::nn::{self, EncoderLayer, KeyMask, LayerShape, Rotary, TensorSpec};
-use crate::weights::ParamSource;
+use crate::weights::params::ParamSource;
 
 /// Fraction of tokens ESM-2 masked in training (15 %, of which 80 % became `<mask>`); the
 /// embeddings are rescaled by `(1 − 0.12) / (1 − observed mask ratio)` at inference.

@@ -14,7 +14,7 @@ use burn::tensor::{Bool, Device, Tensor, TensorData};
 
 use crate::config::FeedForwardKind;
 use crate::error::Result;
-use crate::weights::ParamSource;
+use crate::weights::params::ParamSource;
 
 /// Attention runs a group of heads at a time so that a score tensor, where the backend makes one
 /// (Burn's unfused path on the GPU), stays within 32 Mi elements (128 MiB), WebGPU's portable

@@ -23,6 +23,12 @@ pub const MIN_QUANTIZED_VALUES: usize = 1024;
 /// Block size when none is asked for (chosen by measured accuracy; BENCHMARKS.md).
 pub const DEFAULT_BLOCK_SIZE: usize = 32;
 
+/// Buffers kept on the host, in f32 whatever the directory's type: the model computes from them on
+/// the CPU (rotary tables).
+pub fn is_host_buffer(name: &str) -> bool {
+    name.ends_with("inv_freq")
+}
+
 /// How a weight directory stores its tensors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
@@ -78,10 +84,10 @@ impl WeightDtype {
     /// The storage type of one tensor in a directory of this type.
     pub fn for_tensor(self, name: &str, shape: &[usize]) -> WeightDtype {
         let count: usize = shape.iter().product();
-        let matrix = shape.len() >= 2 && count >= MIN_QUANTIZED_VALUES && !crate::weights::is_host_buffer(name);
+        let matrix = shape.len() >= 2 && count >= MIN_QUANTIZED_VALUES && !is_host_buffer(name);
         match self {
             WeightDtype::Q8 | WeightDtype::Q4 if !matrix => WeightDtype::F32,
-            WeightDtype::F16 if crate::weights::is_host_buffer(name) => WeightDtype::F32,
+            WeightDtype::F16 if is_host_buffer(name) => WeightDtype::F32,
             other => other,
         }
     }
