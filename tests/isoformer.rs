@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use isoformer::models::isoformer::load_aggregator;
 use isoformer::runtime::backend::{self, BackendKind, ComputeDevice};
-use isoformer::weights::load_dir;
+use isoformer::runtime::parts::{IsoformerDir, PartSource};
+use isoformer::weights::{LoadedWeights, Manifest, Part, load_dir};
+use burn::tensor::Device;
 use isoformer::{DnaEncoder, Isoformer, IsoformerInputs, SequenceEncoder, TISSUES, read_sequences};
 use serde_json::Value;
 use support::relative_diff;
@@ -197,7 +199,6 @@ fn low_memory_mode_frees_each_parts_device_weights_before_loading_the_next() {
     let device = backend::init_native(BackendKind::Wgpu).expect("a device (wgpu: install mesa-vulkan-drivers)");
     let in_use = || bytes_in_use(&device);
     let dir = root().join("weights/isoformer-tiny-random");
-    let index = isoformer::weights::read_isoformer_index(&dir).unwrap();
     // Short RNA and protein keep their embeddings to a few KiB; the DNA embedding is
     // [896 bins, dna_dim] f32 whatever the input, and stays until the aggregator has run.
     let (dna, _, _) = inputs();
@@ -205,17 +206,31 @@ fn low_memory_mode_frees_each_parts_device_weights_before_loading_the_next() {
     let aggregator: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("aggregator/manifest.json")).unwrap()).unwrap();
     let dna_embedding_bytes = 896 * aggregator["config"]["dna_dim"].as_u64().unwrap() * 4;
     let start = in_use();
-    // (part, bytes in use above the start before its load, bytes its weights added)
-    let mut loads = Vec::new();
-    let load = async |part| {
-        let before = in_use() - start;
-        let loaded = isoformer::weights::load_part(&dir, &index, part, &device.device);
-        loads.push((part, before, in_use() - start - before));
-        loaded
-    };
-    pollster::block_on(isoformer::models::isoformer::predict_part_by_part(&device, &given, false, load)).unwrap();
+    // The directory as a part source that records, per load: (part, bytes in use above the start
+    // before it, bytes its weights added).
+    struct Measured<F: Fn() -> u64> {
+        dir: IsoformerDir,
+        in_use: F,
+        loads: Vec<(Part, u64, u64)>,
+    }
+    impl<F: Fn() -> u64> PartSource for Measured<F> {
+        fn has(&self, part: Part) -> bool {
+            self.dir.has(part)
+        }
+        async fn manifest(&mut self, part: Part) -> isoformer::Result<Manifest> {
+            self.dir.manifest(part).await
+        }
+        async fn weights(&mut self, part: Part, manifest: &Manifest, device: &Device) -> isoformer::Result<LoadedWeights> {
+            let before = (self.in_use)();
+            let loaded = self.dir.weights(part, manifest, device).await;
+            self.loads.push((part, before, (self.in_use)() - before));
+            loaded
+        }
+    }
+    let mut source = Measured { dir: IsoformerDir::open(&dir).unwrap(), in_use: || in_use() - start, loads: Vec::new() };
+    pollster::block_on(isoformer::models::isoformer::predict_part_by_part(&device, &given, false, &mut source)).unwrap();
+    let loads = source.loads;
     let left = in_use() - start;
-    use isoformer::weights::Part;
     let parts: Vec<Part> = loads.iter().map(|(part, _, _)| *part).collect();
     assert_eq!(parts, [Part::Rna, Part::Protein, Part::Dna, Part::Aggregator]);
     let added = |part: Part| loads.iter().find(|(p, _, _)| *p == part).unwrap().2;

@@ -82,6 +82,20 @@ impl AggregatorConfig {
         }
     }
 
+    /// The one check that the parts fit together: the DNA embedding width (2 × Enformer's `dim`) and
+    /// the RNA and protein encoders' hidden sizes, where present, are this aggregator's.
+    pub fn check_widths(&self, dna: usize, rna: Option<usize>, protein: Option<usize>) -> Result<()> {
+        let pairs = [("DNA", Some(dna), self.dna_dim), ("RNA", rna, self.rna_dim), ("protein", protein, self.protein_dim)];
+        for (what, got, want) in pairs {
+            if let Some(got) = got
+                && got != want
+            {
+                return Err(Error::Config(format!("{what} embedding width {got} differs from the aggregator's {want}")));
+            }
+        }
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<()> {
         let fail = |what: &str| Err(Error::Config(format!("aggregator config: {what}")));
         if self.heads == 0 || !self.dna_dim.is_multiple_of(self.heads) {

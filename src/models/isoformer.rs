@@ -9,6 +9,7 @@ use crate::models::aggregator::{Aggregator, AggregatorConfig, ModalityEmbedding}
 use crate::runtime::embed::{DnaEncoder, SequenceEncoder, TokensOnDevice, read_back};
 use crate::error::{Error, Modality, Result};
 use crate::runtime::stages::{Stage, StageClock, StageTimes};
+use crate::runtime::parts::PartSource;
 use crate::weights::{LoadedWeights, Manifest, Part};
 
 /// The 30 GTEx tissues in the dataset card's order ("List of tissues V1"); that the head's outputs
@@ -88,19 +89,13 @@ pub struct Isoformer {
 impl Isoformer {
     /// Checks that the encoders' widths are the aggregator's and that each encoder reads its modality.
     pub fn new(dna: DnaEncoder, rna: Option<SequenceEncoder>, protein: Option<SequenceEncoder>, aggregator: Aggregator, random_weights: bool) -> Result<Self> {
-        let config = aggregator.config();
-        let mismatch = |what: &str, got: usize, want: usize| Error::Config(format!("{what} width {got} differs from the aggregator's {want}"));
-        if 2 * dna.config().dim != config.dna_dim {
-            return Err(mismatch("DNA embedding", 2 * dna.config().dim, config.dna_dim));
-        }
-        for (encoder, modality, want) in [(&rna, Modality::Rna, config.rna_dim), (&protein, Modality::Protein, config.protein_dim)] {
+        for (encoder, modality) in [(&rna, Modality::Rna), (&protein, Modality::Protein)] {
             if let Some(encoder) = encoder {
                 encoder.expect_modality(modality)?;
-                if encoder.config().hidden_size != want {
-                    return Err(mismatch(&format!("{modality} embedding"), encoder.config().hidden_size, want));
-                }
             }
         }
+        let hidden = |encoder: &Option<SequenceEncoder>| encoder.as_ref().map(|e| e.config().hidden_size);
+        aggregator.config().check_widths(2 * dna.config().dim, hidden(&rna), hidden(&protein))?;
         let random_weights = random_weights || dna.random_weights() || rna.as_ref().is_some_and(|e| e.random_weights()) || protein.as_ref().is_some_and(|e| e.random_weights());
         Ok(Isoformer { dna, rna, protein, aggregator, random_weights, absent_dna: std::sync::OnceLock::new() })
     }
@@ -108,22 +103,9 @@ impl Isoformer {
     /// Loads an IsoFormer weight directory (`isoformer.json`) from the local file system: DNA and
     /// the aggregator always, RNA and protein when `wanted` names them (and the directory has them).
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn load_dir(device: crate::ComputeDevice, dir: &std::path::Path, wanted: &[crate::weights::Part]) -> Result<Self> {
-        use crate::weights::{load_part, read_isoformer_index};
-        let index = read_isoformer_index(dir)?;
-        let sequence_encoder = |part: Part| -> Result<Option<SequenceEncoder>> {
-            if !index.has(part) || !wanted.contains(&part) {
-                return Ok(None);
-            }
-            let (manifest, weights) = load_part(dir, &index, part, &device.device)?;
-            SequenceEncoder::new(device.clone(), &manifest, weights).map(Some)
-        };
-        let (rna, protein) = (sequence_encoder(Part::Rna)?, sequence_encoder(Part::Protein)?);
-        let (manifest, weights) = load_part(dir, &index, Part::Dna, &device.device)?;
-        let dna = DnaEncoder::new(device.clone(), &manifest, weights)?;
-        let (manifest, weights) = load_part(dir, &index, Part::Aggregator, &device.device)?;
-        let (aggregator, random) = load_aggregator(&manifest, weights)?;
-        Isoformer::new(dna, rna, protein, aggregator, random || index.source.random_weights)
+    pub fn load_dir(device: crate::ComputeDevice, dir: &std::path::Path, wanted: &[Part]) -> Result<Self> {
+        use crate::runtime::parts::{IsoformerDir, load_isoformer};
+        pollster::block_on(load_isoformer(&device, &mut IsoformerDir::open(dir)?, wanted))
     }
 
     /// The device every part runs on.
@@ -289,14 +271,14 @@ async fn settle(tensor: Tensor<3>, device: &crate::ComputeDevice) -> Result<Tens
 }
 
 /// Low-memory prediction. [`Isoformer`] holds every part at once; this holds one: each part is
-/// loaded through `load`, run, and dropped (its device pages released) before the next is loaded,
+/// loaded from `source`, run, and dropped (its device pages released) before the next is loaded,
 /// keeping only its embedding. Peak device memory is then the largest part with its activations,
 /// not the sum — at the price of loading the parts again for every prediction.
 pub async fn predict_part_by_part(
     device: &crate::ComputeDevice,
     inputs: &IsoformerInputs<'_>,
     final_dna: bool,
-    mut load: impl AsyncFnMut(Part) -> Result<(Manifest, LoadedWeights)>,
+    source: &mut impl PartSource,
 ) -> Result<Prediction> {
     inputs.require_one()?;
     // Stages here: `load` per part, and each encoder's stage includes its tokenize and upload.
@@ -308,7 +290,7 @@ pub async fn predict_part_by_part(
             embeddings.push(None);
             continue;
         };
-        let (manifest, weights) = load(part).await?;
+        let (manifest, weights) = source.part(part, &device.device).await?;
         let encoder = SequenceEncoder::new(device.clone(), &manifest, weights)?;
         encoder.expect_modality(modality)?;
         random |= encoder.random_weights();
@@ -320,7 +302,7 @@ pub async fn predict_part_by_part(
         clock.lap(if modality == Modality::Rna { Stage::Rna } else { Stage::Protein });
         embeddings.push(Some(ModalityEmbedding { hidden, mask: embedding.mask }));
     }
-    let (manifest, weights) = load(Part::Dna).await?;
+    let (manifest, weights) = source.part(Part::Dna, &device.device).await?;
     let encoder = DnaEncoder::new(device.clone(), &manifest, weights)?;
     random |= encoder.random_weights();
     clock.lap(Stage::Load);
@@ -328,14 +310,13 @@ pub async fn predict_part_by_part(
     drop(encoder);
     device.device.memory_cleanup();
     clock.lap(Stage::Dna);
-    let (manifest, weights) = load(Part::Aggregator).await?;
+    let (manifest, weights) = source.part(Part::Aggregator, &device.device).await?;
     let (aggregator, aggregator_random) = load_aggregator(&manifest, weights)?;
-    if dna.dims()[2] != aggregator.config().dna_dim {
-        return Err(Error::Config(format!("DNA embedding width {} differs from the aggregator's {}", dna.dims()[2], aggregator.config().dna_dim)));
-    }
     clock.lap(Stage::Load);
     let protein = embeddings.pop().flatten();
     let rna = embeddings.pop().flatten();
+    let width = |embedding: &Option<ModalityEmbedding>| embedding.as_ref().map(|e| e.hidden.dims()[2]);
+    aggregator.config().check_widths(dna.dims()[2], width(&rna), width(&protein))?;
     let outputs = aggregator.forward(dna, rna, protein)?;
     clock.lap_after(Stage::Aggregation, &outputs.0).await?;
     let mut prediction = prediction(outputs, inputs, final_dna, random || aggregator_random).await?;
@@ -347,8 +328,6 @@ pub async fn predict_part_by_part(
 /// [`predict_part_by_part`] over an IsoFormer weight directory on the local file system.
 #[cfg(not(target_arch = "wasm32"))]
 pub async fn predict_dir_part_by_part(device: &crate::ComputeDevice, dir: &std::path::Path, inputs: &IsoformerInputs<'_>, final_dna: bool) -> Result<Prediction> {
-    use crate::weights::{load_part, read_isoformer_index};
-    let index = read_isoformer_index(dir)?;
-    let load = async |part: Part| load_part(dir, &index, part, &device.device);
-    predict_part_by_part(device, inputs, final_dna, load).await
+    let mut source = crate::runtime::parts::IsoformerDir::open(dir)?;
+    predict_part_by_part(device, inputs, final_dna, &mut source).await
 }

@@ -12,7 +12,8 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::runtime::backend;
 use crate::runtime::embed::{DnaEmbedding, DnaEncoder, Embedding, SequenceEncoder};
-use crate::models::isoformer::{Isoformer, IsoformerInputs, Prediction, load_aggregator, predict_part_by_part};
+use crate::models::isoformer::{Isoformer, IsoformerInputs, Prediction, predict_part_by_part};
+use crate::runtime::parts::{PartSource, load_isoformer};
 use crate::error::{Error, Modality};
 use crate::tokenize::{AmbiguityPolicy, CropPolicy, DnaCropPolicy, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, Tokenizer};
 use crate::web::loader::Loader;
@@ -287,13 +288,29 @@ async fn embed_with_model(model: &Isoformer, modality: Modality, sequence: &str)
     }
 }
 
-/// Fetches one part of a low-memory model (through the load options' fetch hook, i.e. the cache)
-/// and uploads it to `device`.
-async fn fetch_part(loader: &mut Loader, urls: &IsoformerUrls, part: Part, device: &backend::ComputeDevice) -> Result<(Manifest, LoadedWeights), Error> {
-    let url = urls.url(part)?;
-    let manifest = loader.manifest(url).await?;
-    let weights = loader.weights(url, &manifest, &device.device).await?;
-    Ok((manifest, weights))
+/// The parts at their URLs, fetched through the load options' loader (its fetch hook, e.g. the
+/// Cache API one, and its progress events): the browser's [`PartSource`].
+struct FetchedParts<'a> {
+    urls: &'a IsoformerUrls,
+    loader: &'a mut Loader,
+}
+
+impl PartSource for FetchedParts<'_> {
+    fn has(&self, part: Part) -> bool {
+        self.urls.url(part).is_ok()
+    }
+
+    async fn manifest(&mut self, part: Part) -> Result<Manifest, Error> {
+        self.loader.manifest(self.urls.url(part)?).await
+    }
+
+    async fn weights(&mut self, part: Part, manifest: &Manifest, device: &burn::tensor::Device) -> Result<LoadedWeights, Error> {
+        self.loader.weights(self.urls.url(part)?, manifest, device).await
+    }
+
+    fn manifests_read(&mut self, manifests: &[&Manifest]) {
+        self.loader.announce(manifests);
+    }
 }
 
 /// One field of a JS options object, `None` when the object or the field is absent.
@@ -395,41 +412,13 @@ impl IsoformerModel {
             None => serde_wasm_bindgen::from_value(source).map_err(|e| Error::InvalidArgument(format!("IsoformerModel.load: {e}")))?,
         };
         let low_memory = !options.is_undefined() && !options.is_null() && Reflect::get(&options, &"lowMemory".into()).is_ok_and(|v| v.is_truthy());
+        let device = device_from_options(&options).await?;
         if low_memory {
             // Nothing is fetched now; each prediction fetches (or takes from the cache) one part at a time.
-            let device = device_from_options(&options).await?;
             loader.report("ready", None);
             return Ok(IsoformerModel { model: Held::PartByPart { urls: Rc::new(urls), options, device } });
         }
-        // Every manifest first, so the total is known before the first shard.
-        let mut parts = Vec::new();
-        for url in [Some(&urls.dna), urls.rna.as_ref(), urls.protein.as_ref(), Some(&urls.aggregator)] {
-            parts.push(match url {
-                Some(url) => Some((url.clone(), loader.manifest(url).await?)),
-                None => None,
-            });
-        }
-        loader.announce(&parts.iter().flatten().map(|(_, m)| m).collect::<Vec<_>>());
-        let device = device_from_options(&options).await?;
-        let mut weights = Vec::new();
-        for part in parts {
-            weights.push(match part {
-                Some((url, manifest)) => {
-                    let loaded = loader.weights(&url, &manifest, &device.device).await?;
-                    Some((manifest, loaded))
-                }
-                None => None,
-            });
-        }
-        let [dna, rna, protein, aggregator] = <[_; 4]>::try_from(weights).map_err(|_| Error::Device("four parts".into()))?;
-        let missing = || Error::Manifest("the DNA and aggregator parts are required".into());
-        let (manifest, loaded) = dna.ok_or_else(missing)?;
-        let dna = DnaEncoder::new(device.clone(), &manifest, loaded)?;
-        let sequence_encoder = |part: Option<(Manifest, LoadedWeights)>| part.map(|(manifest, loaded)| SequenceEncoder::new(device.clone(), &manifest, loaded)).transpose();
-        let (rna, protein) = (sequence_encoder(rna)?, sequence_encoder(protein)?);
-        let (manifest, loaded) = aggregator.ok_or_else(missing)?;
-        let (aggregator, random) = load_aggregator(&manifest, loaded)?;
-        let model = Isoformer::new(dna, rna, protein, aggregator, random)?;
+        let model = load_isoformer(&device, &mut FetchedParts { urls: &urls, loader: &mut loader }, &Part::ALL).await?;
         // One short prediction through every loaded encoder compiles the shaders now; without DNA,
         // it also computes the absent-DNA embedding that DNA-less predictions reuse.
         loader.report("warm-up", None);
@@ -487,7 +476,8 @@ impl IsoformerModel {
                     Held::Whole(model) => embed_with_model(&model, modality, &sequence).await,
                     Held::PartByPart { urls, options, device } => {
                         let mut loader = Loader::from_options(&options)?;
-                        let (manifest, weights) = fetch_part(&mut loader, &urls, Part::encoder_of(modality), &device).await?;
+                        let mut parts = FetchedParts { urls: &urls, loader: &mut loader };
+                        let (manifest, weights) = parts.part(Part::encoder_of(modality), &device.device).await?;
                         // The encoder is dropped at the end of this block, before its GPU memory is released.
                         let embedded = if modality == Modality::Dna {
                             let encoder = DnaEncoder::new(device.clone(), &manifest, weights)?;
@@ -519,7 +509,7 @@ impl IsoformerModel {
                     Held::Whole(model) => model.predict(&given, false).await,
                     Held::PartByPart { urls, options, device } => {
                         let mut loader = Loader::from_options(&options)?;
-                        predict_part_by_part(&device, &given, false, async |part: Part| fetch_part(&mut loader, &urls, part, &device).await).await
+                        predict_part_by_part(&device, &given, false, &mut FetchedParts { urls: &urls, loader: &mut loader }).await
                     }
                 }
             };

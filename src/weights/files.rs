@@ -35,13 +35,20 @@ pub fn read_manifest(dir: &std::path::Path) -> Result<Manifest> {
 #[cfg(not(target_arch = "wasm32"))]
 pub fn load_dir(dir: &std::path::Path, device: &Device) -> Result<(Manifest, LoadedWeights)> {
     let manifest = read_manifest(dir)?;
-    let mut weights = LoadedWeights::new(device, &manifest);
+    let weights = load_weights(dir, &manifest, device)?;
+    Ok((manifest, weights))
+}
+
+/// The shards `manifest` lists, read from `dir`, verified and uploaded to `device` one at a time.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn load_weights(dir: &std::path::Path, manifest: &Manifest, device: &Device) -> Result<LoadedWeights> {
+    let mut weights = LoadedWeights::new(device, manifest);
     for entry in &manifest.files {
         let path = dir.join(&entry.name);
         let bytes = std::fs::read(&path).map_err(|e| Error::io(path.display(), e))?;
         weights.add_shard(entry, bytes)?;
     }
-    Ok((manifest, weights))
+    Ok(weights)
 }
 
 /// The manifest of one part of the IsoFormer directory `dir` (its index `index`), checked to be

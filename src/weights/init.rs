@@ -95,18 +95,13 @@ impl IsoformerShapes {
     pub fn validate(&self) -> Result<()> {
         self.dna.validate()?;
         self.aggregator.validate()?;
-        let width = |what: &str, got: usize, want: usize| {
-            if got == want { Ok(()) } else { Err(Error::Config(format!("{what} width {got} differs from the aggregator's {want}"))) }
-        };
-        width("DNA embedding", 2 * self.dna.dim, self.aggregator.dna_dim)?;
         if let Some(rna) = &self.rna {
             rna.validate(EsmFamily::NucleotideTransformer)?;
-            width("RNA embedding", rna.hidden_size, self.aggregator.rna_dim)?;
         }
         if let Some(protein) = &self.protein {
             protein.validate(EsmFamily::Esm2)?;
-            width("protein embedding", protein.hidden_size, self.aggregator.protein_dim)?;
         }
+        self.aggregator.check_widths(2 * self.dna.dim, self.rna.as_ref().map(|c| c.hidden_size), self.protein.as_ref().map(|c| c.hidden_size))?;
         Ok(())
     }
 }

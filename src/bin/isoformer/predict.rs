@@ -8,10 +8,11 @@ use std::time::Instant;
 
 use burn::tensor::Tensor;
 use clap::ValueEnum;
-use isoformer::models::isoformer::{load_aggregator, predict_dir_part_by_part};
-use isoformer::weights::{self, Part};
+use isoformer::models::isoformer::predict_dir_part_by_part;
+use isoformer::runtime::parts::{self, PartDirs};
+use isoformer::weights::Part;
 use isoformer::runtime::backend;
-use isoformer::{DnaEncoder, Error, Isoformer, IsoformerInputs, Prediction, Result, SequenceEncoder, TISSUES, read_sequences};
+use isoformer::{Error, Isoformer, IsoformerInputs, Prediction, Result, TISSUES, read_sequences};
 
 use crate::cli::{Backend, RANDOM_WEIGHTS_NOTE, backend_kind, read_input};
 
@@ -101,21 +102,10 @@ fn load_isoformer(args: &PredictArgs, wanted: &[Part]) -> Result<Isoformer> {
     eprintln!("device: {}", device.description);
     let model = match (&args.weights, &args.dna_weights, &args.aggregator_weights) {
         (Some(dir), _, _) => Isoformer::load_dir(device, dir, wanted)?,
-        (None, Some(dna_dir), Some(aggregator_dir)) => {
-            let (manifest, loaded) = weights::load_dir(dna_dir, &device.device)?;
-            let dna = DnaEncoder::new(device.clone(), &manifest, loaded)?;
-            let sequence_encoder = |dir: &Option<PathBuf>| -> Result<Option<SequenceEncoder>> {
-                dir.as_ref()
-                    .map(|dir| {
-                        let (manifest, loaded) = weights::load_dir(dir, &device.device)?;
-                        SequenceEncoder::new(device.clone(), &manifest, loaded)
-                    })
-                    .transpose()
-            };
-            let (rna, protein) = (sequence_encoder(&args.rna_weights)?, sequence_encoder(&args.protein_weights)?);
-            let (manifest, loaded) = weights::load_dir(aggregator_dir, &device.device)?;
-            let (aggregator, random) = load_aggregator(&manifest, loaded).inspect_err(|_| eprintln!("in {}:", aggregator_dir.display()))?;
-            Isoformer::new(dna, rna, protein, aggregator, random)?
+        (None, Some(dna), Some(aggregator)) => {
+            let given = [(Part::Dna, Some(dna)), (Part::Rna, args.rna_weights.as_ref()), (Part::Protein, args.protein_weights.as_ref()), (Part::Aggregator, Some(aggregator))];
+            let mut dirs = PartDirs(given.into_iter().filter_map(|(part, dir)| Some((part, dir?.clone()))).collect());
+            pollster::block_on(parts::load_isoformer(&device, &mut dirs, &Part::ALL))?
         }
         _ => return Err(Error::InvalidArgument("give --weights, or --dna-weights and --aggregator-weights".into())),
     };
