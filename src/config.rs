@@ -362,6 +362,92 @@ impl EnformerConfig {
     }
 }
 
+/// IsoFormer's aggregator: its widths and the modelling choices made where the released code is
+/// unread (each listed in src/models/aggregator.rs and README "Modelling choices").
+/// Stored as the aggregator weight directory's `config`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AggregatorConfig {
+    /// Width of the DNA embeddings (Enformer: 2 × 1,536).
+    pub dna_dim: usize,
+    /// Width of the RNA embeddings (IsoFormer's NT-v2: 768).
+    pub rna_dim: usize,
+    /// Width of the protein embeddings (ESM-2 150M: 640).
+    pub protein_dim: usize,
+    /// `num_heads_omics_cross_attention` (8 in IsoFormer).
+    pub heads: usize,
+    /// Output values (30 GTEx tissues).
+    pub tissues: usize,
+    /// Hidden width of the two-layer head.
+    pub head_hidden: usize,
+    /// `relu` or `gelu` (the exact, erf GELU).
+    #[serde(default = "default_activation")]
+    pub head_activation: String,
+    /// Bin offsets `[start, end)` from the centre bin to pool, or `None` for the mean of all bins.
+    #[serde(default)]
+    pub pool_window: Option<(i64, i64)>,
+    /// Whether `<cls>` (RNA and protein) and `<eos>` (protein) are keys of the cross-attention.
+    #[serde(default = "default_special_token_keys")]
+    pub special_token_keys: bool,
+}
+
+fn default_activation() -> String {
+    "relu".into()
+}
+
+fn default_special_token_keys() -> bool {
+    true
+}
+
+impl AggregatorConfig {
+    /// IsoFormer's published widths with the assumptions above.
+    pub fn published() -> Self {
+        AggregatorConfig {
+            dna_dim: 3072,
+            rna_dim: 768,
+            protein_dim: 640,
+            heads: 8,
+            tissues: 30,
+            head_hidden: 6144,
+            head_activation: default_activation(),
+            pool_window: None,
+            special_token_keys: default_special_token_keys(),
+        }
+    }
+
+    /// The one check that the parts fit together: the DNA embedding width (2 × Enformer's `dim`) and
+    /// the RNA and protein encoders' hidden sizes, where present, are this aggregator's.
+    pub fn check_widths(&self, dna: usize, rna: Option<usize>, protein: Option<usize>) -> Result<()> {
+        let pairs = [("DNA", Some(dna), self.dna_dim), ("RNA", rna, self.rna_dim), ("protein", protein, self.protein_dim)];
+        for (what, got, want) in pairs {
+            if let Some(got) = got
+                && got != want
+            {
+                return Err(Error::Config(format!("{what} embedding width {got} differs from the aggregator's {want}")));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let fail = |what: &str| Err(Error::Config(format!("aggregator config: {what}")));
+        if self.heads == 0 || !self.dna_dim.is_multiple_of(self.heads) {
+            return fail("dna_dim must be divisible by heads");
+        }
+        if [self.dna_dim, self.rna_dim, self.protein_dim, self.tissues, self.head_hidden].contains(&0) {
+            return fail("every width must be positive");
+        }
+        if !matches!(self.head_activation.as_str(), "relu" | "gelu") {
+            return fail("head_activation must be \"relu\" or \"gelu\"");
+        }
+        if let Some((start, end)) = self.pool_window
+            && start >= end
+        {
+            return fail("pool_window must be [start, end) with start < end");
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

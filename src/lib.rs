@@ -14,19 +14,20 @@ pub mod convert;
 pub mod error;
 pub mod models;
 pub mod runtime;
+/// The deterministic synthetic sequence the benchmarks and tests share; not part of the API.
+#[doc(hidden)]
 pub mod synthetic;
 pub mod tokenize;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 pub mod weights;
 
-pub use config::{EnformerConfig, EsmConfig, EsmFamily, EsmSize};
+pub use config::{AggregatorConfig, EnformerConfig, EsmConfig, EsmFamily, EsmSize};
 pub use error::{Error, Modality, Result};
 pub use models::esm::Esm;
 pub use models::isoformer::{Isoformer, IsoformerInputs, Prediction, TISSUES};
 pub use runtime::backend::{BackendKind, ComputeDevice};
 pub use runtime::embed::{DnaEmbedding, DnaEncoder, Embedding, Logits, SequenceEncoder};
-pub use synthetic::synthetic_sequence;
 pub use tokenize::fasta::{SequenceRecord, read_sequences};
 pub use tokenize::{AmbiguityPolicy, CropPolicy, DnaCropPolicy, DnaOneHot, NucleotideTokenizer, ProteinTokenizer, Tokenizer};
 pub use weights::{IsoformerIndex, LoadedWeights, Manifest, Part};

@@ -123,7 +123,7 @@ fn bad_dna_is_a_typed_error_and_long_dna_can_be_centre_cropped() {
     let code = |sequence: &str| pollster::block_on(encoder.embed(sequence)).unwrap_err().code();
     assert_eq!(code("ACGTU"), "INVALID_CHARACTER");
     assert_eq!(code(""), "EMPTY_SEQUENCE");
-    let long = isoformer::synthetic_sequence(196_608 + 1000, b"ACGT");
+    let long = isoformer::synthetic::synthetic_sequence(196_608 + 1000, b"ACGT");
     assert_eq!(code(&long), "SEQUENCE_TOO_LONG");
     let cropped = DnaOneHot::new(196_608).with_crop(DnaCropPolicy::Centre);
     let centre = pollster::block_on(encoder.embed_with(&cropped, &long)).unwrap();

@@ -196,7 +196,7 @@ fn lengths_in_one_bucket_share_the_device_shape_and_padding_changes_nothing() {
     let gpu = encoder(&tiny_weights(), BackendKind::Wgpu);
     let cpu = encoder(&tiny_weights(), BackendKind::Cpu);
     let bucket = backend::GPU_LENGTH_BUCKET;
-    let residues = |n: usize| isoformer::synthetic_sequence(n, b"ACDEFGHIKLMNPQRSTVWY");
+    let residues = |n: usize| isoformer::synthetic::synthetic_sequence(n, b"ACDEFGHIKLMNPQRSTVWY");
     let short = residues(bucket + 3);
     let long = residues(2 * bucket - 10);
     let shape = |sequence: &str| gpu.upload(&gpu.tokenize(sequence).unwrap()).mask.tokens.dims();

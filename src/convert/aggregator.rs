@@ -17,7 +17,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 
-use crate::models::aggregator::{Aggregator, AggregatorConfig};
+use crate::config::AggregatorConfig;
+use crate::models::aggregator::Aggregator;
 use crate::convert::checkpoint::{Checkpoint, CheckpointTensor};
 use crate::convert::{ConvertOptions, ConvertReport, Mapped, MappedTensors, PartOutput, random_weights, read_config_json, read_tensor, relative_name};
 use crate::error::{CheckpointMismatch, Error, Result};

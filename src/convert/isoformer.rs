@@ -29,7 +29,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::models::aggregator::AggregatorConfig;
+use crate::config::AggregatorConfig;
 use crate::convert::checkpoint::{Checkpoint, CheckpointTensor};
 use crate::config::{EnformerConfig, EsmConfig, EsmFamily};
 use crate::convert::{ConvertOptions, ConvertReport, Mapped, PartOutput, describe_esm_key, esm_weight_dir, random_weights, read_config_json, relative_name};

@@ -5,7 +5,9 @@
 use burn::tensor::Tensor;
 use serde::Serialize;
 
-use crate::models::aggregator::{Aggregator, AggregatorConfig, ModalityEmbedding};
+use crate::config::AggregatorConfig;
+use crate::models::aggregator::Aggregator;
+use crate::models::nn::ModalityEmbedding;
 use crate::runtime::embed::{DnaEncoder, SequenceEncoder, TokensOnDevice, read_back};
 use crate::error::{Error, Modality, Result};
 use crate::runtime::stages::{Stage, StageClock, StageTimes};

@@ -149,6 +149,13 @@ impl KeyMask {
     }
 }
 
+/// An encoder's output as the aggregator reads it: the hidden states `[b, n, width]` and the
+/// `[b, n]` 1/0 key mask.
+pub struct ModalityEmbedding {
+    pub hidden: Tensor<3>,
+    pub mask: KeyMask,
+}
+
 /// Softmax attention through Burn's fused op (flex: scale, mask and softmax in one pass, tiled for
 /// long sequences; wgpu: flash kernels chosen by autotune). `q`: `[b, h, lq, d]` unscaled (the
 /// op's default scale, `1/sqrt(d)`, is the models' own), `k`, `v`: `[b, h, lk, d]`, `mask`:

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::Serialize;
 
-use crate::models::aggregator::ModalityEmbedding;
+use crate::models::nn::ModalityEmbedding;
 use crate::runtime::backend::ComputeDevice;
 use crate::config::{ENFORMER_SEQUENCE_LENGTH, EnformerConfig, EsmConfig, EsmFamily};
 use crate::models::enformer::{ConvChunks, ConvKernel, Enformer};

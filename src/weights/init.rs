@@ -14,7 +14,8 @@ use rand::{RngExt, SeedableRng};
 use rand::rngs::ChaCha8Rng;
 use rand_distr::Normal;
 
-use crate::models::aggregator::{Aggregator, AggregatorConfig};
+use crate::config::AggregatorConfig;
+use crate::models::aggregator::Aggregator;
 use crate::config::{EnformerConfig, EsmConfig, EsmFamily};
 use crate::weights::writer::{Storage, write_weight_dir};
 use crate::models::enformer::Enformer;

@@ -163,7 +163,7 @@ pub fn genbank_origin(text: &str) -> String {
 pub fn enformer_input(label: &str, tp73_genbank: &str) -> String {
     match label {
         "tp73_region_centre_padded" => genbank_origin(tp73_genbank),
-        "synthetic_full_length" => isoformer::synthetic_sequence(196_608, b"ACGTN"),
+        "synthetic_full_length" => isoformer::synthetic::synthetic_sequence(196_608, b"ACGTN"),
         // The sensitivity probe: the base at the centre of the 196,608-bp window changed.
         "tp73_region_centre_snv" => {
             let region = genbank_origin(tp73_genbank);

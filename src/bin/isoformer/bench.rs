@@ -12,8 +12,8 @@ use isoformer::weights::{self, ISOFORMER_INDEX_FILE, Part};
 use isoformer::runtime::backend;
 use isoformer::{
     DnaEncoder, Isoformer, IsoformerInputs, Modality, NucleotideTokenizer, ProteinTokenizer, Result, SequenceEncoder, Tokenizer,
-    synthetic_sequence,
 };
+use isoformer::synthetic::synthetic_sequence;
 
 use crate::cli::{Backend, backend_kind};
 
