@@ -6,7 +6,7 @@
 //! queries (`final_dna_embeddings`), the cross-attention modules are `cross_attention_layer_rna`
 //! and `cross_attention_layer_protein` with 8 heads (`num_heads_omics_cross_attention`), key and
 //! value projections take each modality's own width. Every other choice is an assumption, made
-//! configurable here and in one place:
+//! configurable in one place, [`AggregatorConfig`] (src/config.rs, beside every model's configuration):
 //!
 //! 1. Each cross-attention has query, key, value and output projections, all with bias, the query
 //!    and output keeping the DNA width; scores are scaled by `1/sqrt(head_dim)`; padding keys masked.
