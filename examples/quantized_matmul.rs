@@ -35,7 +35,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let kind = if args.backend == "cpu" { BackendKind::Cpu } else { BackendKind::Wgpu };
     let compute = init_native(kind)?;
     let device = &compute.device;
-    let scheme = |value| QuantScheme::default().with_value(value).with_store(QuantStore::PackedU32(0)).per_block([args.block], ScaleDtype::F16);
+    let scheme = |value| {
+        QuantScheme::default()
+            .with_value(value)
+            .with_store(QuantStore::PackedU32(0))
+            .per_block([args.block], ScaleDtype::F16)
+    };
     let in_use = || device.memory_pool_usage().map(|u| u.bytes_in_use as i64);
 
     // [tokens, 640] activations; [640, 2560] weights, N(0, 0.02²) like `isoformer init`.

@@ -222,7 +222,9 @@ impl EsmConfig {
             return Err(Error::Config("ESM-2 feed-forward layers always have biases (add_bias_fnn is false)".into()));
         }
         if self.max_position_embeddings < 3 || self.intermediate_size == 0 || self.num_hidden_layers == 0 {
-            return Err(Error::Config("max_position_embeddings, intermediate_size and num_hidden_layers must be positive".into()));
+            return Err(Error::Config(
+                "max_position_embeddings, intermediate_size and num_hidden_layers must be positive".into(),
+            ));
         }
         Ok(())
     }
@@ -270,7 +272,9 @@ pub struct EnformerConfig {
 /// `output_heads` as enformer-pytorch writes it (a map of head name → tracks), or as IsoFormer's
 /// published `config.json` writes it (`0`, or `null`): no heads. Any other number is an error, since
 /// it names no head.
-fn output_heads_map_or_zero<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<std::collections::BTreeMap<String, usize>, D::Error> {
+fn output_heads_map_or_zero<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<std::collections::BTreeMap<String, usize>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Heads {
@@ -284,7 +288,9 @@ fn output_heads_map_or_zero<'de, D: serde::Deserializer<'de>>(deserializer: D) -
         Ok(Heads::Count(n)) => Err(serde::de::Error::custom(format!(
             "output_heads: {n} is a number; expected a map of head name to tracks (e.g. {{\"human\": 5313}}), or 0 for no heads"
         ))),
-        Err(_) => Err(serde::de::Error::custom("output_heads: expected a map of head name to tracks, or 0 for no heads")),
+        Err(_) => {
+            Err(serde::de::Error::custom("output_heads: expected a map of head name to tracks, or 0 for no heads"))
+        }
     }
 }
 
@@ -327,7 +333,9 @@ impl EnformerConfig {
 
     pub fn validate(&self) -> Result<()> {
         if self.use_tf_gamma {
-            return Err(Error::Config("use_tf_gamma: true (TensorFlow's precomputed gamma features) is not supported".into()));
+            return Err(Error::Config(
+                "use_tf_gamma: true (TensorFlow's precomputed gamma features) is not supported".into(),
+            ));
         }
         let fail = |what: &str| Err(Error::Config(format!("Enformer config: {what}")));
         if self.dim == 0 || !self.dim.is_multiple_of(2) || self.heads == 0 || !self.dim.is_multiple_of(self.heads) {
@@ -357,7 +365,8 @@ impl EnformerConfig {
         let base = ((end / start).ln() / (num - 1) as f64).exp();
         let divisor = self.dim_divisible_by as f64;
         let mut filters = vec![self.dim / 2];
-        filters.extend((0..num).map(|i| ((start * base.powi(i as i32) / divisor).round_ties_even() * divisor) as usize));
+        filters
+            .extend((0..num).map(|i| ((start * base.powi(i as i32) / divisor).round_ties_even() * divisor) as usize));
         filters
     }
 }
@@ -417,12 +426,15 @@ impl AggregatorConfig {
     /// The one check that the parts fit together: the DNA embedding width (2 × Enformer's `dim`) and
     /// the RNA and protein encoders' hidden sizes, where present, are this aggregator's.
     pub fn check_widths(&self, dna: usize, rna: Option<usize>, protein: Option<usize>) -> Result<()> {
-        let pairs = [("DNA", Some(dna), self.dna_dim), ("RNA", rna, self.rna_dim), ("protein", protein, self.protein_dim)];
+        let pairs =
+            [("DNA", Some(dna), self.dna_dim), ("RNA", rna, self.rna_dim), ("protein", protein, self.protein_dim)];
         for (what, got, want) in pairs {
             if let Some(got) = got
                 && got != want
             {
-                return Err(Error::Config(format!("{what} embedding width {got} differs from the aggregator's {want}")));
+                return Err(Error::Config(format!(
+                    "{what} embedding width {got} differs from the aggregator's {want}"
+                )));
             }
         }
         Ok(())
@@ -456,7 +468,14 @@ mod tests {
     fn enformer_filter_list_matches_enformer_pytorch() {
         // docs/isoformer-architecture.md §4.1
         assert_eq!(EnformerConfig::published().filter_list(), vec![768, 768, 896, 1024, 1152, 1280, 1536]);
-        let tiny = EnformerConfig { dim: 48, depth: 2, heads: 2, attn_dim_key: 8, dim_divisible_by: 8, ..EnformerConfig::published() };
+        let tiny = EnformerConfig {
+            dim: 48,
+            depth: 2,
+            heads: 2,
+            attn_dim_key: 8,
+            dim_divisible_by: 8,
+            ..EnformerConfig::published()
+        };
         assert_eq!(tiny.filter_list(), vec![24, 24, 24, 32, 40, 40, 48]);
         EnformerConfig::published().validate().unwrap();
         assert!(EnformerConfig { use_tf_gamma: true, ..EnformerConfig::published() }.validate().is_err());

@@ -29,5 +29,7 @@ pub use models::isoformer::{Isoformer, IsoformerInputs, Prediction, TISSUES};
 pub use runtime::backend::{BackendKind, ComputeDevice};
 pub use runtime::embed::{DnaEmbedding, DnaEncoder, Embedding, Logits, SequenceEncoder};
 pub use tokenize::fasta::{SequenceRecord, read_sequences};
-pub use tokenize::{AmbiguityPolicy, CropPolicy, DnaCropPolicy, DnaOneHot, NucleotideTokenizer, ProteinTokenizer, Tokenizer};
+pub use tokenize::{
+    AmbiguityPolicy, CropPolicy, DnaCropPolicy, DnaOneHot, NucleotideTokenizer, ProteinTokenizer, Tokenizer,
+};
 pub use weights::{IsoformerIndex, LoadedWeights, Manifest, Part};

@@ -30,7 +30,8 @@ fn temp(name: &str) -> PathBuf {
 fn converted(model: &str, fixture: &str) -> PathBuf {
     let out = temp(&format!("{model}-weights"));
     let from = root().join("tests/fixtures").join(fixture);
-    let result = isoformer(&["convert", "--model", model, "--from", from.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let result =
+        isoformer(&["convert", "--model", model, "--from", from.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     out
 }
@@ -38,7 +39,12 @@ fn converted(model: &str, fixture: &str) -> PathBuf {
 /// The `CODE` of a failed run's `error[CODE]: …` line (exit status 2).
 fn code(output: &Output) -> String {
     assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stderr).split("error[").nth(1).and_then(|s| s.split(']').next()).unwrap_or_default().to_string()
+    String::from_utf8_lossy(&output.stderr)
+        .split("error[")
+        .nth(1)
+        .and_then(|s| s.split(']').next())
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn converted_tiny() -> PathBuf {
@@ -48,12 +54,25 @@ fn converted_tiny() -> PathBuf {
 #[test]
 fn convert_then_embed_json_matches_transformers() {
     let weights = converted_tiny();
-    let expected = cases(include_str!("fixtures/esm2/tiny_expected.json"), |f| std::fs::read(root().join("tests/fixtures/esm2").join(f)).unwrap());
+    let expected = cases(include_str!("fixtures/esm2/tiny_expected.json"), |f| {
+        std::fs::read(root().join("tests/fixtures/esm2").join(f)).unwrap()
+    });
     let case = &expected[2]; // a full TP73 isoform protein
-    let result = isoformer(&["embed", "--weights", weights.to_str().unwrap(), "--protein", &case.sequences[0], "--format", "json"]);
+    let result = isoformer(&[
+        "embed",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--protein",
+        &case.sequences[0],
+        "--format",
+        "json",
+    ]);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     let stderr = String::from_utf8_lossy(&result.stderr);
-    assert!(stderr.contains("embedded 1 sequence") && stderr.contains("RANDOM"), "timings and the random-weights note go to stderr: {stderr}");
+    assert!(
+        stderr.contains("embedded 1 sequence") && stderr.contains("RANDOM"),
+        "timings and the random-weights note go to stderr: {stderr}"
+    );
     let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
     let tokens: Vec<u32> = serde_json::from_value(json["tokens"].clone()).unwrap();
     let shape: Vec<usize> = serde_json::from_value(json["shape"].clone()).unwrap();
@@ -72,7 +91,8 @@ fn fasta_gives_a_json_list_and_npy_files() {
     let fasta = temp("in.fasta");
     std::fs::write(&fasta, ">one first protein\nMKTAYIAK\nQRQISF\n>two\nmkvl\n").unwrap();
     let input = format!("@{}", fasta.display());
-    let result = isoformer(&["embed", "--weights", weights.to_str().unwrap(), "--protein", &input, "--batch-size", "2"]);
+    let result =
+        isoformer(&["embed", "--weights", weights.to_str().unwrap(), "--protein", &input, "--batch-size", "2"]);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
     let list = json.as_array().unwrap();
@@ -82,7 +102,17 @@ fn fasta_gives_a_json_list_and_npy_files() {
     assert_eq!(list[1]["shape"], serde_json::json!([6, 32]));
 
     let dir = temp("npy");
-    let result = isoformer(&["embed", "--weights", weights.to_str().unwrap(), "--protein", &input, "--format", "npy", "--out", dir.to_str().unwrap()]);
+    let result = isoformer(&[
+        "embed",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--protein",
+        &input,
+        "--format",
+        "npy",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     let (shape, values) = support::npy(&std::fs::read(dir.join("0000_one.npy")).unwrap());
     assert_eq!(shape, vec![16, 32]);
@@ -96,7 +126,8 @@ fn fasta_gives_a_json_list_and_npy_files() {
 fn bad_input_exits_2_with_a_typed_error() {
     let weights = converted_tiny();
     let w = weights.to_str().unwrap();
-    for (protein, code) in [("MKV*", "INVALID_CHARACTER"), ("", "EMPTY_SEQUENCE"), ("@/nonexistent.fasta", "IO_ERROR")] {
+    for (protein, code) in [("MKV*", "INVALID_CHARACTER"), ("", "EMPTY_SEQUENCE"), ("@/nonexistent.fasta", "IO_ERROR")]
+    {
         let result = isoformer(&["embed", "--weights", w, "--protein", protein]);
         assert_eq!(result.status.code(), Some(2), "{protein:?}");
         let stderr = String::from_utf8_lossy(&result.stderr);
@@ -115,13 +146,20 @@ fn inspect_lists_tensors_with_shapes_and_dtypes() {
     assert!(text.contains("esm.encoder.layer.0.attention.self.query.weight\tF32\t[32, 32]"), "{text}");
     let result = isoformer(&["inspect", root().join("weights/isoformer-tiny-random/protein").to_str().unwrap()]);
     let text = String::from_utf8_lossy(&result.stdout);
-    assert!(result.status.success() && text.contains("random weights: true") && text.contains("layers.1.ffn.fc1.weight\tf32\t[32, 64]"), "{text}");
+    assert!(
+        result.status.success()
+            && text.contains("random weights: true")
+            && text.contains("layers.1.ffn.fc1.weight\tf32\t[32, 64]"),
+        "{text}"
+    );
 }
 
 #[test]
 fn convert_nt_then_embed_rna_matches_the_reference() {
     let weights = converted("nt", "nt/tiny_hf");
-    let expected = cases(include_str!("fixtures/nt/tiny_expected.json"), |f| std::fs::read(root().join("tests/fixtures/nt").join(f)).unwrap());
+    let expected = cases(include_str!("fixtures/nt/tiny_expected.json"), |f| {
+        std::fs::read(root().join("tests/fixtures/nt").join(f)).unwrap()
+    });
     let case = &expected[0]; // N run, leftover, lower case and U
     let result = isoformer(&["embed", "--weights", weights.to_str().unwrap(), "--rna", &case.sequences[0]]);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
@@ -155,7 +193,10 @@ fn rna_limits_policies_and_modalities_from_the_command_line() {
     assert!(run(&["--rna", "ACGRT", "--ambiguous", "as-n"]).status.success());
     assert_eq!(code(&run(&["--protein", "MKV"])), "WRONG_MODALITY");
     let protein_weights = root().join("weights/isoformer-tiny-random/protein");
-    assert_eq!(code(&isoformer(&["embed", "--weights", protein_weights.to_str().unwrap(), "--rna", "ACGU"])), "WRONG_MODALITY");
+    assert_eq!(
+        code(&isoformer(&["embed", "--weights", protein_weights.to_str().unwrap(), "--rna", "ACGU"])),
+        "WRONG_MODALITY"
+    );
 }
 
 /// `embed --dna` on the TP73 region (83,686 bp, N-padded around its centre to 196,608) with the
@@ -166,14 +207,16 @@ fn embed_dna_matches_enformer_pytorch() {
     let fasta = temp("tp73.fasta");
     std::fs::write(&fasta, format!(">tp73_region\n{}\n", support::genbank_origin(&genbank))).unwrap();
     let weights = root().join("weights/isoformer-tiny-random/dna");
-    let result = isoformer(&["embed", "--weights", weights.to_str().unwrap(), "--dna", &format!("@{}", fasta.display())]);
+    let result =
+        isoformer(&["embed", "--weights", weights.to_str().unwrap(), "--dna", &format!("@{}", fasta.display())]);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
     assert_eq!(json["shape"], serde_json::json!([896, 96]));
     assert_eq!(json["bases"], 83_686);
     assert_eq!(json["tracks"]["human"]["shape"], serde_json::json!([896, 12]));
     let ours: Vec<f32> = serde_json::from_value(json["last_hidden_state"].clone()).unwrap();
-    let (_, expected) = support::npy(&std::fs::read(root().join("tests/fixtures/enformer/tiny_0_embedding.npy")).unwrap());
+    let (_, expected) =
+        support::npy(&std::fs::read(root().join("tests/fixtures/enformer/tiny_0_embedding.npy")).unwrap());
     let diff = support::relative_diff(&ours, &expected);
     assert!(diff <= 1e-4, "relative max |Δ| {diff}");
 }
@@ -188,7 +231,23 @@ fn dna_limits_and_modalities_from_the_command_line() {
     std::fs::write(&long, format!(">long\n{}\n", "ACGT".repeat(49_153))).unwrap();
     let long = format!("@{}", long.display());
     assert_eq!(code(&isoformer(&["embed", "--weights", e, "--dna", &long])), "SEQUENCE_TOO_LONG");
-    assert!(isoformer(&["embed", "--weights", e, "--dna", &long, "--crop-dna", "centre", "--format", "npy", "--out", temp("dna.npy").to_str().unwrap()]).status.success());
+    assert!(
+        isoformer(&[
+            "embed",
+            "--weights",
+            e,
+            "--dna",
+            &long,
+            "--crop-dna",
+            "centre",
+            "--format",
+            "npy",
+            "--out",
+            temp("dna.npy").to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
     assert_eq!(code(&isoformer(&["embed", "--weights", e, "--protein", "MKV"])), "WRONG_MODALITY");
     let nt = root().join("weights/isoformer-tiny-random/rna");
     assert_eq!(code(&isoformer(&["embed", "--weights", nt.to_str().unwrap(), "--dna", "ACGT"])), "WRONG_MODALITY");
@@ -201,13 +260,34 @@ fn predict_single_and_batch_with_resume() {
     let genbank = support::data_text("gentle_rs/tp73.ncbi.gb");
     let transcripts = isoformer::read_sequences(&support::data_text("gentle_rs/ensembl_human_tp73_all.fasta")).unwrap();
     let rna = transcripts.into_iter().find(|r| r.id == "ENST00000713571.1").unwrap().sequence;
-    let protein: String = genbank.split("/protein_id=\"NP_005418.1\"").nth(1).unwrap().split("/translation=\"").nth(1).unwrap()
-        .split('"').next().unwrap().chars().filter(|c| !c.is_whitespace()).collect();
+    let protein: String = genbank
+        .split("/protein_id=\"NP_005418.1\"")
+        .nth(1)
+        .unwrap()
+        .split("/translation=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     let dna_file = temp("dna.fasta");
     std::fs::write(&dna_file, format!(">tp73_region\n{}\n", support::genbank_origin(&genbank))).unwrap();
     let dna = format!("@{}", dna_file.display());
     let w = |name: &str| root().join("weights").join(name).to_str().unwrap().to_string();
-    let weights = ["--dna-weights", &w("isoformer-tiny-random/dna"), "--rna-weights", &w("isoformer-tiny-random/rna"), "--protein-weights", &w("isoformer-tiny-random/protein"), "--aggregator-weights", &w("isoformer-tiny-random/aggregator")].map(str::to_string);
+    let weights = [
+        "--dna-weights",
+        &w("isoformer-tiny-random/dna"),
+        "--rna-weights",
+        &w("isoformer-tiny-random/rna"),
+        "--protein-weights",
+        &w("isoformer-tiny-random/protein"),
+        "--aggregator-weights",
+        &w("isoformer-tiny-random/aggregator"),
+    ]
+    .map(str::to_string);
     let run = |extra: &[&str]| {
         let mut args: Vec<&str> = vec!["predict"];
         args.extend(weights.iter().map(String::as_str));
@@ -221,7 +301,8 @@ fn predict_single_and_batch_with_resume() {
     let values: Vec<f32> = serde_json::from_value(json["values"].clone()).unwrap();
     assert_eq!(json["tissues"][0], "Adipose Tissue");
     assert!(json["units"].as_str().unwrap().contains("log(TPM + 1)"));
-    let fixture: serde_json::Value = serde_json::from_str(include_str!("fixtures/isoformer/tiny_expected.json")).unwrap();
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/isoformer/tiny_expected.json")).unwrap();
     let expected: Vec<f32> = serde_json::from_value(fixture["cases"][0]["values"].clone()).unwrap();
     assert!(support::relative_diff(&values, &expected) <= 1e-4);
 
@@ -252,11 +333,14 @@ fn predict_single_and_batch_with_resume() {
 }
 
 fn tsv_values(text: &str) -> Vec<(String, Vec<f32>)> {
-    text.lines().skip(1).map(|line| {
-        let mut fields = line.split('\t');
-        let id = fields.next().unwrap().to_string();
-        (id, fields.map(|v| v.parse().unwrap()).collect())
-    }).collect()
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let mut fields = line.split('\t');
+            let id = fields.next().unwrap().to_string();
+            (id, fields.map(|v| v.parse().unwrap()).collect())
+        })
+        .collect()
 }
 
 /// The synthetic whole IsoFormer checkpoint (published format, inferred names): `inspect` maps every
@@ -269,7 +353,11 @@ fn whole_checkpoint_inspect_convert_and_fasta_batch() {
     assert!(listing.status.success(), "{}", String::from_utf8_lossy(&listing.stderr));
     let text = String::from_utf8_lossy(&listing.stdout);
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines.last().unwrap().starts_with("# 386 tensors") && lines.last().unwrap().ends_with("unmapped keys: 0"), "{}", lines.last().unwrap());
+    assert!(
+        lines.last().unwrap().starts_with("# 386 tensors") && lines.last().unwrap().ends_with("unmapped keys: 0"),
+        "{}",
+        lines.last().unwrap()
+    );
     assert_eq!(lines.iter().filter(|l| l.contains("\t-> ")).count(), 386, "every key is listed with where it maps");
     for expected in [
         "cross_attention_layer_rna.query.weight\tF32\t[96, 96]\t-> aggregator/rna_attention.query.weight (transposed)",
@@ -281,18 +369,47 @@ fn whole_checkpoint_inspect_convert_and_fasta_batch() {
     }
 
     let out = temp("isoformer-split");
-    let result = isoformer(&["convert", "--model", "isoformer", "--from", checkpoint.join("pytorch_model.bin").to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let result = isoformer(&[
+        "convert",
+        "--model",
+        "isoformer",
+        "--from",
+        checkpoint.join("pytorch_model.bin").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     let committed = root().join("weights/isoformer-tiny-random");
-    for part in ["isoformer.json", "dna/manifest.json", "rna/manifest.json", "protein/manifest.json", "aggregator/manifest.json"] {
-        assert_eq!(std::fs::read_to_string(out.join(part)).unwrap(), std::fs::read_to_string(committed.join(part)).unwrap(), "{part}: regenerate with make weights");
+    for part in [
+        "isoformer.json",
+        "dna/manifest.json",
+        "rna/manifest.json",
+        "protein/manifest.json",
+        "aggregator/manifest.json",
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(out.join(part)).unwrap(),
+            std::fs::read_to_string(committed.join(part)).unwrap(),
+            "{part}: regenerate with make weights"
+        );
     }
     // The committed q8 variant (what the npm package's `dtype: "q8"` loads) is this conversion, quantized.
     let q8 = temp("isoformer-split-q8");
-    let result = isoformer(&["quantize", "--from", out.to_str().unwrap(), "--out", q8.to_str().unwrap(), "--dtype", "q8"]);
+    let result =
+        isoformer(&["quantize", "--from", out.to_str().unwrap(), "--out", q8.to_str().unwrap(), "--dtype", "q8"]);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
-    for part in ["isoformer.json", "dna/manifest.json", "rna/manifest.json", "protein/manifest.json", "aggregator/manifest.json"] {
-        assert_eq!(std::fs::read_to_string(q8.join(part)).unwrap(), std::fs::read_to_string(committed.join("q8").join(part)).unwrap(), "q8/{part}: regenerate with make weights");
+    for part in [
+        "isoformer.json",
+        "dna/manifest.json",
+        "rna/manifest.json",
+        "protein/manifest.json",
+        "aggregator/manifest.json",
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(q8.join(part)).unwrap(),
+            std::fs::read_to_string(committed.join("q8").join(part)).unwrap(),
+            "q8/{part}: regenerate with make weights"
+        );
     }
 
     let genbank = support::data_text("gentle_rs/tp73.ncbi.gb");
@@ -302,24 +419,54 @@ fn whole_checkpoint_inspect_convert_and_fasta_batch() {
     let transcripts = support::data_path("gentle_rs/ensembl_human_tp73_all.fasta");
     let predictions = temp("tp73-isoforms.tsv");
     let weights = out.to_str().unwrap();
-    let batch = ["predict", "--weights", weights, "--dna", &dna, "--rna-fasta", transcripts.to_str().unwrap(), "--out", predictions.to_str().unwrap()];
+    let batch = [
+        "predict",
+        "--weights",
+        weights,
+        "--dna",
+        &dna,
+        "--rna-fasta",
+        transcripts.to_str().unwrap(),
+        "--out",
+        predictions.to_str().unwrap(),
+    ];
     let result = isoformer(&batch);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     let rows = tsv_values(&std::fs::read_to_string(&predictions).unwrap());
     let records = isoformer::read_sequences(&std::fs::read_to_string(&transcripts).unwrap()).unwrap();
-    assert_eq!(rows.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), records.iter().map(|r| r.id.as_str()).collect::<Vec<_>>());
+    assert_eq!(
+        rows.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+        records.iter().map(|r| r.id.as_str()).collect::<Vec<_>>()
+    );
     for (row, record) in [(&rows[0], &records[0]), (&rows[7], &records[7])] {
-        let single = isoformer(&["predict", "--weights", weights, "--dna", &dna, "--rna", &record.sequence, "--format", "tsv"]);
+        let single =
+            isoformer(&["predict", "--weights", weights, "--dna", &dna, "--rna", &record.sequence, "--format", "tsv"]);
         let (_, values) = &tsv_values(&String::from_utf8_lossy(&single.stdout))[0];
-        assert!(support::relative_diff(&row.1, values) <= 1e-6, "{}: the batch reuses the gene's DNA embedding and must give the same values", row.0);
+        assert!(
+            support::relative_diff(&row.1, values) <= 1e-6,
+            "{}: the batch reuses the gene's DNA embedding and must give the same values",
+            row.0
+        );
     }
     let again = isoformer(&batch);
     assert!(again.status.success());
-    assert_eq!(tsv_values(&std::fs::read_to_string(&predictions).unwrap()).len(), rows.len(), "a finished batch resumes to no new rows");
+    assert_eq!(
+        tsv_values(&std::fs::read_to_string(&predictions).unwrap()).len(),
+        rows.len(),
+        "a finished batch resumes to no new rows"
+    );
 
     let duplicate = temp("duplicate.fasta");
     std::fs::write(&duplicate, ">a\nACGTACGT\n>a\nACGT\n").unwrap();
-    let result = isoformer(&["predict", "--weights", weights, "--rna-fasta", duplicate.to_str().unwrap(), "--out", temp("dup.tsv").to_str().unwrap()]);
+    let result = isoformer(&[
+        "predict",
+        "--weights",
+        weights,
+        "--rna-fasta",
+        duplicate.to_str().unwrap(),
+        "--out",
+        temp("dup.tsv").to_str().unwrap(),
+    ]);
     assert_eq!(code(&result), "INVALID_ARGUMENT");
 }
 
@@ -330,7 +477,16 @@ fn init_writes_seeded_random_weights_that_predict_labels() {
     let like = root().join("weights/isoformer-tiny-random");
     let init = |seed: &str| {
         let out = temp(&format!("init-{seed}"));
-        let result = isoformer(&["init", "--like", like.to_str().unwrap(), "--random", "--seed", seed, "--out", out.to_str().unwrap()]);
+        let result = isoformer(&[
+            "init",
+            "--like",
+            like.to_str().unwrap(),
+            "--random",
+            "--seed",
+            seed,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
         out
     };
@@ -338,13 +494,15 @@ fn init_writes_seeded_random_weights_that_predict_labels() {
     let shard = |dir: &Path| std::fs::read(dir.join("rna/nt-00000-of-00001.safetensors")).unwrap();
     assert_eq!(shard(&a), shard(&b), "a seed gives the same weights");
     assert_ne!(shard(&a), shard(&c));
-    let result = isoformer(&["predict", "--weights", a.to_str().unwrap(), "--rna", "ACGTTGCAAGGC", "--protein", "MKTAYIAKQR"]);
+    let result =
+        isoformer(&["predict", "--weights", a.to_str().unwrap(), "--rna", "ACGTTGCAAGGC", "--protein", "MKTAYIAKQR"]);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
     assert_eq!(json["random_weights"], true);
     let values: Vec<f32> = serde_json::from_value(json["values"].clone()).unwrap();
     assert!(values.len() == 30 && values.iter().all(|v| v.is_finite()) && values.iter().any(|v| *v != values[0]));
-    let refused = isoformer(&["init", "--preset", "isoformer", "--seed", "1", "--out", temp("refused").to_str().unwrap()]);
+    let refused =
+        isoformer(&["init", "--preset", "isoformer", "--seed", "1", "--out", temp("refused").to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(2), "clap refuses init without --random");
 }
 
@@ -358,9 +516,13 @@ fn low_memory_mode_predicts_the_same_values() {
     // The flag's plumbing, on the CPU; tests/isoformer.rs compares the two modes on wgpu in-process
     // (a CLI process on lavapipe compiles and autotunes every kernel again: minutes each).
     for backend in ["cpu"] {
-        for inputs in [vec!["--rna", "ACGTTGCAAGGCATTAGC", "--protein", "MKTAYIAKQRQISFVK"], vec!["--dna", &dna, "--protein", "MKTAYIAKQRQISFVK"]] {
+        for inputs in [
+            vec!["--rna", "ACGTTGCAAGGCATTAGC", "--protein", "MKTAYIAKQRQISFVK"],
+            vec!["--dna", &dna, "--protein", "MKTAYIAKQRQISFVK"],
+        ] {
             let run = |extra: &[&str]| {
-                let mut args = vec!["predict", "--weights", weights.to_str().unwrap(), "--backend", backend, "--format", "tsv"];
+                let mut args =
+                    vec!["predict", "--weights", weights.to_str().unwrap(), "--backend", backend, "--format", "tsv"];
                 args.extend_from_slice(&inputs);
                 args.extend_from_slice(extra);
                 let result = isoformer(&args);
@@ -382,13 +544,19 @@ fn bench_load_only_reports_the_device_memory_of_any_weight_directory() {
         serde_json::from_slice(&output.stdout).unwrap()
     };
     let whole = report(&tiny, "wgpu");
-    let in_use = |report: &serde_json::Value| report["device_memory"]["bytes_in_use"].as_u64().expect("wgpu reports its pools");
-    let parts: u64 = ["dna", "rna", "protein", "aggregator"].iter().map(|part| in_use(&report(&tiny.join(part), "wgpu"))).sum();
+    let in_use =
+        |report: &serde_json::Value| report["device_memory"]["bytes_in_use"].as_u64().expect("wgpu reports its pools");
+    let parts: u64 =
+        ["dna", "rna", "protein", "aggregator"].iter().map(|part| in_use(&report(&tiny.join(part), "wgpu"))).sum();
     // Each part alone, one process each: together they are the whole model's weights.
     assert_eq!(in_use(&whole), parts, "{whole}");
     assert!(whole["load_ms"].as_f64().unwrap() > 0.0);
     assert!(report(&tiny, "cpu")["device_memory"].is_null(), "the CPU backend has no pools to report");
     let both = isoformer(&["bench", "--weights", tiny.to_str().unwrap(), "--load-only", "--runs", "2"]);
     assert_eq!(both.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&both.stderr).contains("cannot be used with"), "{}", String::from_utf8_lossy(&both.stderr));
+    assert!(
+        String::from_utf8_lossy(&both.stderr).contains("cannot be used with"),
+        "{}",
+        String::from_utf8_lossy(&both.stderr)
+    );
 }

@@ -21,7 +21,9 @@ fn temp_dir(name: &str) -> PathBuf {
 
 /// `dir/model.safetensors` with these (name, shape, f32 bytes) tensors.
 fn write_safetensors(dir: &Path, tensors: &[(String, Vec<usize>, Vec<u8>)]) {
-    let views = tensors.iter().map(|(n, s, d)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d).unwrap()));
+    let views = tensors.iter().map(|(n, s, d)| {
+        (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d).unwrap())
+    });
     std::fs::write(dir.join("model.safetensors"), safetensors::serialize(views, None).unwrap()).unwrap();
 }
 
@@ -30,7 +32,8 @@ fn assert_committed(report: &isoformer::convert::ConvertReport, out: &Path, name
     let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights").join(name);
     for file in &report.manifest.files {
         let ours = std::fs::read(out.join(&file.name)).unwrap();
-        let theirs = std::fs::read(committed.join(&file.name)).unwrap_or_else(|_| panic!("weights/{name} is up to date (make weights)"));
+        let theirs = std::fs::read(committed.join(&file.name))
+            .unwrap_or_else(|_| panic!("weights/{name} is up to date (make weights)"));
         assert!(ours == theirs, "{} differs: regenerate weights/{name}", file.name);
     }
 }
@@ -38,7 +41,8 @@ fn assert_committed(report: &isoformer::convert::ConvertReport, out: &Path, name
 #[test]
 fn safetensors_and_pytorch_bin_convert_to_identical_shards() {
     let a = convert_esm(&fixture("tiny_hf"), &temp_dir("st"), EsmFamily::Esm2, &ConvertOptions::default()).unwrap();
-    let b = convert_esm(&fixture("tiny_hf_bin"), &temp_dir("bin"), EsmFamily::Esm2, &ConvertOptions::default()).unwrap();
+    let b =
+        convert_esm(&fixture("tiny_hf_bin"), &temp_dir("bin"), EsmFamily::Esm2, &ConvertOptions::default()).unwrap();
     assert!(a.manifest.source.random_weights, "the fixture's config marks its weights random");
     let hashes = |m: &isoformer::Manifest| m.files.iter().map(|f| f.sha256.clone()).collect::<Vec<_>>();
     assert_eq!(hashes(&a.manifest), hashes(&b.manifest));
@@ -68,7 +72,13 @@ fn family_mismatch_is_a_typed_error() {
     let nt = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nt/tiny_hf");
     let error = convert_esm(&nt, &temp_dir("nt-as-esm"), EsmFamily::Esm2, &ConvertOptions::default()).unwrap_err();
     assert_eq!(error.code(), "INVALID_CONFIG", "{error}");
-    let error = convert_esm(&fixture("tiny_hf"), &temp_dir("esm-as-nt"), EsmFamily::NucleotideTransformer, &ConvertOptions::default()).unwrap_err();
+    let error = convert_esm(
+        &fixture("tiny_hf"),
+        &temp_dir("esm-as-nt"),
+        EsmFamily::NucleotideTransformer,
+        &ConvertOptions::default(),
+    )
+    .unwrap_err();
     assert_eq!(error.code(), "INVALID_CONFIG", "{error}");
 }
 
@@ -107,7 +117,9 @@ fn mismatched_checkpoint_lists_every_problem() {
     }
     let dir = temp_dir("mismatch");
     std::fs::copy(fixture("tiny_hf/config.json"), dir.join("config.json")).unwrap();
-    let views = kept.iter().map(|(n, s, d)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d).unwrap()));
+    let views = kept.iter().map(|(n, s, d)| {
+        (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d).unwrap())
+    });
     std::fs::write(dir.join("model.safetensors"), safetensors::serialize(views, None).unwrap()).unwrap();
 
     match convert_esm(&dir, &temp_dir("mismatch-out"), EsmFamily::Esm2, &ConvertOptions::default()) {
@@ -118,7 +130,10 @@ fn mismatched_checkpoint_lists_every_problem() {
             assert_eq!(mismatch.misshaped.len(), 1, "{mismatch}");
             assert!(mismatch.misshaped[0].starts_with("layers.1.ffn.fc2.weight"), "{mismatch}");
             let message = Error::Checkpoint(mismatch).to_string();
-            assert!(message.contains("1 unknown") && message.contains("2 missing") && message.contains("1 mis-shaped"), "{message}");
+            assert!(
+                message.contains("1 unknown") && message.contains("2 missing") && message.contains("1 mis-shaped"),
+                "{message}"
+            );
         }
         other => panic!("expected a checkpoint mismatch, got {:?}", other.map(|r| r.manifest.files.len())),
     }
@@ -145,12 +160,15 @@ mod enformer {
 
     /// The tensors of the tiny enformer-pytorch state dict (both key sets), as (name, shape, bytes).
     fn state_dict_tensors() -> Vec<(String, Vec<usize>, Vec<u8>)> {
-        let checkpoint = isoformer::convert::checkpoint::Checkpoint::open(&state_dict_dir().join("pytorch_model.bin")).unwrap();
+        let checkpoint =
+            isoformer::convert::checkpoint::Checkpoint::open(&state_dict_dir().join("pytorch_model.bin")).unwrap();
         checkpoint
             .tensors
             .iter()
             .filter(|(name, _)| !name.ends_with("num_batches_tracked"))
-            .map(|(name, t)| (name.clone(), t.shape.clone(), t.read_f32().unwrap().iter().flat_map(|v| v.to_le_bytes()).collect()))
+            .map(|(name, t)| {
+                (name.clone(), t.shape.clone(), t.read_f32().unwrap().iter().flat_map(|v| v.to_le_bytes()).collect())
+            })
             .collect()
     }
 
@@ -177,14 +195,21 @@ mod enformer {
             .collect();
         tensors.push(("cross_attention_layer_rna.query.weight".into(), vec![2, 2], vec![0; 16]));
         write_safetensors(&dir, &tensors);
-        let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(state_dict_dir().join("config.json")).unwrap()).unwrap();
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(state_dict_dir().join("config.json")).unwrap()).unwrap();
         let prefixed: serde_json::Map<String, serde_json::Value> =
             config.as_object().unwrap().iter().map(|(k, v)| (format!("enformer_{k}"), v.clone())).collect();
         std::fs::write(dir.join("config.json"), serde_json::Value::Object(prefixed).to_string()).unwrap();
         let out = temp_dir("isoformer-like-out");
         let report = convert_enformer(&dir, &out, &ConvertOptions::default()).unwrap();
         assert_eq!(report.ignored, vec!["cross_attention_layer_rna.query.weight (not Enformer)"]);
-        let committed = Manifest::from_json(&std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/isoformer-tiny-random/dna/manifest.json")).unwrap()).unwrap();
+        let committed = Manifest::from_json(
+            &std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/isoformer-tiny-random/dna/manifest.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
         assert_eq!(report.manifest.files[0].sha256, committed.files[0].sha256, "same tensors as the plain state dict");
     }
 
@@ -212,7 +237,10 @@ mod enformer {
         }
         let no_enformer = temp_dir("not-enformer");
         std::fs::copy(fixture("tiny_hf/model.safetensors"), no_enformer.join("model.safetensors")).unwrap();
-        assert_eq!(convert_enformer(&no_enformer, &temp_dir("x"), &ConvertOptions::default()).unwrap_err().code(), "CHECKPOINT_MISMATCH");
+        assert_eq!(
+            convert_enformer(&no_enformer, &temp_dir("x"), &ConvertOptions::default()).unwrap_err().code(),
+            "CHECKPOINT_MISMATCH"
+        );
     }
 }
 
@@ -232,8 +260,11 @@ fn committed_tiny_aggregator_is_the_converters_output() {
     std::fs::copy(from.join("config.json"), broken.join("config.json")).unwrap();
     let source = std::fs::read(from.join("model.safetensors")).unwrap();
     let parsed = safetensors::SafeTensors::deserialize(&source).unwrap();
-    let renamed: Vec<(String, safetensors::tensor::TensorView)> =
-        parsed.tensors().into_iter().map(|(n, v)| (if n == "fc1.bias" { "fc1.gate".to_string() } else { n }, v)).collect();
+    let renamed: Vec<(String, safetensors::tensor::TensorView)> = parsed
+        .tensors()
+        .into_iter()
+        .map(|(n, v)| (if n == "fc1.bias" { "fc1.gate".to_string() } else { n }, v))
+        .collect();
     std::fs::write(broken.join("model.safetensors"), safetensors::serialize(renamed, None).unwrap()).unwrap();
     match convert_aggregator(&broken, &temp_dir("aggregator-broken-out"), &ConvertOptions::default()) {
         Err(Error::Checkpoint(mismatch)) => {
@@ -260,7 +291,9 @@ fn whole_isoformer_checkpoint_with_an_unmappable_key_is_an_error() {
             .tensors
             .iter()
             .filter(|(key, t)| t.dtype == "F32" && keep(key))
-            .map(|(key, t)| (key.clone(), t.shape.clone(), t.read_f32().unwrap().iter().flat_map(|v| v.to_le_bytes()).collect()))
+            .map(|(key, t)| {
+                (key.clone(), t.shape.clone(), t.read_f32().unwrap().iter().flat_map(|v| v.to_le_bytes()).collect())
+            })
             .collect();
         if let Some(extra) = extra {
             tensors.push((extra.to_string(), vec![2, 2], vec![0; 16]));
@@ -270,12 +303,18 @@ fn whole_isoformer_checkpoint_with_an_unmappable_key_is_an_error() {
     };
     let extra = write("isoformer-extra-key", &|_| true, Some("cross_attention_layer_rna.gate.weight"));
     match convert_isoformer(&extra, &temp_dir("isoformer-extra-out"), &ConvertOptions::default()) {
-        Err(Error::Checkpoint(mismatch)) => assert!(mismatch.unknown.iter().any(|k| k.contains("aggregator part: cross_attention_layer_rna.gate.weight")), "{mismatch:?}"),
+        Err(Error::Checkpoint(mismatch)) => assert!(
+            mismatch.unknown.iter().any(|k| k.contains("aggregator part: cross_attention_layer_rna.gate.weight")),
+            "{mismatch:?}"
+        ),
         other => panic!("expected a checkpoint mismatch, got {:?}", other.map(|r| r.index)),
     }
-    let headless = write("isoformer-no-aggregator", &|key| key.starts_with("enformer.") || key.starts_with("esm_model."), None);
+    let headless =
+        write("isoformer-no-aggregator", &|key| key.starts_with("enformer.") || key.starts_with("esm_model."), None);
     match convert_isoformer(&headless, &temp_dir("isoformer-headless-out"), &ConvertOptions::default()) {
-        Err(Error::Checkpoint(mismatch)) => assert!(mismatch.missing.iter().any(|k| k.contains("aggregator")), "{mismatch:?}"),
+        Err(Error::Checkpoint(mismatch)) => {
+            assert!(mismatch.missing.iter().any(|k| k.contains("aggregator")), "{mismatch:?}")
+        }
         other => panic!("expected a checkpoint mismatch, got {:?}", other.map(|r| r.index)),
     }
 }

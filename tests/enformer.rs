@@ -9,10 +9,10 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use isoformer::runtime::backend::{self, BackendKind};
 use isoformer::convert::ConvertOptions;
 use isoformer::convert::enformer::convert_enformer;
 use isoformer::models::enformer::{ConvChunks, DEFAULT_BINDING_LIMIT};
+use isoformer::runtime::backend::{self, BackendKind};
 use isoformer::weights::load_dir;
 use isoformer::{DnaCropPolicy, DnaEncoder, DnaOneHot};
 use serde_json::Value;
@@ -72,7 +72,12 @@ fn check(encoder: &DnaEncoder, expected_json: &str, bin_step: usize) {
         let sequence = support::enformer_input(label, &genbank);
         let started = std::time::Instant::now();
         let output = pollster::block_on(encoder.embed(&sequence)).unwrap();
-        eprintln!("{label}: {:?} in {:.1} s with {:?}", output.shape, started.elapsed().as_secs_f64(), encoder.chunks());
+        eprintln!(
+            "{label}: {:?} in {:.1} s with {:?}",
+            output.shape,
+            started.elapsed().as_secs_f64(),
+            encoder.chunks()
+        );
         let (shape, expected) = npy(&std::fs::read(fixtures().join(case["embedding"].as_str().unwrap())).unwrap());
         let width = output.shape[1];
         let ours: Vec<f32> = output.last_hidden_state.chunks(width).step_by(bin_step).flatten().copied().collect();
@@ -97,7 +102,11 @@ fn tiny_matches_enformer_pytorch_on_cpu_chunked_and_whole() {
     let halo = whole.chunks().halo_bins;
     check(&whole.with_chunks(ConvChunks { chunk_bins: 1536, halo_bins: halo }), "tiny_expected.json", 1);
     // Small chunks: 16 windows with their halos must give the same result.
-    check(&encoder(&weights.weights, BackendKind::Cpu).with_chunks(ConvChunks { chunk_bins: 96, halo_bins: halo }), "tiny_expected.json", 1);
+    check(
+        &encoder(&weights.weights, BackendKind::Cpu).with_chunks(ConvChunks { chunk_bins: 96, halo_bins: halo }),
+        "tiny_expected.json",
+        1,
+    );
 }
 
 #[test]

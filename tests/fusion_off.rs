@@ -29,5 +29,8 @@ fn wgpu_without_fusion_matches_transformers() {
             assert!(diff <= PARITY_TOLERANCE, "{} [{b}]: max |Δ| {diff} without fusion", case.label);
         }
     }
-    assert!(matches!(backend::set_fusion(true), Err(Error::InvalidArgument(_))), "fusion cannot come back on in this process");
+    assert!(
+        matches!(backend::set_fusion(true), Err(Error::InvalidArgument(_))),
+        "fusion cannot come back on in this process"
+    );
 }

@@ -7,11 +7,11 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
+use burn::tensor::Device;
 use isoformer::models::isoformer::load_aggregator;
 use isoformer::runtime::backend::{self, BackendKind, ComputeDevice};
 use isoformer::runtime::parts::{IsoformerDir, PartSource};
 use isoformer::weights::{LoadedWeights, Manifest, Part, load_dir};
-use burn::tensor::Device;
 use isoformer::{DnaEncoder, Isoformer, IsoformerInputs, SequenceEncoder, TISSUES, read_sequences};
 use serde_json::Value;
 use support::relative_diff;
@@ -26,7 +26,8 @@ fn root() -> &'static Path {
 }
 
 fn fixture() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/isoformer/tiny_expected.json")).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/isoformer/tiny_expected.json")).unwrap())
+        .unwrap()
 }
 
 fn model(kind: BackendKind) -> Isoformer {
@@ -44,7 +45,8 @@ fn model_with(kind: BackendKind, aggregator: &Value) -> Isoformer {
         let (manifest, loaded) = load(weights(name));
         SequenceEncoder::new(device.clone(), &manifest, loaded).unwrap()
     };
-    let (rna, protein) = (sequence("isoformer-tiny-random/rna", &device), sequence("isoformer-tiny-random/protein", &device));
+    let (rna, protein) =
+        (sequence("isoformer-tiny-random/rna", &device), sequence("isoformer-tiny-random/protein", &device));
     let (mut manifest, loaded) = load(weights("isoformer-tiny-random/aggregator"));
     for (field, value) in aggregator.as_object().into_iter().flatten() {
         manifest.config[field] = value.clone();
@@ -57,7 +59,16 @@ fn inputs() -> (String, String, String) {
     let genbank = support::data_text("gentle_rs/tp73.ncbi.gb");
     let transcripts = read_sequences(&support::data_text("gentle_rs/ensembl_human_tp73_all.fasta")).unwrap();
     let rna = transcripts.into_iter().find(|r| r.id == "ENST00000713571.1").unwrap().sequence;
-    let protein = genbank.split("/protein_id=\"NP_005418.1\"").nth(1).unwrap().split("/translation=\"").nth(1).unwrap().split('"').next().unwrap();
+    let protein = genbank
+        .split("/protein_id=\"NP_005418.1\"")
+        .nth(1)
+        .unwrap()
+        .split("/translation=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
     (support::genbank_origin(&genbank), rna, protein.chars().filter(|c| !c.is_whitespace()).collect())
 }
 
@@ -84,19 +95,28 @@ fn check(kind: BackendKind) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["label"].as_str().unwrap().into(), c["perturbs"].as_str().map(Into::into), serde_json::from_value(c["values"].clone()).unwrap()))
+        .map(|c| {
+            (
+                c["label"].as_str().unwrap().into(),
+                c["perturbs"].as_str().map(Into::into),
+                serde_json::from_value(c["values"].clone()).unwrap(),
+            )
+        })
         .collect();
     assert!(support::assert_probes_move(&references, ISOFORMER_RELATIVE_TOLERANCE, |a, b| relative_diff(a, b)) >= 5);
     for case in fixture["cases"].as_array().unwrap() {
         let label = case["label"].as_str().unwrap();
-        let (dna, rna, protein) = (edited(&dna, case, "dna"), edited(&rna, case, "rna"), edited(&protein, case, "protein"));
+        let (dna, rna, protein) =
+            (edited(&dna, case, "dna"), edited(&rna, case, "rna"), edited(&protein, case, "protein"));
         let given = IsoformerInputs {
             dna: Some(&dna),
             rna: case["rna"].as_bool().unwrap().then_some(rna.as_str()),
             protein: case["protein"].as_bool().unwrap().then_some(protein.as_str()),
         };
         let other_model = case.get("aggregator").map(|fields| model_with(kind, fields));
-        let prediction = pollster::block_on(other_model.as_ref().unwrap_or(&model).predict(&given, label == "dna_rna_protein")).unwrap();
+        let prediction =
+            pollster::block_on(other_model.as_ref().unwrap_or(&model).predict(&given, label == "dna_rna_protein"))
+                .unwrap();
         let expected: Vec<f32> = serde_json::from_value(case["values"].clone()).unwrap();
         assert_eq!(prediction.tissues, TISSUES.to_vec());
         assert!(prediction.random_weights && prediction.units.contains("log(TPM + 1)"));
@@ -104,7 +124,8 @@ fn check(kind: BackendKind) {
         eprintln!("{label}: relative max |Δ| = {diff:.3e}");
         assert!(diff <= ISOFORMER_RELATIVE_TOLERANCE, "{label}: {diff}");
         if let Some(file) = case["final_dna"].as_str() {
-            let (_, expected) = support::npy(&std::fs::read(root().join("tests/fixtures/isoformer").join(file)).unwrap());
+            let (_, expected) =
+                support::npy(&std::fs::read(root().join("tests/fixtures/isoformer").join(file)).unwrap());
             let (shape, ours) = prediction.final_dna_embeddings.unwrap();
             assert_eq!(shape, vec![896, 96]);
             let diff = relative_diff(&ours, &expected);
@@ -137,7 +158,10 @@ fn empty_inputs_and_bad_sequences_are_typed_errors() {
     assert_eq!(predict(IsoformerInputs { rna: Some("ACGUX"), ..Default::default() }), "INVALID_CHARACTER");
     assert_eq!(predict(IsoformerInputs { protein: Some("MKV*"), ..Default::default() }), "INVALID_CHARACTER");
     // Without DNA the model still answers (DNA read as N), with the modalities it was given.
-    let prediction = pollster::block_on(model.predict(&IsoformerInputs { protein: Some("MKTAYIAKQR"), ..Default::default() }, false)).unwrap();
+    let prediction = pollster::block_on(
+        model.predict(&IsoformerInputs { protein: Some("MKTAYIAKQR"), ..Default::default() }, false),
+    )
+    .unwrap();
     assert_eq!(prediction.values.len(), 30);
     assert_eq!(prediction.modalities, vec![isoformer::Modality::Protein]);
 }
@@ -151,7 +175,9 @@ fn absent_dna_is_computed_once_and_equals_an_all_n_window() {
     let cached = pollster::block_on(model.predict(&without_dna, false)).unwrap();
     // An explicit all-N window of the full length goes through the trunk afresh.
     let window = "N".repeat(196_608);
-    let explicit = pollster::block_on(model.predict_from(model.dna_embedding(Some(&window)).unwrap(), &without_dna, false)).unwrap();
+    let explicit =
+        pollster::block_on(model.predict_from(model.dna_embedding(Some(&window)).unwrap(), &without_dna, false))
+            .unwrap();
     assert_eq!(first.values, cached.values);
     assert_eq!(first.values, explicit.values);
     assert_eq!(first.modalities, vec![isoformer::Modality::Protein]);
@@ -180,10 +206,19 @@ fn stage_timings_name_each_stage_in_order_and_add_up_to_the_call() {
     assert!(total <= elapsed_ms, "stages {total} ms, call {elapsed_ms} ms");
     assert!(ms("dna") > 0.0, "the DNA trunk is timed: {:?}", prediction.stages);
     // Low-memory mode charges each part's fetch and upload to `load`.
-    let low = pollster::block_on(isoformer::models::isoformer::predict_dir_part_by_part(model.device(), &root().join("weights/isoformer-tiny-random"), &given, false)).unwrap();
+    let low = pollster::block_on(isoformer::models::isoformer::predict_dir_part_by_part(
+        model.device(),
+        &root().join("weights/isoformer-tiny-random"),
+        &given,
+        false,
+    ))
+    .unwrap();
     let names: Vec<&str> = low.stages.0.iter().map(|(stage, _)| stage.name()).collect();
     assert_eq!(names, ["load", "rna", "protein", "dna", "aggregation", "readback"]);
-    assert!(support::relative_diff(&low.values, &prediction.values) <= 1e-6, "low-memory mode predicts the same values on wgpu");
+    assert!(
+        support::relative_diff(&low.values, &prediction.values) <= 1e-6,
+        "low-memory mode predicts the same values on wgpu"
+    );
 }
 
 /// Bytes of live allocations in Burn's device pools.
@@ -202,8 +237,13 @@ fn low_memory_mode_frees_each_parts_device_weights_before_loading_the_next() {
     // Short RNA and protein keep their embeddings to a few KiB; the DNA embedding is
     // [896 bins, dna_dim] f32 whatever the input, and stays until the aggregator has run.
     let (dna, _, _) = inputs();
-    let given = IsoformerInputs { dna: Some(&dna), rna: Some("ATGGCCCAGTCCACCGCCACCTCCCCTGATGGGGGCACCACGTTTGAGCACCTCTGGAGC"), protein: Some("MAQSTATSPDGGTTFEHLW") };
-    let aggregator: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("aggregator/manifest.json")).unwrap()).unwrap();
+    let given = IsoformerInputs {
+        dna: Some(&dna),
+        rna: Some("ATGGCCCAGTCCACCGCCACCTCCCCTGATGGGGGCACCACGTTTGAGCACCTCTGGAGC"),
+        protein: Some("MAQSTATSPDGGTTFEHLW"),
+    };
+    let aggregator: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("aggregator/manifest.json")).unwrap()).unwrap();
     let dna_embedding_bytes = 896 * aggregator["config"]["dna_dim"].as_u64().unwrap() * 4;
     let start = in_use();
     // The directory as a part source that records, per load: (part, bytes in use above the start
@@ -220,15 +260,22 @@ fn low_memory_mode_frees_each_parts_device_weights_before_loading_the_next() {
         async fn manifest(&mut self, part: Part) -> isoformer::Result<Manifest> {
             self.dir.manifest(part).await
         }
-        async fn weights(&mut self, part: Part, manifest: &Manifest, device: &Device) -> isoformer::Result<LoadedWeights> {
+        async fn weights(
+            &mut self,
+            part: Part,
+            manifest: &Manifest,
+            device: &Device,
+        ) -> isoformer::Result<LoadedWeights> {
             let before = (self.in_use)();
             let loaded = self.dir.weights(part, manifest, device).await;
             self.loads.push((part, before, (self.in_use)() - before));
             loaded
         }
     }
-    let mut source = Measured { dir: IsoformerDir::open(&dir).unwrap(), in_use: || in_use() - start, loads: Vec::new() };
-    pollster::block_on(isoformer::models::isoformer::predict_part_by_part(&device, &given, false, &mut source)).unwrap();
+    let mut source =
+        Measured { dir: IsoformerDir::open(&dir).unwrap(), in_use: || in_use() - start, loads: Vec::new() };
+    pollster::block_on(isoformer::models::isoformer::predict_part_by_part(&device, &given, false, &mut source))
+        .unwrap();
     let loads = source.loads;
     let left = in_use() - start;
     let parts: Vec<Part> = loads.iter().map(|(part, _, _)| *part).collect();
@@ -238,7 +285,10 @@ fn low_memory_mode_frees_each_parts_device_weights_before_loading_the_next() {
     assert!(loads.iter().all(|(_, _, added)| *added > 16 * 1024), "{loads:?}");
     assert!(before(Part::Protein) < added(Part::Rna) / 4, "NT-v2's weights still on the device; loads {loads:?}");
     assert!(before(Part::Dna) < added(Part::Protein) / 4, "ESM-2's weights still on the device; loads {loads:?}");
-    assert!(before(Part::Aggregator) < dna_embedding_bytes + added(Part::Dna) / 4, "Enformer's weights still on the device; loads {loads:?}");
+    assert!(
+        before(Part::Aggregator) < dna_embedding_bytes + added(Part::Dna) / 4,
+        "Enformer's weights still on the device; loads {loads:?}"
+    );
     let peak = loads.iter().map(|(_, before, added)| before + added).max().unwrap();
     let sum: u64 = loads.iter().map(|(_, _, added)| added).sum();
     assert!(peak < sum * 3 / 4, "peak {peak} bytes vs {sum} for all parts; loads {loads:?}");
@@ -247,9 +297,9 @@ fn low_memory_mode_frees_each_parts_device_weights_before_loading_the_next() {
 
 #[test]
 fn q8_matrices_stay_quantized_on_the_gpu_and_predict_as_when_widened_on_the_cpu() {
+    use isoformer::weights::Part;
     use isoformer::weights::quantize::WeightDtype;
     use isoformer::weights::writer::{Storage, requantize};
-    use isoformer::weights::Part;
     let _alone = WGPU_ALONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let q8 = std::env::temp_dir().join(format!("isoformer-test-{}-q8-on-device", std::process::id()));
     let storage = Storage { dtype: WeightDtype::Q8, block_size: 32, max_shard_bytes: 24 << 20 };
@@ -263,7 +313,8 @@ fn q8_matrices_stay_quantized_on_the_gpu_and_predict_as_when_widened_on_the_cpu(
         added
     };
     // ESM-2's matrices are q8 with 32 columns; its norms and biases stay f32 either way.
-    let (widened, kept) = (device_bytes(&root().join("weights/isoformer-tiny-random/protein")), device_bytes(&q8.join("protein")));
+    let (widened, kept) =
+        (device_bytes(&root().join("weights/isoformer-tiny-random/protein")), device_bytes(&q8.join("protein")));
     assert!(kept < widened / 2, "q8 protein weights take {kept} device bytes, f32 {widened}");
     let (dna, rna, protein) = inputs();
     let given = IsoformerInputs { dna: Some(&dna), rna: Some(&rna), protein: Some(&protein) };
@@ -275,5 +326,8 @@ fn q8_matrices_stay_quantized_on_the_gpu_and_predict_as_when_widened_on_the_cpu(
     let on_cpu = predict(backend::init_native(BackendKind::Cpu).unwrap());
     let _ = std::fs::remove_dir_all(&q8);
     let difference = relative_diff(&on_gpu, &on_cpu);
-    assert!(difference <= ISOFORMER_RELATIVE_TOLERANCE, "quantized on the GPU vs widened on the CPU: relative max |Δ| {difference}");
+    assert!(
+        difference <= ISOFORMER_RELATIVE_TOLERANCE,
+        "quantized on the GPU vs widened on the CPU: relative max |Δ| {difference}"
+    );
 }

@@ -9,11 +9,11 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use isoformer::runtime::backend::{self, BackendKind, ComputeDevice};
+use isoformer::SequenceEncoder;
 use isoformer::config::EsmFamily;
 use isoformer::convert::{ConvertOptions, convert_esm};
+use isoformer::runtime::backend::{self, BackendKind, ComputeDevice};
 use isoformer::weights::load_dir;
-use isoformer::SequenceEncoder;
 use support::{Case, PARITY_TOLERANCE, TempWeights, cases, max_abs_diff_rows};
 
 fn fixtures(family: &str) -> PathBuf {
@@ -43,7 +43,10 @@ fn encoder(weights: &Path, kind: BackendKind) -> SequenceEncoder {
 /// Every case within [`PARITY_TOLERANCE`] (its sensitivity probe too: the same input with one
 /// residue or one 6-mer changed), and each probe's reference at least 100× that away from its case's.
 fn check(encoder: &SequenceEncoder, cases: &[Case]) {
-    assert!(support::assert_case_probes_move(cases, PARITY_TOLERANCE) > 0, "every parity fixture has a sensitivity probe");
+    assert!(
+        support::assert_case_probes_move(cases, PARITY_TOLERANCE) > 0,
+        "every parity fixture has a sensitivity probe"
+    );
     for case in cases {
         let sequences: Vec<&str> = case.sequences.iter().map(String::as_str).collect();
         let embeddings = pollster::block_on(encoder.embed(&sequences)).unwrap();
@@ -57,9 +60,13 @@ fn check(encoder: &SequenceEncoder, cases: &[Case]) {
             let width = embedding.shape[1];
             let own = 1..rows - encoder.tokenizer().trailing_special_tokens();
             let rows_f64: Vec<f64> = (0..width)
-                .map(|j| own.clone().map(|i| embedding.last_hidden_state[i * width + j] as f64).sum::<f64>() / own.len() as f64)
+                .map(|j| {
+                    own.clone().map(|i| embedding.last_hidden_state[i * width + j] as f64).sum::<f64>()
+                        / own.len() as f64
+                })
                 .collect();
-            let mean_diff = embedding.mean_embedding.iter().zip(&rows_f64).map(|(a, e)| (*a as f64 - e).abs()).fold(0.0, f64::max);
+            let mean_diff =
+                embedding.mean_embedding.iter().zip(&rows_f64).map(|(a, e)| (*a as f64 - e).abs()).fold(0.0, f64::max);
             assert!(mean_diff < 1e-6, "mean embedding");
         }
         if let Some(expected) = &case.logits {
@@ -106,7 +113,12 @@ fn esm2_8m_weights(tag: &str) -> TempWeights {
 /// NT-v2 50M multi-species with its published config fields.
 fn nt_50m_weights(tag: &str) -> TempWeights {
     let nt = fixtures("nt");
-    generated_weights(&nt.join("nt_50M_config.json"), &nt.join("nt_50M_weights.json"), EsmFamily::NucleotideTransformer, &format!("nt50m-{tag}"))
+    generated_weights(
+        &nt.join("nt_50M_config.json"),
+        &nt.join("nt_50M_weights.json"),
+        EsmFamily::NucleotideTransformer,
+        &format!("nt50m-{tag}"),
+    )
 }
 
 fn tiny_cases() -> Vec<Case> {
@@ -202,12 +214,21 @@ fn lengths_in_one_bucket_share_the_device_shape_and_padding_changes_nothing() {
     let shape = |sequence: &str| gpu.upload(&gpu.tokenize(sequence).unwrap()).mask.tokens.dims();
     assert_eq!(shape(&short), [1, 2 * bucket], "{} tokens padded up to the bucket", short.len() + 2);
     assert_eq!(shape(&short), shape(&long), "both lengths share one device shape");
-    assert_eq!(cpu.upload(&cpu.tokenize(&short).unwrap()).mask.tokens.dims(), [1, short.len() + 2], "no padding on the CPU");
+    assert_eq!(
+        cpu.upload(&cpu.tokenize(&short).unwrap()).mask.tokens.dims(),
+        [1, short.len() + 2],
+        "no padding on the CPU"
+    );
     for sequence in [&short, &long] {
         let on_gpu = &pollster::block_on(gpu.embed(&[sequence.as_str()])).unwrap()[0];
         let on_cpu = &pollster::block_on(cpu.embed(&[sequence.as_str()])).unwrap()[0];
         assert_eq!(on_gpu.shape, on_cpu.shape, "the padding is not returned");
-        let diff = on_gpu.last_hidden_state.iter().zip(&on_cpu.last_hidden_state).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        let diff = on_gpu
+            .last_hidden_state
+            .iter()
+            .zip(&on_cpu.last_hidden_state)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
         assert!(diff <= PARITY_TOLERANCE, "{} residues: padded GPU vs unpadded CPU max |Δ| {diff}", sequence.len());
     }
 }

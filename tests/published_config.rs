@@ -12,9 +12,9 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use isoformer::runtime::backend::{self, BackendKind};
 use isoformer::convert::ConvertOptions;
 use isoformer::convert::isoformer::convert_isoformer;
+use isoformer::runtime::backend::{self, BackendKind};
 use isoformer::weights::Part;
 use isoformer::{Isoformer, IsoformerInputs, read_sequences};
 use serde_json::Value;
@@ -35,14 +35,21 @@ fn published_config_converts_and_predicts_the_reference() {
     std::fs::create_dir_all(&checkpoint).unwrap();
     std::fs::copy(fixtures().join("published_config.json"), checkpoint.join("config.json")).unwrap();
     let started = std::time::Instant::now();
-    support::write_generated_safetensors(&std::fs::read_to_string(fixtures().join("published_weights.json")).unwrap(), &checkpoint.join("model.safetensors"));
+    support::write_generated_safetensors(
+        &std::fs::read_to_string(fixtures().join("published_weights.json")).unwrap(),
+        &checkpoint.join("model.safetensors"),
+    );
     eprintln!("checkpoint regenerated in {:.1} s", started.elapsed().as_secs_f64());
 
     // `inspect` says how it reads the published `enformer_output_heads: 0`.
-    let inspect = Command::new(env!("CARGO_BIN_EXE_isoformer")).args(["inspect", checkpoint.to_str().unwrap()]).output().unwrap();
+    let inspect =
+        Command::new(env!("CARGO_BIN_EXE_isoformer")).args(["inspect", checkpoint.to_str().unwrap()]).output().unwrap();
     assert!(inspect.status.success(), "{}", String::from_utf8_lossy(&inspect.stderr));
     let listing = String::from_utf8_lossy(&inspect.stdout);
-    let note = listing.lines().find(|l| l.contains("enformer_output_heads")).unwrap_or_else(|| panic!("no output_heads note in:\n{}", &listing[listing.len().saturating_sub(2000)..]));
+    let note = listing
+        .lines()
+        .find(|l| l.contains("enformer_output_heads"))
+        .unwrap_or_else(|| panic!("no output_heads note in:\n{}", &listing[listing.len().saturating_sub(2000)..]));
     assert!(note.contains("0") && note.contains("no track heads"), "{note}");
     assert!(listing.contains("unmapped keys: 0"), "every key of the published layout maps");
 
@@ -57,12 +64,29 @@ fn published_config_converts_and_predicts_the_reference() {
     assert!(model.dna_encoder().head_names().is_empty(), "output_heads 0: no track heads");
     assert!(model.random_weights());
 
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join("published_expected.json")).unwrap()).unwrap();
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("published_expected.json")).unwrap()).unwrap();
     let genbank = support::data_text("gentle_rs/tp73.ncbi.gb");
     let dna = support::genbank_origin(&genbank);
-    let rna = read_sequences(&support::data_text("gentle_rs/ensembl_human_tp73_all.fasta")).unwrap().into_iter().find(|r| r.id == "ENST00000713571.1").unwrap().sequence;
-    let protein: String = genbank.split("/protein_id=\"NP_005418.1\"").nth(1).unwrap().split("/translation=\"").nth(1).unwrap().split('"').next().unwrap()
-        .chars().filter(|c| !c.is_whitespace()).collect();
+    let rna = read_sequences(&support::data_text("gentle_rs/ensembl_human_tp73_all.fasta"))
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == "ENST00000713571.1")
+        .unwrap()
+        .sequence;
+    let protein: String = genbank
+        .split("/protein_id=\"NP_005418.1\"")
+        .nth(1)
+        .unwrap()
+        .split("/translation=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     let dna_embedding = model.dna_embedding(Some(&dna)).unwrap();
     let mut references = Vec::new();
     for case in expected["cases"].as_array().unwrap() {

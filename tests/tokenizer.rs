@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 
 use isoformer::read_sequences;
-use isoformer::tokenize::{CropPolicy, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, PROTEIN_VOCAB, ProteinTokenizer, nucleotide_vocab};
+use isoformer::tokenize::{
+    CropPolicy, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, PROTEIN_VOCAB, ProteinTokenizer, nucleotide_vocab,
+};
 
 #[test]
 fn protein_ids_equal_transformers_esm_tokenizer() {
@@ -24,8 +26,11 @@ fn protein_ids_equal_transformers_esm_tokenizer() {
 
 #[test]
 fn vocabulary_equals_the_published_vocab_file() {
-    let vocab = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/esm2_hf_configs/esm2_t6_8M_UR50D/vocab.txt"))
-        .expect("data/esm2_hf_configs");
+    let vocab = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/esm2_hf_configs/esm2_t6_8M_UR50D/vocab.txt"
+    ))
+    .expect("data/esm2_hf_configs");
     let published: Vec<&str> = vocab.lines().collect();
     assert_eq!(published, PROTEIN_VOCAB.to_vec());
 }

@@ -5,10 +5,10 @@
 
 mod support;
 
+use isoformer::models::enformer::{ConvChunks, DEFAULT_BINDING_LIMIT};
 use isoformer::runtime::backend::init_webgpu;
 use isoformer::web::to_js_error;
 use isoformer::weights::{LoadedWeights, Manifest};
-use isoformer::models::enformer::{ConvChunks, DEFAULT_BINDING_LIMIT};
 use isoformer::{DnaEncoder, Error, SequenceEncoder};
 use support::{PARITY_TOLERANCE, cases, max_abs_diff_rows};
 use wasm_bindgen::JsValue;
@@ -21,9 +21,11 @@ wasm_bindgen_test_configure!(run_in_dedicated_worker);
 const MANIFEST: &str = include_str!("../weights/isoformer-tiny-random/protein/manifest.json");
 const SHARD: &[u8] = include_bytes!("../weights/isoformer-tiny-random/protein/esm2-00000-of-00001.safetensors");
 const ENFORMER_MANIFEST: &str = include_str!("../weights/isoformer-tiny-random/dna/manifest.json");
-const ENFORMER_SHARD: &[u8] = include_bytes!("../weights/isoformer-tiny-random/dna/enformer-00000-of-00001.safetensors");
+const ENFORMER_SHARD: &[u8] =
+    include_bytes!("../weights/isoformer-tiny-random/dna/enformer-00000-of-00001.safetensors");
 const AGGREGATOR_MANIFEST: &str = include_str!("../weights/isoformer-tiny-random/aggregator/manifest.json");
-const AGGREGATOR_SHARD: &[u8] = include_bytes!("../weights/isoformer-tiny-random/aggregator/aggregator-00000-of-00001.safetensors");
+const AGGREGATOR_SHARD: &[u8] =
+    include_bytes!("../weights/isoformer-tiny-random/aggregator/aggregator-00000-of-00001.safetensors");
 const TP73_TRANSCRIPTS: &str = include_str!("../data/gentle_rs/ensembl_human_tp73_all.fasta");
 const TP73_GENBANK: &str = include_str!("../data/gentle_rs/tp73.ncbi.gb");
 const NT_MANIFEST: &str = include_str!("../weights/isoformer-tiny-random/rna/manifest.json");
@@ -70,7 +72,10 @@ async fn tiny_encoder() -> SequenceEncoder {
 /// them, the sensitivity probe too (whose reference is at least 100× the tolerance from its case's).
 async fn check_parity(encoder: &SequenceEncoder, cases: Vec<support::Case>) {
     web_sys::console::log_1(&format!("device: {}", encoder.device().description).into());
-    assert!(support::assert_case_probes_move(&cases, PARITY_TOLERANCE) > 0, "every parity fixture has a sensitivity probe");
+    assert!(
+        support::assert_case_probes_move(&cases, PARITY_TOLERANCE) > 0,
+        "every parity fixture has a sensitivity probe"
+    );
     for case in cases {
         let sequences: Vec<&str> = case.sequences.iter().map(String::as_str).collect();
         let embeddings = encoder.embed(&sequences).await.unwrap();
@@ -116,7 +121,9 @@ async fn enformer_tiny_matches_enformer_pytorch_on_webgpu_at_full_length() {
     assert_eq!(output.shape, [896, 96]);
     let expected = support::npy(include_bytes!("fixtures/enformer/tiny_0_embedding.npy")).1;
     let diff = support::relative_diff(&output.last_hidden_state, &expected);
-    web_sys::console::log_1(&format!("enformer tiny, 196,608 bp, {:?}: relative max |Δ| = {diff:.3e}", encoder.chunks()).into());
+    web_sys::console::log_1(
+        &format!("enformer tiny, 196,608 bp, {:?}: relative max |Δ| = {diff:.3e}", encoder.chunks()).into(),
+    );
     assert!(diff <= 1e-4, "{diff}");
     let human = support::npy(include_bytes!("fixtures/enformer/tiny_0_human.npy")).1;
     assert!(support::relative_diff(&output.tracks["human"].values, &human) <= 1e-4);
@@ -156,12 +163,30 @@ async fn tiny_isoformer_matches_the_reference_on_webgpu() {
     let model = Isoformer::new(dna, Some(rna), Some(protein), aggregator, random).unwrap();
 
     let dna = support::genbank_origin(TP73_GENBANK);
-    let rna = read_sequences(TP73_TRANSCRIPTS).unwrap().into_iter().find(|r| r.id == "ENST00000713571.1").unwrap().sequence;
-    let protein: String = TP73_GENBANK.split("/protein_id=\"NP_005418.1\"").nth(1).unwrap().split("/translation=\"").nth(1).unwrap()
-        .split('"').next().unwrap().chars().filter(|c| !c.is_whitespace()).collect();
-    let expected: serde_json::Value = serde_json::from_str(include_str!("fixtures/isoformer/tiny_expected.json")).unwrap();
+    let rna =
+        read_sequences(TP73_TRANSCRIPTS).unwrap().into_iter().find(|r| r.id == "ENST00000713571.1").unwrap().sequence;
+    let protein: String = TP73_GENBANK
+        .split("/protein_id=\"NP_005418.1\"")
+        .nth(1)
+        .unwrap()
+        .split("/translation=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let expected: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/isoformer/tiny_expected.json")).unwrap();
     let mut references = Vec::new();
-    for case in expected["cases"].as_array().unwrap().iter().filter(|c| matches!(c["label"].as_str(), Some("dna_rna_protein" | "dna"))) {
+    for case in expected["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| matches!(c["label"].as_str(), Some("dna_rna_protein" | "dna")))
+    {
         let inputs = IsoformerInputs {
             dna: Some(&dna),
             rna: case["rna"].as_bool().unwrap().then_some(rna.as_str()),

@@ -24,7 +24,8 @@ fn corrupt_truncated_and_swapped_shards_are_refused() {
     flipped[SHARD.len() / 2] ^= 0x40;
     assert_eq!(load(&manifest, flipped).unwrap_err().code(), "WEIGHTS_CORRUPT");
     assert_eq!(load(&manifest, SHARD[..SHARD.len() - 10].to_vec()).unwrap_err().code(), "INVALID_WEIGHT_FILE");
-    let other = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/esm2/tiny_hf/model.safetensors")).unwrap();
+    let other =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/esm2/tiny_hf/model.safetensors")).unwrap();
     assert!(matches!(load(&manifest, other).unwrap_err().code(), "WEIGHTS_CORRUPT" | "INVALID_WEIGHT_FILE"));
 }
 
@@ -39,8 +40,16 @@ fn hostile_or_foreign_manifests_are_refused() {
     assert_eq!(edit("isoformer-web-weights", "something-else"), "INVALID_MANIFEST");
     assert_eq!(edit("\"format_version\": 2", "\"format_version\": 99"), "INVALID_MANIFEST");
     assert_eq!(edit("\"format_version\": 2", "\"format_version\": 1"), "INVALID_MANIFEST");
-    assert_eq!(edit("\"dtype\": \"f32\"", "\"dtype\": \"q8\""), "INVALID_MANIFEST", "q8 without its quantization block");
-    assert_eq!(edit("\"shape\": [\n", "\"shape\": [\n            4294967296,\n            4294967296,\n"), "INVALID_MANIFEST", "a shape that overflows or cannot fit its shard");
+    assert_eq!(
+        edit("\"dtype\": \"f32\"", "\"dtype\": \"q8\""),
+        "INVALID_MANIFEST",
+        "q8 without its quantization block"
+    );
+    assert_eq!(
+        edit("\"shape\": [\n", "\"shape\": [\n            4294967296,\n            4294967296,\n"),
+        "INVALID_MANIFEST",
+        "a shape that overflows or cannot fit its shard"
+    );
     let bytes = format!("\"bytes\": {}", SHARD.len());
     assert_eq!(edit(&bytes, "\"bytes\": 99999999999999"), "INVALID_MANIFEST", "a shard larger than any shard may be");
     assert_eq!(edit("\"dtype\": \"f32\"", "\"dtype\": \"q3\""), "INVALID_MANIFEST");
@@ -52,19 +61,27 @@ fn hostile_or_foreign_manifests_are_refused() {
 #[test]
 fn index_that_disagrees_with_the_shard_is_refused() {
     let retyped = Manifest::from_json(&MANIFEST.replacen("\"dtype\": \"f32\"\n", "\"dtype\": \"f16\"\n", 1)).unwrap();
-    assert_eq!(load(&retyped, SHARD.to_vec()).unwrap_err().code(), "INVALID_WEIGHT_FILE", "a tensor listed as f16 is stored as F32");
+    assert_eq!(
+        load(&retyped, SHARD.to_vec()).unwrap_err().code(),
+        "INVALID_WEIGHT_FILE",
+        "a tensor listed as f16 is stored as F32"
+    );
     let mut dropped = Manifest::from_json(MANIFEST).unwrap();
     dropped.files[0].tensors.pop();
-    assert_eq!(load(&dropped, SHARD.to_vec()).unwrap_err().code(), "INVALID_WEIGHT_FILE", "the shard holds a tensor the index does not list");
+    assert_eq!(
+        load(&dropped, SHARD.to_vec()).unwrap_err().code(),
+        "INVALID_WEIGHT_FILE",
+        "the shard holds a tensor the index does not list"
+    );
 }
 
 /// f16, q8 and q4 copies of the tiny ESM-2 (via `quantize`) load and embed close to f32; q4 loses
 /// more than q8, q8 more than f16.
 #[test]
 fn quantized_directories_load_and_embed_close_to_f32() {
+    use isoformer::runtime::backend;
     use isoformer::weights::quantize::WeightDtype;
     use isoformer::weights::writer::{Storage, requantize};
-    use isoformer::runtime::backend;
     use isoformer::{BackendKind, SequenceEncoder, weights};
     let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/isoformer-tiny-random/protein");
     let protein = "MAQSTATSPDGGTTFEHLWSSLEPDSTYFDLPQSSRGNNEVVGGTDSSMDVFHLEGMTTSVMAQFNLLSSTMDQMSSRAAS";
@@ -84,7 +101,10 @@ fn quantized_directories_load_and_embed_close_to_f32() {
         requantize(&from, &out, &Storage { dtype, block_size: 32, max_shard_bytes: 24 << 20 }).unwrap();
         let (manifest, values) = embed(&out);
         assert_eq!(manifest.dtype, dtype);
-        assert!(manifest.files.iter().flat_map(|f| &f.tensors).any(|t| t.dtype == dtype), "{dtype:?}: the matrices are stored {dtype:?}");
+        assert!(
+            manifest.files.iter().flat_map(|f| &f.tensors).any(|t| t.dtype == dtype),
+            "{dtype:?}: the matrices are stored {dtype:?}"
+        );
         let dot: f32 = values.iter().zip(&reference).map(|(a, b)| a * b).sum();
         let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
         let cosine = dot / (norm(&values) * norm(&reference));

@@ -43,7 +43,10 @@ impl Checkpoint {
         } else if [".bin", ".pt", ".pth"].iter().any(|ext| name.ends_with(ext)) {
             Self::open_pytorch(path)
         } else {
-            Err(Error::io(path.display(), "unknown checkpoint type (expected .safetensors, .safetensors.index.json, .bin, .pt or .pth)"))
+            Err(Error::io(
+                path.display(),
+                "unknown checkpoint type (expected .safetensors, .safetensors.index.json, .bin, .pt or .pth)",
+            ))
         }
     }
 
@@ -121,7 +124,12 @@ impl CheckpointTensor {
                     Dtype::F16 => FloatKind::F16,
                     Dtype::BF16 => FloatKind::BF16,
                     Dtype::F64 => FloatKind::F64,
-                    other => return Err(Error::io(path.display(), format!("tensor {name} is {other:?}, not floating point"))),
+                    other => {
+                        return Err(Error::io(
+                            path.display(),
+                            format!("tensor {name} is {other:?}, not floating point"),
+                        ));
+                    }
                 };
                 Ok(decode(view.data(), kind))
             }
@@ -154,6 +162,8 @@ fn decode(bytes: &[u8], kind: FloatKind) -> Vec<f32> {
         FloatKind::F32 => bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
         FloatKind::F16 => bytes.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
         FloatKind::BF16 => bytes.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-        FloatKind::F64 => bytes.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f32).collect(),
+        FloatKind::F64 => {
+            bytes.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f32).collect()
+        }
     }
 }

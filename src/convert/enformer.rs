@@ -32,11 +32,14 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::convert::checkpoint::{Checkpoint, CheckpointTensor};
 use crate::config::EnformerConfig;
-use crate::convert::{ConvertOptions, ConvertReport, Mapped, MappedTensors, PartOutput, random_weights, read_config_json, read_tensor, relative_name};
-use crate::models::enformer::Enformer;
+use crate::convert::checkpoint::{Checkpoint, CheckpointTensor};
+use crate::convert::{
+    ConvertOptions, ConvertReport, Mapped, MappedTensors, PartOutput, random_weights, read_config_json, read_tensor,
+    relative_name,
+};
 use crate::error::{CheckpointMismatch, Error, Result};
+use crate::models::enformer::Enformer;
 
 /// How an upstream tensor is stored in the weight directory.
 #[derive(Debug, PartialEq)]
@@ -56,7 +59,12 @@ enum Target {
 
 /// `_trunk.N.` → the module it duplicates.
 fn canonical(name: &str) -> String {
-    for (trunk, module) in [("_trunk.1.", "stem."), ("_trunk.2.", "conv_tower."), ("_trunk.4.", "transformer."), ("_trunk.6.", "final_pointwise.")] {
+    for (trunk, module) in [
+        ("_trunk.1.", "stem."),
+        ("_trunk.2.", "conv_tower."),
+        ("_trunk.4.", "transformer."),
+        ("_trunk.6.", "final_pointwise."),
+    ] {
         if let Some(rest) = name.strip_prefix(trunk) {
             return format!("{module}{rest}");
         }
@@ -96,7 +104,9 @@ fn enformer_target(name: &str) -> Option<Target> {
             "0.2" => ("conv.conv", conv_leaf),
             "1.fn.0" => ("residual.norm", norm_leaf),
             "1.fn.2" => ("residual.conv", conv_leaf),
-            "2.to_attn_logits" => return (leaf == "weight").then(|| Target::Tensor(format!("tower.{index}.pool.weight"), DropLastAxis)),
+            "2.to_attn_logits" => {
+                return (leaf == "weight").then(|| Target::Tensor(format!("tower.{index}.pool.weight"), DropLastAxis));
+            }
             _ => return None,
         };
         return ok.then(|| Target::Tensor(format!("tower.{index}.{ours}.{leaf}"), AsIs));
@@ -108,7 +118,9 @@ fn enformer_target(name: &str) -> Option<Target> {
     let layout = if leaf == "weight" { Transposed } else { AsIs };
     match part {
         "0.fn.0" if conv_leaf => tensor(format!("{prefix}.attention_norm.{leaf}"), AsIs),
-        "0.fn.1" if matches!(leaf, "rel_content_bias" | "rel_pos_bias") => tensor(format!("{prefix}.attention.{leaf}"), AsIs),
+        "0.fn.1" if matches!(leaf, "rel_content_bias" | "rel_pos_bias") => {
+            tensor(format!("{prefix}.attention.{leaf}"), AsIs)
+        }
         "0.fn.1.to_q" if leaf == "weight" => tensor(format!("{prefix}.attention.query.weight"), Transposed),
         "0.fn.1.to_k" if leaf == "weight" => tensor(format!("{prefix}.attention.key.weight"), Transposed),
         "0.fn.1.to_v" if leaf == "weight" => tensor(format!("{prefix}.attention.value.weight"), Transposed),
@@ -133,8 +145,14 @@ pub(crate) fn enformer_prefix(checkpoint: &Checkpoint) -> Result<String> {
     prefixes.dedup();
     match prefixes.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err(Error::Checkpoint(CheckpointMismatch { missing: vec!["stem.0.weight (no Enformer stem in this checkpoint)".into()], ..Default::default() })),
-        many => Err(Error::Checkpoint(CheckpointMismatch { unknown: many.iter().map(|p| format!("{p}stem.0.weight")).collect(), ..Default::default() })),
+        [] => Err(Error::Checkpoint(CheckpointMismatch {
+            missing: vec!["stem.0.weight (no Enformer stem in this checkpoint)".into()],
+            ..Default::default()
+        })),
+        many => Err(Error::Checkpoint(CheckpointMismatch {
+            unknown: many.iter().map(|p| format!("{p}stem.0.weight")).collect(),
+            ..Default::default()
+        })),
     }
 }
 
@@ -147,7 +165,8 @@ pub(crate) fn read_config(config_json: Option<&Value>) -> Result<EnformerConfig>
     let prefixed: serde_json::Map<String, Value> =
         fields.iter().filter_map(|(k, v)| k.strip_prefix("enformer_").map(|k| (k.to_string(), v.clone()))).collect();
     let fields = if fields.contains_key("dim") || prefixed.is_empty() { fields.clone() } else { prefixed };
-    let config: EnformerConfig = serde_json::from_value(Value::Object(fields)).map_err(|e| Error::Config(e.to_string()))?;
+    let config: EnformerConfig =
+        serde_json::from_value(Value::Object(fields)).map_err(|e| Error::Config(e.to_string()))?;
     config.validate()?;
     Ok(config)
 }
@@ -173,7 +192,11 @@ pub fn convert_enformer(from: &Path, out: &Path, options: &ConvertOptions) -> Re
         }
     }
     let random = random_weights(options, config_json.as_ref());
-    let mut report = enformer_weight_dir(config, &tensors, PartOutput { out, checkpoint_label: relative_name(&checkpoint_path), random, options })?;
+    let mut report = enformer_weight_dir(
+        config,
+        &tensors,
+        PartOutput { out, checkpoint_label: relative_name(&checkpoint_path), random, options },
+    )?;
     report.ignored.extend(ignored.into_iter().map(|name| format!("{name} (not Enformer)")));
     Ok(report)
 }
@@ -191,7 +214,11 @@ pub(crate) fn describe_enformer_key(name: &str) -> Mapped {
 
 /// The Enformer part of a checkpoint (`tensors` named as in enformer-pytorch, prefix removed) → a
 /// weight directory. The heads' sizes come from the tensors; a config naming other sizes is a mismatch.
-pub(crate) fn enformer_weight_dir(mut config: EnformerConfig, tensors: &[(&str, &CheckpointTensor)], output: PartOutput) -> Result<ConvertReport> {
+pub(crate) fn enformer_weight_dir(
+    mut config: EnformerConfig,
+    tensors: &[(&str, &CheckpointTensor)],
+    output: PartOutput,
+) -> Result<ConvertReport> {
     let mut mapped: BTreeMap<String, (Vec<usize>, Vec<f32>)> = BTreeMap::new();
     let mut sources: BTreeMap<String, String> = BTreeMap::new();
     let mut mismatch = CheckpointMismatch::default();
@@ -224,11 +251,14 @@ pub(crate) fn enformer_weight_dir(mut config: EnformerConfig, tensors: &[(&str, 
     }
 
     let mut heads = Vec::new();
-    for (name, (shape, _)) in mapped.iter().filter(|(name, _)| name.starts_with("heads.") && name.ends_with(".weight")) {
+    for (name, (shape, _)) in mapped.iter().filter(|(name, _)| name.starts_with("heads.") && name.ends_with(".weight"))
+    {
         let head = name.trim_start_matches("heads.").trim_end_matches(".weight").to_string();
         let tracks = shape.get(1).copied().unwrap_or(0);
         match config.output_heads.get(&head) {
-            Some(&expected) if expected != tracks => mismatch.misshaped.push(format!("{name}: {tracks} tracks, config.json says {expected}")),
+            Some(&expected) if expected != tracks => {
+                mismatch.misshaped.push(format!("{name}: {tracks} tracks, config.json says {expected}"))
+            }
             _ => {}
         }
         heads.push((head, tracks));
@@ -236,7 +266,13 @@ pub(crate) fn enformer_weight_dir(mut config: EnformerConfig, tensors: &[(&str, 
     config.output_heads = heads.iter().cloned().collect();
     let specs = Enformer::tensor_specs(&config, &heads);
     let config_value = serde_json::to_value(&config).map_err(|e| Error::Config(e.to_string()))?;
-    output.write("enformer", "Apache-2.0 (Enformer, DeepMind); MIT (enformer-pytorch)", config_value, &specs, MappedTensors { tensors: mapped, mismatch, ignored })
+    output.write(
+        "enformer",
+        "Apache-2.0 (Enformer, DeepMind); MIT (enformer-pytorch)",
+        config_value,
+        &specs,
+        MappedTensors { tensors: mapped, mismatch, ignored },
+    )
 }
 
 #[cfg(test)]

@@ -30,11 +30,16 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use crate::config::AggregatorConfig;
-use crate::convert::checkpoint::{Checkpoint, CheckpointTensor};
 use crate::config::{EnformerConfig, EsmConfig, EsmFamily};
-use crate::convert::{ConvertOptions, ConvertReport, Mapped, PartOutput, describe_esm_key, esm_weight_dir, random_weights, read_config_json, relative_name};
-use crate::convert::aggregator::{ISOFORMER_LICENCE, aggregator_target, aggregator_weight_dir, describe_aggregator_key};
+use crate::convert::aggregator::{
+    ISOFORMER_LICENCE, aggregator_target, aggregator_weight_dir, describe_aggregator_key,
+};
+use crate::convert::checkpoint::{Checkpoint, CheckpointTensor};
 use crate::convert::enformer::{describe_enformer_key, enformer_weight_dir};
+use crate::convert::{
+    ConvertOptions, ConvertReport, Mapped, PartOutput, describe_esm_key, esm_weight_dir, random_weights,
+    read_config_json, relative_name,
+};
 use crate::error::{CheckpointMismatch, Error, Result};
 use crate::weights::{IsoformerIndex, Part, Source, write_isoformer_index};
 
@@ -52,11 +57,20 @@ impl IsoformerLayout {
     /// Finds the encoders of a checkpoint by their structure (see the module documentation).
     pub fn detect(checkpoint: &Checkpoint) -> Result<Self> {
         let mut layout = IsoformerLayout::default();
-        let duplicate = |what: &str, a: &str, b: &str| Error::Checkpoint(CheckpointMismatch { unknown: vec![format!("two {what} encoders: under {a:?} and {b:?}")], ..Default::default() });
+        let duplicate = |what: &str, a: &str, b: &str| {
+            Error::Checkpoint(CheckpointMismatch {
+                unknown: vec![format!("two {what} encoders: under {a:?} and {b:?}")],
+                ..Default::default()
+            })
+        };
         for (key, tensor) in &checkpoint.tensors {
             if let Some(before) = key.strip_suffix(WORD_EMBEDDINGS) {
                 let prefix = before.strip_suffix("esm.").unwrap_or(before).to_string();
-                let (slot, what) = if tensor.shape.first() == Some(&EsmFamily::Esm2.vocab_size()) { (&mut layout.protein, "protein") } else { (&mut layout.rna, "RNA") };
+                let (slot, what) = if tensor.shape.first() == Some(&EsmFamily::Esm2.vocab_size()) {
+                    (&mut layout.protein, "protein")
+                } else {
+                    (&mut layout.rna, "RNA")
+                };
                 if let Some(existing) = slot {
                     return Err(duplicate(what, existing, &prefix));
                 }
@@ -137,18 +151,23 @@ fn aggregator_config(
     protein_dim: usize,
     tensors: &[(&str, &CheckpointTensor)],
 ) -> Result<AggregatorConfig> {
-    let mut aggregator = AggregatorConfig { dna_dim: 2 * dna.dim, rna_dim, protein_dim, ..AggregatorConfig::published() };
+    let mut aggregator =
+        AggregatorConfig { dna_dim: 2 * dna.dim, rna_dim, protein_dim, ..AggregatorConfig::published() };
     let field = |name: &str| config.and_then(|c| c.get(name));
     if let Some(heads) = field("num_heads_omics_cross_attention").and_then(Value::as_u64) {
         aggregator.heads = heads as usize;
     }
-    if let (Some(start), Some(end)) = (field("pool_window_start").and_then(Value::as_i64), field("pool_window_end").and_then(Value::as_i64)) {
+    if let (Some(start), Some(end)) =
+        (field("pool_window_start").and_then(Value::as_i64), field("pool_window_end").and_then(Value::as_i64))
+    {
         aggregator.pool_window = Some((start, end));
     }
     if let Some(activation) = field("head_activation").and_then(Value::as_str) {
         aggregator.head_activation = activation.to_string();
     }
-    let shape_of = |ours: &str| tensors.iter().find(|(name, _)| aggregator_target(name).as_deref() == Some(ours)).map(|(_, t)| t.shape.clone());
+    let shape_of = |ours: &str| {
+        tensors.iter().find(|(name, _)| aggregator_target(name).as_deref() == Some(ours)).map(|(_, t)| t.shape.clone())
+    };
     if let Some([hidden, _]) = shape_of("head.fc1.weight").as_deref() {
         aggregator.head_hidden = *hidden;
     }
@@ -167,7 +186,11 @@ pub struct IsoformerReport {
 /// `isoformer convert --model isoformer`: `from` is the checkpoint file or its directory (with
 /// config.json) → an IsoFormer weight directory at `out`.
 pub fn convert_isoformer(from: &Path, out: &Path, options: &ConvertOptions) -> Result<IsoformerReport> {
-    let (checkpoint_path, dir) = if from.is_dir() { (Checkpoint::find_in_dir(from)?, from.to_path_buf()) } else { (from.to_path_buf(), from.parent().unwrap_or(Path::new(".")).to_path_buf()) };
+    let (checkpoint_path, dir) = if from.is_dir() {
+        (Checkpoint::find_in_dir(from)?, from.to_path_buf())
+    } else {
+        (from.to_path_buf(), from.parent().unwrap_or(Path::new(".")).to_path_buf())
+    };
     let config_path = dir.join("config.json");
     let config_json = if config_path.is_file() { Some(read_config_json(&config_path)?) } else { None };
     let config = match &config_json {
@@ -178,7 +201,10 @@ pub fn convert_isoformer(from: &Path, out: &Path, options: &ConvertOptions) -> R
     let checkpoint = Checkpoint::open(&checkpoint_path)?;
     let layout = IsoformerLayout::detect(&checkpoint)?;
     if layout.dna.is_none() {
-        return Err(Error::Checkpoint(CheckpointMismatch { missing: vec!["the Enformer encoder (no key ends in stem.0.weight)".into()], ..Default::default() }));
+        return Err(Error::Checkpoint(CheckpointMismatch {
+            missing: vec!["the Enformer encoder (no key ends in stem.0.weight)".into()],
+            ..Default::default()
+        }));
     }
     let mut grouped: BTreeMap<Part, Vec<(&str, &CheckpointTensor)>> = BTreeMap::new();
     for (key, tensor) in &checkpoint.tensors {
@@ -195,10 +221,17 @@ pub fn convert_isoformer(from: &Path, out: &Path, options: &ConvertOptions) -> R
     let protein_json = esm_config_json(config, "esm_", EsmConfig::isoformer_protein())?;
     let rna_json = esm_config_json(config, "nt_", crate::models::nucleotide::isoformer_rna())?;
     let width = |json: &Value, family| -> Result<usize> {
-        let config: EsmConfig = serde_json::from_value(json.clone()).map_err(|e| Error::Config(format!("{} config: {e}", family_name(family))))?;
+        let config: EsmConfig = serde_json::from_value(json.clone())
+            .map_err(|e| Error::Config(format!("{} config: {e}", family_name(family))))?;
         Ok(config.hidden_size)
     };
-    let aggregator = aggregator_config(config, &dna_config, width(&rna_json, EsmFamily::NucleotideTransformer)?, width(&protein_json, EsmFamily::Esm2)?, tensors_of(Part::Aggregator))?;
+    let aggregator = aggregator_config(
+        config,
+        &dna_config,
+        width(&rna_json, EsmFamily::NucleotideTransformer)?,
+        width(&protein_json, EsmFamily::Esm2)?,
+        tensors_of(Part::Aggregator),
+    )?;
 
     let mut parts = Vec::new();
     for part in Part::ALL {
@@ -218,7 +251,10 @@ pub fn convert_isoformer(from: &Path, out: &Path, options: &ConvertOptions) -> R
         parts.push((part, report));
     }
     if !parts.iter().any(|(part, _)| *part == Part::Aggregator) {
-        return Err(Error::Checkpoint(CheckpointMismatch { missing: vec!["the aggregator (no cross-attention or head keys)".into()], ..Default::default() }));
+        return Err(Error::Checkpoint(CheckpointMismatch {
+            missing: vec!["the aggregator (no cross-attention or head keys)".into()],
+            ..Default::default()
+        }));
     }
     let source = Source {
         checkpoint: label,

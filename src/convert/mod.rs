@@ -37,14 +37,14 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::convert::checkpoint::{Checkpoint, CheckpointTensor};
 use crate::config::{EsmConfig, EsmFamily};
+use crate::convert::checkpoint::{Checkpoint, CheckpointTensor};
 use crate::error::{CheckpointMismatch, Error, Result};
 use crate::models::esm::Esm;
 use crate::models::nn::TensorSpec;
 use crate::weights::quantize::{DEFAULT_BLOCK_SIZE, WeightDtype};
-use crate::weights::{self, Manifest, Source};
 pub use crate::weights::writer::write_weight_dir;
+use crate::weights::{self, Manifest, Source};
 
 /// What `convert` was asked to do.
 #[derive(Debug, Clone)]
@@ -62,14 +62,24 @@ pub struct ConvertOptions {
 
 impl Default for ConvertOptions {
     fn default() -> Self {
-        ConvertOptions { max_shard_bytes: weights::DEFAULT_SHARD_BYTES, dtype: WeightDtype::F32, block_size: DEFAULT_BLOCK_SIZE, random_weights: false, licence: None }
+        ConvertOptions {
+            max_shard_bytes: weights::DEFAULT_SHARD_BYTES,
+            dtype: WeightDtype::F32,
+            block_size: DEFAULT_BLOCK_SIZE,
+            random_weights: false,
+            licence: None,
+        }
     }
 }
 
 impl ConvertOptions {
     /// How [`write_weight_dir`] stores the tensors.
     pub fn storage(&self) -> crate::weights::writer::Storage {
-        crate::weights::writer::Storage { dtype: self.dtype, block_size: self.block_size, max_shard_bytes: self.max_shard_bytes }
+        crate::weights::writer::Storage {
+            dtype: self.dtype,
+            block_size: self.block_size,
+            max_shard_bytes: self.max_shard_bytes,
+        }
     }
 }
 
@@ -158,8 +168,13 @@ pub fn convert_esm(from: &Path, out: &Path, family: EsmFamily, options: &Convert
     let config_json = read_config_json(&from.join("config.json"))?;
     let checkpoint_path = Checkpoint::find_in_dir(from)?;
     let checkpoint = Checkpoint::open(&checkpoint_path)?;
-    let tensors: Vec<(&str, &CheckpointTensor)> = checkpoint.tensors.iter().map(|(name, t)| (name.as_str(), t)).collect();
-    let label = config_json.get("_name_or_path").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| relative_name(&checkpoint_path));
+    let tensors: Vec<(&str, &CheckpointTensor)> =
+        checkpoint.tensors.iter().map(|(name, t)| (name.as_str(), t)).collect();
+    let label = config_json
+        .get("_name_or_path")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| relative_name(&checkpoint_path));
     let random = random_weights(options, Some(&config_json));
     esm_weight_dir(config_json, family, &tensors, PartOutput { out, checkpoint_label: label, random, options })
 }
@@ -170,12 +185,19 @@ pub(crate) fn describe_esm_key(name: &str) -> Mapped {
         None => Mapped::Unknown,
         Some(Target::Ignored) => Mapped::Ignored,
         Some(Target::RotaryInvFreq) => Mapped::To(crate::models::nn::ROTARY_INV_FREQ.into()),
-        Some(Target::Tensor { name, transpose }) => Mapped::To(if transpose { format!("{name} (transposed)") } else { name }),
+        Some(Target::Tensor { name, transpose }) => {
+            Mapped::To(if transpose { format!("{name} (transposed)") } else { name })
+        }
     }
 }
 
 /// The ESM-family part of a checkpoint (`tensors` named as in a Hugging Face file) → a weight directory.
-pub(crate) fn esm_weight_dir(config_json: Value, family: EsmFamily, tensors: &[(&str, &CheckpointTensor)], output: PartOutput) -> Result<ConvertReport> {
+pub(crate) fn esm_weight_dir(
+    config_json: Value,
+    family: EsmFamily,
+    tensors: &[(&str, &CheckpointTensor)],
+    output: PartOutput,
+) -> Result<ConvertReport> {
     let config: EsmConfig = serde_json::from_value(config_json.clone()).map_err(|e| Error::Config(e.to_string()))?;
     config.validate(family)?;
     let mut mapped: BTreeMap<String, (Vec<usize>, Vec<f32>)> = BTreeMap::new();
@@ -201,7 +223,9 @@ pub(crate) fn esm_weight_dir(config_json: Value, family: EsmFamily, tensors: &[(
             }
         }
     }
-    let rotary = inv_freq.map(|(_, values)| values).unwrap_or_else(|| crate::models::nn::Rotary::default_inv_freq(config.head_dim()));
+    let rotary = inv_freq
+        .map(|(_, values)| values)
+        .unwrap_or_else(|| crate::models::nn::Rotary::default_inv_freq(config.head_dim()));
     mapped.insert(crate::models::nn::ROTARY_INV_FREQ.into(), (vec![rotary.len()], rotary));
 
     let has_lm_head = mapped.keys().any(|name| name.starts_with("lm_head."));
@@ -213,7 +237,13 @@ pub(crate) fn esm_weight_dir(config_json: Value, family: EsmFamily, tensors: &[(
         }
     }
     let specs = Esm::tensor_specs(&config, family, has_lm_head);
-    output.write(family.model_name(), published_licence(family), config_json, &specs, MappedTensors { tensors: mapped, mismatch, ignored })
+    output.write(
+        family.model_name(),
+        published_licence(family),
+        config_json,
+        &specs,
+        MappedTensors { tensors: mapped, mismatch, ignored },
+    )
 }
 
 /// Where a converted part goes and what its manifest says of it.
@@ -237,7 +267,14 @@ impl PartOutput<'_> {
     /// What every part converter ends with: the mapped tensors checked against the model's specs
     /// (one error listing every problem, with those found while mapping), then written with their
     /// source; `licence` is the published one, unless the options name another.
-    pub(crate) fn write(self, model: &str, licence: &str, config: Value, specs: &[TensorSpec], mapped: MappedTensors) -> Result<ConvertReport> {
+    pub(crate) fn write(
+        self,
+        model: &str,
+        licence: &str,
+        config: Value,
+        specs: &[TensorSpec],
+        mapped: MappedTensors,
+    ) -> Result<ConvertReport> {
         let MappedTensors { tensors: mut mapped, mut mismatch, ignored } = mapped;
         check_against_specs(specs, &mapped, &mut mismatch);
         if !mismatch.is_empty() {
@@ -259,7 +296,11 @@ pub(crate) fn relative_name(path: &Path) -> String {
     parts.into_iter().rev().collect::<Vec<_>>().join("/")
 }
 
-pub(crate) fn check_against_specs(specs: &[TensorSpec], mapped: &BTreeMap<String, (Vec<usize>, Vec<f32>)>, mismatch: &mut CheckpointMismatch) {
+pub(crate) fn check_against_specs(
+    specs: &[TensorSpec],
+    mapped: &BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    mismatch: &mut CheckpointMismatch,
+) {
     for spec in specs {
         match mapped.get(&spec.name) {
             None => mismatch.missing.push(spec.name.clone()),
@@ -282,7 +323,8 @@ pub fn read_config_json(path: &Path) -> Result<Value> {
 /// Whether the output is random weights: asked for, or marked in config.json (`"random_weights":
 /// true`, which the project's fixture generator writes).
 pub(crate) fn random_weights(options: &ConvertOptions, config_json: Option<&Value>) -> bool {
-    options.random_weights || config_json.and_then(|c| c.get("random_weights")).and_then(Value::as_bool).unwrap_or(false)
+    options.random_weights
+        || config_json.and_then(|c| c.get("random_weights")).and_then(Value::as_bool).unwrap_or(false)
 }
 
 /// A tensor as f32 with its shape; `transpose` turns a 2-D PyTorch Linear weight `[out, in]` into

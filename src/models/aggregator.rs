@@ -24,14 +24,13 @@
 //!    (`emb_layer_norm_after`), transformers' `last_hidden_state`; not configurable.
 
 use burn::nn::Linear;
-use burn::tensor::activation::{gelu, relu};
 use burn::tensor::Tensor;
+use burn::tensor::activation::{gelu, relu};
 
 use crate::config::AggregatorConfig;
 use crate::error::{Error, Result};
 use crate::models::nn::{self, KeyMask, ModalityEmbedding, TensorSpec, attend};
 use crate::weights::params::ParamSource;
-
 
 /// Multi-head attention of one sequence's queries over another modality's keys and values.
 struct CrossAttention {
@@ -53,7 +52,13 @@ impl CrossAttention {
 
     fn load(src: &mut dyn ParamSource, name: &str, q_dim: usize, kv_dim: usize, heads: usize) -> Result<Self> {
         let mut linear = |part: &str, d_in| nn::load_linear(src, &format!("{name}.{part}"), d_in, q_dim, true);
-        Ok(CrossAttention { query: linear("query", q_dim)?, key: linear("key", kv_dim)?, value: linear("value", kv_dim)?, output: linear("output", q_dim)?, heads })
+        Ok(CrossAttention {
+            query: linear("query", q_dim)?,
+            key: linear("key", kv_dim)?,
+            value: linear("value", kv_dim)?,
+            output: linear("output", q_dim)?,
+            heads,
+        })
     }
 
     /// `x`: `[b, nq, dq]`, `kv`: `[b, nk, dkv]`, `kv_mask`: `[b, nk]` (1 = token) → `[b, nq, dq]`.
@@ -122,13 +127,23 @@ impl Aggregator {
     }
 
     /// `dna`: `[b, bins, dna_dim]` → (`[b, tissues]` values, `[b, bins, dna_dim]` final DNA embeddings).
-    pub fn forward(&self, dna: Tensor<3>, rna: Option<ModalityEmbedding>, protein: Option<ModalityEmbedding>) -> Result<(Tensor<2>, Tensor<3>)> {
+    pub fn forward(
+        &self,
+        dna: Tensor<3>,
+        rna: Option<ModalityEmbedding>,
+        protein: Option<ModalityEmbedding>,
+    ) -> Result<(Tensor<2>, Tensor<3>)> {
         let [batch, bins, width] = dna.dims();
-        for (what, embedding, expected) in [("RNA", &rna, self.config.rna_dim), ("protein", &protein, self.config.protein_dim)] {
+        for (what, embedding, expected) in
+            [("RNA", &rna, self.config.rna_dim), ("protein", &protein, self.config.protein_dim)]
+        {
             if let Some(e) = embedding
                 && e.hidden.dims()[2] != expected
             {
-                return Err(Error::InvalidArgument(format!("{what} embeddings are {} wide; the aggregator expects {expected}", e.hidden.dims()[2])));
+                return Err(Error::InvalidArgument(format!(
+                    "{what} embeddings are {} wide; the aggregator expects {expected}",
+                    e.hidden.dims()[2]
+                )));
             }
         }
         let mut x = dna;
@@ -137,7 +152,8 @@ impl Aggregator {
             x = x.clone() + self.rna_attention.forward(x, rna.hidden, &mask);
         }
         if let Some(protein) = protein {
-            let mask = if self.config.special_token_keys { protein.mask } else { without_special_tokens(protein.mask, true) };
+            let mask =
+                if self.config.special_token_keys { protein.mask } else { without_special_tokens(protein.mask, true) };
             x = x.clone() + self.protein_attention.forward(x, protein.hidden, &mask);
         }
         let pooled = match self.config.pool_window {
@@ -169,7 +185,10 @@ mod tests {
         let rows = |values: Vec<f32>| Tensor::<2>::from_data(TensorData::new(values, [2, 5]), &device);
         let mask = KeyMask { tokens: rows(vec![1., 1., 1., 1., 0., 1., 1., 1., 1., 1.]), padded: true };
         let protein = without_special_tokens(KeyMask { tokens: mask.tokens.clone(), padded: true }, true);
-        assert_eq!(protein.tokens.into_data().try_into_vec::<f32>().unwrap(), vec![0., 1., 1., 0., 0., 0., 1., 1., 1., 0.]);
+        assert_eq!(
+            protein.tokens.into_data().try_into_vec::<f32>().unwrap(),
+            vec![0., 1., 1., 0., 0., 0., 1., 1., 1., 0.]
+        );
         let rna = without_special_tokens(KeyMask { tokens: mask.tokens.slice([1..2, 0..5]), padded: false }, false);
         assert!(rna.padded, "the attention must now mask");
         assert_eq!(rna.tokens.into_data().try_into_vec::<f32>().unwrap(), vec![0., 1., 1., 1., 1.]);

@@ -62,11 +62,20 @@ impl Conv {
         vec![spec(format!("{name}.weight"), &[c_out, c_in, k]), spec(format!("{name}.bias"), &[c_out])]
     }
 
-    fn load(src: &mut dyn ParamSource, name: &str, c_in: usize, c_out: usize, k: usize, kernel: ConvKernel) -> Result<Self> {
+    fn load(
+        src: &mut dyn ParamSource,
+        name: &str,
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        kernel: ConvKernel,
+    ) -> Result<Self> {
         let weight: Tensor<3> = src.take(&format!("{name}.weight"), &[c_out, c_in, k])?.reshape([c_out, c_in, k]);
         let weight = match kernel {
             // Merging the permuted dims cannot be a view: the reshape stores the taps contiguously.
-            ConvKernel::ShiftedMatmuls if k > 1 => ConvWeight::Taps(weight.permute([2, 0, 1]).reshape([k * c_out, c_in]).reshape([k, c_out, c_in])),
+            ConvKernel::ShiftedMatmuls if k > 1 => {
+                ConvWeight::Taps(weight.permute([2, 0, 1]).reshape([k * c_out, c_in]).reshape([k, c_out, c_in]))
+            }
             _ => ConvWeight::Direct(weight),
         };
         Ok(Conv { weight, bias: src.take(&format!("{name}.bias"), &[c_out])? })
@@ -133,8 +142,18 @@ impl ConvBlock {
         specs
     }
 
-    fn load(src: &mut dyn ParamSource, name: &str, c_in: usize, c_out: usize, k: usize, kernel: ConvKernel) -> Result<Self> {
-        Ok(ConvBlock { norm: BatchNorm::load(src, &format!("{name}.norm"), c_in)?, conv: Conv::load(src, &format!("{name}.conv"), c_in, c_out, k, kernel)? })
+    fn load(
+        src: &mut dyn ParamSource,
+        name: &str,
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        kernel: ConvKernel,
+    ) -> Result<Self> {
+        Ok(ConvBlock {
+            norm: BatchNorm::load(src, &format!("{name}.norm"), c_in)?,
+            conv: Conv::load(src, &format!("{name}.conv"), c_in, c_out, k, kernel)?,
+        })
     }
 
     /// `[1, in, L]` → `[1, out, L]`.
@@ -228,12 +247,26 @@ impl RelativeAttention {
 
     fn load(src: &mut dyn ParamSource, name: &str, config: &EnformerConfig) -> Result<Self> {
         let (d, h, dk, f) = (config.dim, config.heads, config.attn_dim_key, config.relative_features());
-        let mut linear = |part: &str, d_in, d_out, bias| nn::load_linear(src, &format!("{name}.{part}"), d_in, d_out, bias);
-        let (query, key, value) = (linear("query", d, h * dk, false)?, linear("key", d, h * dk, false)?, linear("value", d, d, false)?);
+        let mut linear =
+            |part: &str, d_in, d_out, bias| nn::load_linear(src, &format!("{name}.{part}"), d_in, d_out, bias);
+        let (query, key, value) =
+            (linear("query", d, h * dk, false)?, linear("key", d, h * dk, false)?, linear("value", d, d, false)?);
         let (output, rel_key) = (linear("output", d, d, true)?, linear("rel_key", f, h * dk, false)?);
-        let mut bias = |part: &str| -> Result<Tensor<4>> { Ok(src.take(&format!("{name}.{part}"), &[1, h, 1, dk])?.reshape([1, h, 1, dk])) };
+        let mut bias = |part: &str| -> Result<Tensor<4>> {
+            Ok(src.take(&format!("{name}.{part}"), &[1, h, 1, dk])?.reshape([1, h, 1, dk]))
+        };
         let (rel_content_bias, rel_pos_bias) = (bias("rel_content_bias")?, bias("rel_pos_bias")?);
-        Ok(RelativeAttention { query, key, value, output, rel_key, rel_content_bias, rel_pos_bias, heads: h, dim_key: dk })
+        Ok(RelativeAttention {
+            query,
+            key,
+            value,
+            output,
+            rel_key,
+            rel_content_bias,
+            rel_pos_bias,
+            heads: h,
+            dim_key: dk,
+        })
     }
 
     /// `x`: `[1, n, dim]`, `positions`: `[2n − 1, features]` → `[1, n, dim]`. Heads are processed in
@@ -247,7 +280,12 @@ impl RelativeAttention {
         let k = split(self.key.forward(x.clone()), dk);
         let v = split(self.value.forward(x), dv);
         let distances = 2 * n - 1;
-        let rel_k = self.rel_key.forward(positions.clone()).reshape([distances, h, dk]).swap_dims(0, 1).reshape([1, h, distances, dk]);
+        let rel_k = self
+            .rel_key
+            .forward(positions.clone())
+            .reshape([distances, h, dk])
+            .swap_dims(0, 1)
+            .reshape([1, h, distances, dk]);
         let group = (MAX_SCORE_ELEMENTS / (batch * n * 2 * n).max(1)).clamp(1, h);
         let parts = (0..h)
             .step_by(group)
@@ -255,7 +293,8 @@ impl RelativeAttention {
                 let g = group.min(h - start);
                 let heads = |t: &Tensor<4>| t.clone().narrow(1, start, g);
                 let q = heads(&q);
-                let relative = relative_shift((q.clone() + heads(&self.rel_pos_bias)).matmul(heads(&rel_k).swap_dims(2, 3)));
+                let relative =
+                    relative_shift((q.clone() + heads(&self.rel_pos_bias)).matmul(heads(&rel_k).swap_dims(2, 3)));
                 // softmax((q + content bias)·kᵀ + relative)·v in Burn's fused op, the relative
                 // logits as its additive bias; q is already scaled, so the op's scale is 1.
                 let options = AttentionModuleOptions { scale: Some(1.0), ..Default::default() };
@@ -389,7 +428,12 @@ impl Enformer {
 
     /// Builds the trunk from uploaded weights, its k > 1 convolutions run by `kernel`; a head is
     /// loaded for each `heads.<name>.weight` present.
-    pub fn load(config: &EnformerConfig, src: &mut dyn ParamSource, head_names: &[String], kernel: ConvKernel) -> Result<Self> {
+    pub fn load(
+        config: &EnformerConfig,
+        src: &mut dyn ParamSource,
+        head_names: &[String],
+        kernel: ConvKernel,
+    ) -> Result<Self> {
         config.validate()?;
         let filters = config.filter_list();
         let half = filters[0];
@@ -401,15 +445,32 @@ impl Enformer {
             .enumerate()
             .map(|(i, pair)| TowerBlock::load(src, &format!("tower.{i}"), pair[0], pair[1], kernel))
             .collect::<Result<Vec<_>>>()?;
-        let layers = (0..config.depth).map(|i| TransformerLayer::load(src, &format!("transformer.{i}"), config)).collect::<Result<Vec<_>>>()?;
+        let layers = (0..config.depth)
+            .map(|i| TransformerLayer::load(src, &format!("transformer.{i}"), config))
+            .collect::<Result<Vec<_>>>()?;
         let final_block = ConvBlock::load(src, "final", config.dim, 2 * config.dim, 1, kernel)?;
         let mut heads = Vec::new();
         for name in head_names {
-            let tracks = config.output_heads.get(name).copied().ok_or_else(|| Error::Config(format!("no output_heads entry for head {name:?}")))?;
+            let tracks = config
+                .output_heads
+                .get(name)
+                .copied()
+                .ok_or_else(|| Error::Config(format!("no output_heads entry for head {name:?}")))?;
             heads.push((name.clone(), nn::load_linear(src, &format!("heads.{name}"), 2 * config.dim, tracks, true)?));
         }
-        let positions = position_tensor(ENFORMER_SEQUENCE_LENGTH >> config.num_downsamples, config, &stem_conv.device());
-        Ok(Enformer { config: config.clone(), stem_conv, stem_residual, stem_pool, tower, layers, final_block, heads, positions })
+        let positions =
+            position_tensor(ENFORMER_SEQUENCE_LENGTH >> config.num_downsamples, config, &stem_conv.device());
+        Ok(Enformer {
+            config: config.clone(),
+            stem_conv,
+            stem_residual,
+            stem_pool,
+            tower,
+            layers,
+            final_block,
+            heads,
+            positions,
+        })
     }
 
     pub fn config(&self) -> &EnformerConfig {
@@ -452,7 +513,11 @@ impl Enformer {
             parts.push(self.convolutions(x).narrow(2, first - start, last - first));
         }
         let mut x = Tensor::cat(parts, 2).swap_dims(1, 2); // [1, bins, dim]
-        let positions = if self.positions.dims()[0] == 2 * bins - 1 { self.positions.clone() } else { position_tensor(bins, &self.config, device) };
+        let positions = if self.positions.dims()[0] == 2 * bins - 1 {
+            self.positions.clone()
+        } else {
+            position_tensor(bins, &self.config, device)
+        };
         for layer in &self.layers {
             x = layer.forward(x, &positions);
         }
@@ -464,14 +529,20 @@ impl Enformer {
     /// Track predictions from the trunk's output: `[1, target, 2·dim]` → one `[1, target, tracks]`
     /// per head (Linear + Softplus).
     pub fn heads(&self, embedding: &Tensor<3>) -> Vec<(String, Tensor<3>)> {
-        self.heads.iter().map(|(name, linear)| (name.clone(), softplus(linear.forward(embedding.clone()), 1.0))).collect()
+        self.heads
+            .iter()
+            .map(|(name, linear)| (name.clone(), softplus(linear.forward(embedding.clone()), 1.0)))
+            .collect()
     }
 }
 
 /// [`relative_position_features`] for `bins` bins, uploaded: `[2·bins − 1, features]`.
 fn position_tensor(bins: usize, config: &EnformerConfig, device: &Device) -> Tensor<2> {
     let features = config.relative_features();
-    Tensor::<2>::from_data(TensorData::new(relative_position_features(bins, features), [2 * bins - 1, features]), device)
+    Tensor::<2>::from_data(
+        TensorData::new(relative_position_features(bins, features), [2 * bins - 1, features]),
+        device,
+    )
 }
 
 /// `[L, 4]` row-major → `[4, L]` row-major (Conv1d wants channels first).
@@ -495,7 +566,9 @@ pub fn relative_position_features(n: usize, features: usize) -> Vec<f32> {
     let linspace = |start: f32, end: f32| -> Vec<f32> {
         let step = (end - start) / (per - 1).max(1) as f32;
         // torch.linspace fills the second half from the end, so the last value is exactly `end`.
-        (0..per).map(|i| if i < per / 2 { start + step * i as f32 } else { end - step * (per - 1 - i) as f32 }).collect()
+        (0..per)
+            .map(|i| if i < per / 2 { start + step * i as f32 } else { end - step * (per - 1 - i) as f32 })
+            .collect()
     };
     let n_f = n as f32;
     let max_range = ((n as f64).ln() / 2f64.ln()) as f32;
@@ -543,7 +616,8 @@ mod tests {
     fn published_trunk_has_the_published_parameter_count() {
         let config = EnformerConfig::published();
         let specs = Enformer::tensor_specs(&config, &[]);
-        let buffers: usize = specs.iter().filter(|s| s.name.contains("running_")).map(|s| s.shape.iter().product::<usize>()).sum();
+        let buffers: usize =
+            specs.iter().filter(|s| s.name.contains("running_")).map(|s| s.shape.iter().product::<usize>()).sum();
         assert_eq!(buffers, 29_696);
         assert_eq!(parameter_count(&specs) - buffers, 229_845_504);
         let heads = [("human".to_string(), 5313), ("mouse".to_string(), 1643)];
@@ -566,7 +640,8 @@ mod tests {
         // logits[i][r] = r − (n − 1) + 10·i: after the shift, entry (i, j) must be the distance j − i.
         let n = 4;
         let device = Device::flex();
-        let values: Vec<f32> = (0..n).flat_map(|i| (0..2 * n - 1).map(move |r| (r as f32 - (n as f32 - 1.0)) + 10.0 * i as f32)).collect();
+        let values: Vec<f32> =
+            (0..n).flat_map(|i| (0..2 * n - 1).map(move |r| (r as f32 - (n as f32 - 1.0)) + 10.0 * i as f32)).collect();
         let x = Tensor::<4>::from_data(TensorData::new(values, [1, 1, n, 2 * n - 1]), &device);
         let shifted = relative_shift(x).into_data().try_to_vec::<f32>().unwrap();
         for i in 0..n {

@@ -6,21 +6,47 @@ use burn::tensor::Tensor;
 use serde::Serialize;
 
 use crate::config::AggregatorConfig;
+use crate::error::{Error, Modality, Result};
 use crate::models::aggregator::Aggregator;
 use crate::models::nn::ModalityEmbedding;
 use crate::runtime::embed::{DnaEncoder, SequenceEncoder, TokensOnDevice, read_back};
-use crate::error::{Error, Modality, Result};
-use crate::runtime::stages::{Stage, StageClock, StageTimes};
 use crate::runtime::parts::PartSource;
+use crate::runtime::stages::{Stage, StageClock, StageTimes};
 use crate::weights::{LoadedWeights, Manifest, Part};
 
 /// The 30 GTEx tissues in the dataset card's order ("List of tissues V1"); that the head's outputs
 /// follow this order is the natural assumption, not confirmed (docs/isoformer-architecture.md §6).
 pub const TISSUES: [&str; 30] = [
-    "Adipose Tissue", "Adrenal Gland", "Bladder", "Blood", "Blood Vessel", "Brain", "Breast", "Cervix Uteri", "Colon",
-    "Esophagus", "Fallopian Tube", "Heart", "Kidney", "Liver", "Lung", "Muscle", "Nerve", "Ovary", "Pancreas",
-    "Pituitary", "Prostate", "Salivary Gland", "Skin", "Small Intestine", "Spleen", "Stomach", "Testis", "Thyroid",
-    "Uterus", "Vagina",
+    "Adipose Tissue",
+    "Adrenal Gland",
+    "Bladder",
+    "Blood",
+    "Blood Vessel",
+    "Brain",
+    "Breast",
+    "Cervix Uteri",
+    "Colon",
+    "Esophagus",
+    "Fallopian Tube",
+    "Heart",
+    "Kidney",
+    "Liver",
+    "Lung",
+    "Muscle",
+    "Nerve",
+    "Ovary",
+    "Pancreas",
+    "Pituitary",
+    "Prostate",
+    "Salivary Gland",
+    "Skin",
+    "Small Intestine",
+    "Spleen",
+    "Stomach",
+    "Testis",
+    "Thyroid",
+    "Uterus",
+    "Vagina",
 ];
 
 /// What the head emits, said in every prediction: the training target is GTEx v8 transcript TPM as
@@ -68,7 +94,8 @@ pub fn load_aggregator(manifest: &Manifest, mut weights: LoadedWeights) -> Resul
     if manifest.model != "aggregator" {
         return Err(Error::Manifest(format!("model {:?} is not an IsoFormer aggregator", manifest.model)));
     }
-    let config: AggregatorConfig = serde_json::from_value(manifest.config.clone()).map_err(|e| Error::Config(e.to_string()))?;
+    let config: AggregatorConfig =
+        serde_json::from_value(manifest.config.clone()).map_err(|e| Error::Config(e.to_string()))?;
     let aggregator = Aggregator::load(&config, &mut weights)?;
     weights.finish()?;
     Ok((aggregator, manifest.source.random_weights))
@@ -90,7 +117,13 @@ pub struct Isoformer {
 
 impl Isoformer {
     /// Checks that the encoders' widths are the aggregator's and that each encoder reads its modality.
-    pub fn new(dna: DnaEncoder, rna: Option<SequenceEncoder>, protein: Option<SequenceEncoder>, aggregator: Aggregator, random_weights: bool) -> Result<Self> {
+    pub fn new(
+        dna: DnaEncoder,
+        rna: Option<SequenceEncoder>,
+        protein: Option<SequenceEncoder>,
+        aggregator: Aggregator,
+        random_weights: bool,
+    ) -> Result<Self> {
         for (encoder, modality) in [(&rna, Modality::Rna), (&protein, Modality::Protein)] {
             if let Some(encoder) = encoder {
                 encoder.expect_modality(modality)?;
@@ -98,7 +131,10 @@ impl Isoformer {
         }
         let hidden = |encoder: &Option<SequenceEncoder>| encoder.as_ref().map(|e| e.config().hidden_size);
         aggregator.config().check_widths(2 * dna.config().dim, hidden(&rna), hidden(&protein))?;
-        let random_weights = random_weights || dna.random_weights() || rna.as_ref().is_some_and(|e| e.random_weights()) || protein.as_ref().is_some_and(|e| e.random_weights());
+        let random_weights = random_weights
+            || dna.random_weights()
+            || rna.as_ref().is_some_and(|e| e.random_weights())
+            || protein.as_ref().is_some_and(|e| e.random_weights());
         Ok(Isoformer { dna, rna, protein, aggregator, random_weights, absent_dna: std::sync::OnceLock::new() })
     }
 
@@ -136,7 +172,9 @@ impl Isoformer {
         match modality {
             Modality::Rna => Self::encoder(&self.rna, modality),
             Modality::Protein => Self::encoder(&self.protein, modality),
-            Modality::Dna => Err(Error::InvalidArgument("DNA is embedded by the DNA encoder (Enformer), not a sequence encoder".into())),
+            Modality::Dna => Err(Error::InvalidArgument(
+                "DNA is embedded by the DNA encoder (Enformer), not a sequence encoder".into(),
+            )),
         }
     }
 
@@ -159,14 +197,20 @@ impl Isoformer {
     /// The RNA's and the protein's token ids (host side).
     fn tokenize(&self, inputs: &IsoformerInputs<'_>) -> Result<(TokenIds, TokenIds)> {
         let rna = inputs.rna.map(|s| Self::encoder(&self.rna, Modality::Rna)?.tokenize(s)).transpose()?;
-        let protein = inputs.protein.map(|s| Self::encoder(&self.protein, Modality::Protein)?.tokenize(s)).transpose()?;
+        let protein =
+            inputs.protein.map(|s| Self::encoder(&self.protein, Modality::Protein)?.tokenize(s)).transpose()?;
         Ok((rna, protein))
     }
 
     /// The token ids to the device; laps `Upload` once they are there.
-    async fn upload(&self, (rna, protein): (Option<Vec<u32>>, Option<Vec<u32>>), clock: &mut StageClock) -> Result<(Option<TokensOnDevice>, Option<TokensOnDevice>)> {
+    async fn upload(
+        &self,
+        (rna, protein): (Option<Vec<u32>>, Option<Vec<u32>>),
+        clock: &mut StageClock,
+    ) -> Result<(Option<TokensOnDevice>, Option<TokensOnDevice>)> {
         let rna = rna.map(|t| Self::encoder(&self.rna, Modality::Rna).map(|e| e.upload(&t))).transpose()?;
-        let protein = protein.map(|t| Self::encoder(&self.protein, Modality::Protein).map(|e| e.upload(&t))).transpose()?;
+        let protein =
+            protein.map(|t| Self::encoder(&self.protein, Modality::Protein).map(|e| e.upload(&t))).transpose()?;
         // The queue runs in order: once the last upload is on the device, so is the first.
         match protein.as_ref().or(rna.as_ref()) {
             Some(last) => clock.lap_after(Stage::Upload, &last.mask.tokens).await?,
@@ -213,7 +257,12 @@ impl Isoformer {
     }
 
     /// [`Isoformer::predict`] with the DNA embedding already computed (from `inputs.dna`).
-    pub async fn predict_from(&self, dna: Tensor<3>, inputs: &IsoformerInputs<'_>, final_dna: bool) -> Result<Prediction> {
+    pub async fn predict_from(
+        &self,
+        dna: Tensor<3>,
+        inputs: &IsoformerInputs<'_>,
+        final_dna: bool,
+    ) -> Result<Prediction> {
         let mut clock = StageClock::default();
         let tokens = self.tokenize(inputs)?;
         clock.lap(Stage::Tokenize);
@@ -230,7 +279,11 @@ impl Isoformer {
         inputs: &IsoformerInputs<'_>,
         final_dna: bool,
     ) -> Result<Prediction> {
-        let mut encode = async |tokens: Option<TokensOnDevice>, encoder: &Option<SequenceEncoder>, modality: Modality, stage: Stage| -> Result<Option<ModalityEmbedding>> {
+        let mut encode = async |tokens: Option<TokensOnDevice>,
+                                encoder: &Option<SequenceEncoder>,
+                                modality: Modality,
+                                stage: Stage|
+               -> Result<Option<ModalityEmbedding>> {
             let Some(tokens) = tokens else { return Ok(None) };
             let embedding = Self::encoder(encoder, modality)?.forward(tokens);
             clock.lap_after(stage, &embedding.hidden).await?;
@@ -248,7 +301,12 @@ impl Isoformer {
 }
 
 /// Reads the aggregator's outputs back into a [`Prediction`].
-async fn prediction((values, final_embeddings): (Tensor<2>, Tensor<3>), inputs: &IsoformerInputs<'_>, final_dna: bool, random_weights: bool) -> Result<Prediction> {
+async fn prediction(
+    (values, final_embeddings): (Tensor<2>, Tensor<3>),
+    inputs: &IsoformerInputs<'_>,
+    final_dna: bool,
+    random_weights: bool,
+) -> Result<Prediction> {
     let values = read_back(values).await?;
     let final_dna_embeddings = if final_dna {
         let [_, bins, width] = final_embeddings.dims();
@@ -256,12 +314,21 @@ async fn prediction((values, final_embeddings): (Tensor<2>, Tensor<3>), inputs: 
     } else {
         None
     };
-    let tissues = (0..values.len()).map(|i| TISSUES.get(i).map_or_else(|| format!("output {i}"), |t| t.to_string())).collect();
+    let tissues =
+        (0..values.len()).map(|i| TISSUES.get(i).map_or_else(|| format!("output {i}"), |t| t.to_string())).collect();
     let modalities = [(inputs.dna, Modality::Dna), (inputs.rna, Modality::Rna), (inputs.protein, Modality::Protein)]
         .into_iter()
         .filter_map(|(s, m)| s.map(|_| m))
         .collect();
-    Ok(Prediction { tissues, values, units: UNITS, modalities, random_weights, final_dna_embeddings, stages: StageTimes::default() })
+    Ok(Prediction {
+        tissues,
+        values,
+        units: UNITS,
+        modalities,
+        random_weights,
+        final_dna_embeddings,
+        stages: StageTimes::default(),
+    })
 }
 
 /// Runs a part's pending work to the end: reads `tensor` back and uploads it again, so nothing
@@ -287,7 +354,9 @@ pub async fn predict_part_by_part(
     let mut clock = StageClock::default();
     let mut random = false;
     let mut embeddings = Vec::new();
-    for (part, modality, sequence) in [(Part::Rna, Modality::Rna, inputs.rna), (Part::Protein, Modality::Protein, inputs.protein)] {
+    for (part, modality, sequence) in
+        [(Part::Rna, Modality::Rna, inputs.rna), (Part::Protein, Modality::Protein, inputs.protein)]
+    {
         let Some(sequence) = sequence else {
             embeddings.push(None);
             continue;
@@ -329,7 +398,12 @@ pub async fn predict_part_by_part(
 
 /// [`predict_part_by_part`] over an IsoFormer weight directory on the local file system.
 #[cfg(not(target_arch = "wasm32"))]
-pub async fn predict_dir_part_by_part(device: &crate::ComputeDevice, dir: &std::path::Path, inputs: &IsoformerInputs<'_>, final_dna: bool) -> Result<Prediction> {
+pub async fn predict_dir_part_by_part(
+    device: &crate::ComputeDevice,
+    dir: &std::path::Path,
+    inputs: &IsoformerInputs<'_>,
+    final_dna: bool,
+) -> Result<Prediction> {
     let mut source = crate::runtime::parts::IsoformerDir::open(dir)?;
     predict_part_by_part(device, inputs, final_dna, &mut source).await
 }

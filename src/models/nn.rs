@@ -52,7 +52,13 @@ pub(crate) fn layer_norm_specs(name: &str, d: usize) -> Vec<TensorSpec> {
 
 /// A Linear layer whose weight is stored as `[d_in, d_out]` (Burn's layout; the converter
 /// transposes PyTorch's `[out, in]`).
-pub(crate) fn load_linear(src: &mut dyn ParamSource, name: &str, d_in: usize, d_out: usize, bias: bool) -> Result<Linear> {
+pub(crate) fn load_linear(
+    src: &mut dyn ParamSource,
+    name: &str,
+    d_in: usize,
+    d_out: usize,
+    bias: bool,
+) -> Result<Linear> {
     let weight = src.take_matrix(&format!("{name}.weight"), [d_in, d_out])?;
     let bias = if bias { Some(Param::from_tensor(src.take(&format!("{name}.bias"), &[d_out])?)) } else { None };
     Ok(Linear { weight: Param::from_tensor(weight), bias })
@@ -189,12 +195,21 @@ pub struct SelfAttention {
 
 impl SelfAttention {
     pub(crate) fn specs(prefix: &str, d: usize) -> Vec<TensorSpec> {
-        ["query", "key", "value", "output"].iter().flat_map(|p| linear_specs(&format!("{prefix}.{p}"), d, d, true)).collect()
+        ["query", "key", "value", "output"]
+            .iter()
+            .flat_map(|p| linear_specs(&format!("{prefix}.{p}"), d, d, true))
+            .collect()
     }
 
     pub(crate) fn load(src: &mut dyn ParamSource, prefix: &str, d: usize, heads: usize) -> Result<Self> {
         let mut projection = |part: &str| load_linear(src, &format!("{prefix}.{part}"), d, d, true);
-        Ok(SelfAttention { query: projection("query")?, key: projection("key")?, value: projection("value")?, output: projection("output")?, heads })
+        Ok(SelfAttention {
+            query: projection("query")?,
+            key: projection("key")?,
+            value: projection("value")?,
+            output: projection("output")?,
+            heads,
+        })
     }
 
     /// `x`: `[batch, length, d]`, `mask`: `[batch, 1, length, length]` → `[batch, length, d]`.

@@ -49,11 +49,14 @@ pub fn set_fusion(enabled: bool) -> Result<()> {
         return Ok(());
     }
     if enabled {
-        return Err(Error::InvalidArgument("fusion was switched off for this process; it cannot be switched back on".into()));
+        return Err(Error::InvalidArgument(
+            "fusion was switched off for this process; it cannot be switched back on".into(),
+        ));
     }
     for name in burn_cubecl::fusion::BUILTIN_NAMES {
-        burn_cubecl::fusion::remove(name)
-            .map_err(|e| Error::InvalidArgument(format!("fusion can only be switched off before the first GPU work ({e:?})")))?;
+        burn_cubecl::fusion::remove(name).map_err(|e| {
+            Error::InvalidArgument(format!("fusion can only be switched off before the first GPU work ({e:?})"))
+        })?;
     }
     DISABLED.store(true, Ordering::SeqCst);
     Ok(())
@@ -84,8 +87,10 @@ fn tune_lightly_if_software(software: bool) {
 fn native_adapter_is_software() -> bool {
     use burn::tensor::wgpu::wgpu;
     let instance = wgpu::Instance::default();
-    let options = wgpu::RequestAdapterOptions { power_preference: wgpu::PowerPreference::HighPerformance, ..Default::default() };
-    pollster::block_on(instance.request_adapter(&options)).is_ok_and(|adapter| adapter.get_info().device_type == wgpu::DeviceType::Cpu)
+    let options =
+        wgpu::RequestAdapterOptions { power_preference: wgpu::PowerPreference::HighPerformance, ..Default::default() };
+    pollster::block_on(instance.request_adapter(&options))
+        .is_ok_and(|adapter| adapter.get_info().device_type == wgpu::DeviceType::Cpu)
 }
 
 /// Threads for the native CPU backend (flex's rayon pool, which its matmuls and convolutions
@@ -105,7 +110,9 @@ pub fn set_cpu_threads(threads: Option<usize>) -> Result<()> {
 #[cfg(not(target_arch = "wasm32"))]
 pub fn init_native(kind: BackendKind) -> Result<ComputeDevice> {
     match kind {
-        BackendKind::Cpu => Ok(ComputeDevice::cpu(&format!("cpu (burn flex, {} threads)", rayon::current_num_threads()))),
+        BackendKind::Cpu => {
+            Ok(ComputeDevice::cpu(&format!("cpu (burn flex, {} threads)", rayon::current_num_threads())))
+        }
         BackendKind::Wgpu => {
             // Burn registers the wgpu runtime once per process and refuses a second registration,
             // so later (or concurrent) calls share the first device.
@@ -180,7 +187,8 @@ pub async fn init_webgpu() -> Result<ComputeDevice> {
     if let Some(existing) = WEBGPU.with(|slot| slot.borrow().clone()) {
         return Ok(existing);
     }
-    let (device, setup) = Device::wgpu_options().init_with_setup_async().await.map_err(|e| Error::NoGpu(e.to_string()))?;
+    let (device, setup) =
+        Device::wgpu_options().init_with_setup_async().await.map_err(|e| Error::NoGpu(e.to_string()))?;
     let device = describe_wgpu(device, &setup);
     WEBGPU.with(|slot| *slot.borrow_mut() = Some(device.clone()));
     Ok(device)

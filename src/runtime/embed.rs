@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::Serialize;
 
-use crate::models::nn::ModalityEmbedding;
-use crate::runtime::backend::ComputeDevice;
 use crate::config::{ENFORMER_SEQUENCE_LENGTH, EnformerConfig, EsmConfig, EsmFamily};
-use crate::models::enformer::{ConvChunks, ConvKernel, Enformer};
 use crate::error::{Error, Modality, Result};
+use crate::models::enformer::{ConvChunks, ConvKernel, Enformer};
 use crate::models::esm::Esm;
 use crate::models::nn::KeyMask;
+use crate::models::nn::ModalityEmbedding;
+use crate::runtime::backend::ComputeDevice;
 use crate::tokenize::{DnaOneHot, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, ProteinTokenizer, Tokenizer, pad_batch};
 use crate::weights::{LoadedWeights, Manifest};
 
@@ -51,16 +51,20 @@ impl SequenceEncoder {
     /// [`NUCLEOTIDE_MAX_TOKENS`] tokens with `<cls>` (fewer if the config has fewer positions).
     pub fn new(device: ComputeDevice, manifest: &Manifest, mut weights: LoadedWeights) -> Result<Self> {
         let family = EsmFamily::from_model_name(&manifest.model).ok_or_else(|| {
-            Error::Manifest(format!("model {:?} is not an ESM-family encoder (expected \"esm2\" or \"nt\")", manifest.model))
+            Error::Manifest(format!(
+                "model {:?} is not an ESM-family encoder (expected \"esm2\" or \"nt\")",
+                manifest.model
+            ))
         })?;
-        let config: EsmConfig = serde_json::from_value(manifest.config.clone()).map_err(|e| Error::Config(e.to_string()))?;
+        let config: EsmConfig =
+            serde_json::from_value(manifest.config.clone()).map_err(|e| Error::Config(e.to_string()))?;
         let model = Esm::load(&config, family, &mut weights)?;
         weights.finish()?;
         let tokenizer = match family {
             EsmFamily::Esm2 => Tokenizer::Protein(ProteinTokenizer::new(config.max_residues())),
-            EsmFamily::NucleotideTransformer => {
-                Tokenizer::Nucleotide(NucleotideTokenizer::new(NUCLEOTIDE_MAX_TOKENS.min(config.max_position_embeddings)))
-            }
+            EsmFamily::NucleotideTransformer => Tokenizer::Nucleotide(NucleotideTokenizer::new(
+                NUCLEOTIDE_MAX_TOKENS.min(config.max_position_embeddings),
+            )),
         };
         Ok(SequenceEncoder { device, model, tokenizer, random_weights: manifest.source.random_weights })
     }
@@ -97,7 +101,11 @@ impl SequenceEncoder {
 
     /// An error unless this encoder reads `modality` (so a protein never reaches NT-v2).
     pub fn expect_modality(&self, modality: Modality) -> Result<()> {
-        if modality == self.modality() { Ok(()) } else { Err(Error::WrongModality { requested: modality, loaded: self.modality() }) }
+        if modality == self.modality() {
+            Ok(())
+        } else {
+            Err(Error::WrongModality { requested: modality, loaded: self.modality() })
+        }
     }
 
     fn inputs(&self, tokenizer: &Tokenizer, sequences: &[&str]) -> Result<(Vec<Vec<u32>>, Tensor<2, Int>, KeyMask)> {
@@ -177,7 +185,9 @@ impl SequenceEncoder {
         let (tokens, ids, mask) = self.inputs(&self.tokenizer, sequences)?;
         let logits = self.model.logits(self.model.forward(ids, &mask)).ok_or_else(no_head)?;
         let per_sequence = read_rows(logits, tokens).await?;
-        Ok(per_sequence.map(|(tokens, vocab, logits)| Logits { shape: [tokens.len(), vocab], tokens, logits }).collect())
+        Ok(per_sequence
+            .map(|(tokens, vocab, logits)| Logits { shape: [tokens.len(), vocab], tokens, logits })
+            .collect())
     }
 }
 
@@ -232,11 +242,17 @@ impl DnaEncoder {
     }
 
     /// [`Self::new`] with the convolutions' kernel chosen (benchmarks compare the two).
-    pub fn with_conv_kernel(device: ComputeDevice, manifest: &Manifest, mut weights: LoadedWeights, kernel: ConvKernel) -> Result<Self> {
+    pub fn with_conv_kernel(
+        device: ComputeDevice,
+        manifest: &Manifest,
+        mut weights: LoadedWeights,
+        kernel: ConvKernel,
+    ) -> Result<Self> {
         if manifest.model != "enformer" {
             return Err(Error::Manifest(format!("model {:?} is not an Enformer DNA encoder", manifest.model)));
         }
-        let config: EnformerConfig = serde_json::from_value(manifest.config.clone()).map_err(|e| Error::Config(e.to_string()))?;
+        let config: EnformerConfig =
+            serde_json::from_value(manifest.config.clone()).map_err(|e| Error::Config(e.to_string()))?;
         let heads: Vec<String> = manifest
             .files
             .iter()
@@ -248,7 +264,13 @@ impl DnaEncoder {
         weights.finish()?;
         let limit = device.limits.map_or(CPU_BUFFER_BUDGET, |(binding, buffer)| binding.min(buffer));
         let chunks = ConvChunks::plan(&config, limit);
-        Ok(DnaEncoder { device, model, one_hot: DnaOneHot::new(ENFORMER_SEQUENCE_LENGTH), chunks, random_weights: manifest.source.random_weights })
+        Ok(DnaEncoder {
+            device,
+            model,
+            one_hot: DnaOneHot::new(ENFORMER_SEQUENCE_LENGTH),
+            chunks,
+            random_weights: manifest.source.random_weights,
+        })
     }
 
     /// Plans the convolution chunks for a smaller buffer limit (for example WebGPU's portable
@@ -320,13 +342,22 @@ impl DnaEncoder {
         }
         let last_hidden_state = read_back(output).await?;
         let mean_embedding = mean_rows(&last_hidden_state, width);
-        Ok(DnaEmbedding { bases: sequence.chars().count(), shape: [bins, width], last_hidden_state, mean_embedding, tracks })
+        Ok(DnaEmbedding {
+            bases: sequence.chars().count(),
+            shape: [bins, width],
+            last_hidden_state,
+            mean_embedding,
+            tracks,
+        })
     }
 }
 
 /// Reads back a padded `[batch, length, width]` output and cuts out each sequence's own
 /// `[tokens, width]` rows: yields `(tokens, width, rows)`.
-async fn read_rows(output: Tensor<3>, tokens: Vec<Vec<u32>>) -> Result<impl Iterator<Item = (Vec<u32>, usize, Vec<f32>)>> {
+async fn read_rows(
+    output: Tensor<3>,
+    tokens: Vec<Vec<u32>>,
+) -> Result<impl Iterator<Item = (Vec<u32>, usize, Vec<f32>)>> {
     let [_, length, width] = output.dims();
     let values = read_back(output).await?;
     Ok(tokens.into_iter().enumerate().map(move |(b, tokens)| {

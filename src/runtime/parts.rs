@@ -49,13 +49,20 @@ pub fn parts_to_load(source: &impl PartSource, wanted: &[Part]) -> Result<Vec<Pa
     if !source.has(Part::Dna) || !source.has(Part::Aggregator) {
         return Err(Error::Manifest("the DNA and aggregator parts are required".into()));
     }
-    Ok(Part::ALL.into_iter().filter(|&part| matches!(part, Part::Dna | Part::Aggregator) || (wanted.contains(&part) && source.has(part))).collect())
+    Ok(Part::ALL
+        .into_iter()
+        .filter(|&part| matches!(part, Part::Dna | Part::Aggregator) || (wanted.contains(&part) && source.has(part)))
+        .collect())
 }
 
 /// Loads IsoFormer from `source` onto `device`: every manifest first (so a loader knows the total
 /// before the first shard), then each part's weights, then [`Isoformer::new`] checks that the
 /// widths agree.
-pub async fn load_isoformer(device: &ComputeDevice, source: &mut impl PartSource, wanted: &[Part]) -> Result<Isoformer> {
+pub async fn load_isoformer(
+    device: &ComputeDevice,
+    source: &mut impl PartSource,
+    wanted: &[Part],
+) -> Result<Isoformer> {
     let parts = parts_to_load(source, wanted)?;
     let mut manifests = Vec::with_capacity(parts.len());
     for &part in &parts {
@@ -123,12 +130,14 @@ impl PartSource for PartDirs {
     }
 
     async fn manifest(&mut self, part: Part) -> Result<Manifest> {
-        let dir = self.0.get(&part).ok_or_else(|| Error::InvalidArgument(format!("no {} weights given", part.dir_name())))?;
+        let dir =
+            self.0.get(&part).ok_or_else(|| Error::InvalidArgument(format!("no {} weights given", part.dir_name())))?;
         crate::weights::read_manifest(dir)
     }
 
     async fn weights(&mut self, part: Part, manifest: &Manifest, device: &Device) -> Result<LoadedWeights> {
-        let dir = self.0.get(&part).ok_or_else(|| Error::InvalidArgument(format!("no {} weights given", part.dir_name())))?;
+        let dir =
+            self.0.get(&part).ok_or_else(|| Error::InvalidArgument(format!("no {} weights given", part.dir_name())))?;
         crate::weights::load_weights(dir, manifest, device)
     }
 }

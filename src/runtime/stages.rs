@@ -7,8 +7,8 @@ use burn::tensor::Tensor;
 use serde::Serialize;
 use web_time::Instant;
 
-use crate::runtime::embed::read_back;
 use crate::error::Result;
+use crate::runtime::embed::read_back;
 
 /// One stage of a prediction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

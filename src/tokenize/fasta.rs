@@ -46,7 +46,10 @@ mod tests {
 
     #[test]
     fn bare_sequence_is_one_record() {
-        assert_eq!(read_sequences("  MKV\n").unwrap(), vec![SequenceRecord { id: "sequence".into(), sequence: "MKV".into() }]);
+        assert_eq!(
+            read_sequences("  MKV\n").unwrap(),
+            vec![SequenceRecord { id: "sequence".into(), sequence: "MKV".into() }]
+        );
     }
 
     #[test]

@@ -9,14 +9,15 @@ use crate::error::{Error, Modality, Result};
 
 /// The ESM-2 alphabet in id order, exactly as the facebook/esm2_* `vocab.txt`.
 pub const PROTEIN_VOCAB: [&str; 33] = [
-    "<cls>", "<pad>", "<eos>", "<unk>", "L", "A", "G", "V", "S", "E", "R", "T", "I", "D", "P", "K", "Q", "N", "F",
-    "Y", "M", "H", "W", "C", "X", "B", "U", "Z", "O", ".", "-", "<null_1>", "<mask>",
+    "<cls>", "<pad>", "<eos>", "<unk>", "L", "A", "G", "V", "S", "E", "R", "T", "I", "D", "P", "K", "Q", "N", "F", "Y",
+    "M", "H", "W", "C", "X", "B", "U", "Z", "O", ".", "-", "<null_1>", "<mask>",
 ];
 pub const PROTEIN_CLS: u32 = 0;
 pub const PROTEIN_PAD: u32 = 1;
 pub const PROTEIN_EOS: u32 = 2;
 pub const PROTEIN_MASK: u32 = 32;
-const PROTEIN_ALLOWED: &str = "the 20 standard amino acids, X B U Z O, '.' and '-' (gaps); lower case is read as upper case";
+const PROTEIN_ALLOWED: &str =
+    "the 20 standard amino acids, X B U Z O, '.' and '-' (gaps); lower case is read as upper case";
 
 /// `<cls>` + residues + `<eos>`, as `EsmTokenizer` encodes a single ESM-2 sequence.
 #[derive(Debug, Clone)]
@@ -89,8 +90,7 @@ const FIRST_SINGLE_ID: u32 = FIRST_KMER_ID + 4096;
 const N_ID: u32 = FIRST_SINGLE_ID + 4;
 /// IUPAC ambiguity codes other than N; read as N only when the caller asks for it.
 const IUPAC_AMBIGUITY_CODES: &str = "RYSWKMBDHV";
-const NUCLEOTIDE_ALLOWED: &str =
-    "A C G T U N (lower case is read as upper case, U as T); the IUPAC codes R Y S W K M B D H V only with the read-as-N option";
+const NUCLEOTIDE_ALLOWED: &str = "A C G T U N (lower case is read as upper case, U as T); the IUPAC codes R Y S W K M B D H V only with the read-as-N option";
 
 /// The 4,107 NT-v2 tokens in id order, generated from their definition: the specials, the 4,096
 /// 6-mers (first letter most significant, digits A=0 T=1 C=2 G=3), then single A T C G N.
@@ -170,12 +170,16 @@ impl NucleotideTokenizer {
     /// Token ids of one RNA (or DNA) sequence. Whitespace is an error, as for proteins.
     pub fn encode(&self, sequence: &str) -> Result<Vec<u32>> {
         if self.max_tokens < 2 {
-            return Err(Error::InvalidArgument(format!("a maximum of {} tokens leaves no room after <cls>", self.max_tokens)));
+            return Err(Error::InvalidArgument(format!(
+                "a maximum of {} tokens leaves no room after <cls>",
+                self.max_tokens
+            )));
         }
         let mut ids = Vec::with_capacity(sequence.len() / KMER + 8);
         ids.push(NUCLEOTIDE_CLS);
         let mut run: Vec<u32> = Vec::with_capacity(KMER);
-        let flush = |ids: &mut Vec<u32>, run: &mut Vec<u32>| ids.extend(run.drain(..).map(|digit| FIRST_SINGLE_ID + digit));
+        let flush =
+            |ids: &mut Vec<u32>, run: &mut Vec<u32>| ids.extend(run.drain(..).map(|digit| FIRST_SINGLE_ID + digit));
         for (index, character) in sequence.chars().enumerate() {
             let upper = character.to_ascii_uppercase();
             if let Some(digit) = nucleotide_digit(upper) {
@@ -183,11 +187,18 @@ impl NucleotideTokenizer {
                 if run.len() == KMER {
                     ids.push(FIRST_KMER_ID + run.drain(..).fold(0, |id, digit| id * 4 + digit));
                 }
-            } else if upper == 'N' || (self.ambiguity == AmbiguityPolicy::ReadAsN && IUPAC_AMBIGUITY_CODES.contains(upper)) {
+            } else if upper == 'N'
+                || (self.ambiguity == AmbiguityPolicy::ReadAsN && IUPAC_AMBIGUITY_CODES.contains(upper))
+            {
                 flush(&mut ids, &mut run);
                 ids.push(N_ID);
             } else {
-                return Err(Error::InvalidCharacter { modality: Modality::Rna, position: index + 1, character, allowed: NUCLEOTIDE_ALLOWED });
+                return Err(Error::InvalidCharacter {
+                    modality: Modality::Rna,
+                    position: index + 1,
+                    character,
+                    allowed: NUCLEOTIDE_ALLOWED,
+                });
             }
         }
         flush(&mut ids, &mut run);
@@ -284,7 +295,14 @@ impl DnaOneHot {
                 'T' => Some(3),
                 'N' => None,
                 c if self.ambiguity == AmbiguityPolicy::ReadAsN && IUPAC_AMBIGUITY_CODES.contains(c) => None,
-                _ => return Err(Error::InvalidCharacter { modality: Modality::Dna, position: index + 1, character, allowed: DNA_ALLOWED }),
+                _ => {
+                    return Err(Error::InvalidCharacter {
+                        modality: Modality::Dna,
+                        position: index + 1,
+                        character,
+                        allowed: DNA_ALLOWED,
+                    });
+                }
             };
             rows.push(row);
         }
@@ -391,9 +409,13 @@ mod tests {
     #[test]
     fn rejects_other_characters_with_their_position() {
         let tokenizer = ProteinTokenizer::new(1024);
-        for (input, position, character) in [("MK*", 3, '*'), ("M K", 2, ' '), ("MKJ", 3, 'J'), ("1", 1, '1'), ("MÄ", 2, 'Ä')] {
+        for (input, position, character) in
+            [("MK*", 3, '*'), ("M K", 2, ' '), ("MKJ", 3, 'J'), ("1", 1, '1'), ("MÄ", 2, 'Ä')]
+        {
             match tokenizer.encode(input) {
-                Err(Error::InvalidCharacter { position: p, character: c, .. }) => assert_eq!((p, c), (position, character)),
+                Err(Error::InvalidCharacter { position: p, character: c, .. }) => {
+                    assert_eq!((p, c), (position, character))
+                }
                 other => panic!("{input:?}: {other:?}"),
             }
         }
@@ -444,15 +466,25 @@ mod tests {
         let sequence = "AAAAAACCCCCCGGGGGGTT"; // <cls> + 3 six-mers + T T = 6 tokens
         let short = NucleotideTokenizer::new(4);
         assert!(matches!(short.encode(sequence), Err(Error::SequenceTooLong { length: 6, max: 4, .. })));
-        assert_eq!(tokens(&short.clone().with_crop(CropPolicy::KeepStart).encode(sequence).unwrap()), ["<cls>", "AAAAAA", "CCCCCC", "GGGGGG"]);
-        assert_eq!(tokens(&short.with_crop(CropPolicy::KeepEnd).encode(sequence).unwrap()), ["<cls>", "GGGGGG", "T", "T"]);
+        assert_eq!(
+            tokens(&short.clone().with_crop(CropPolicy::KeepStart).encode(sequence).unwrap()),
+            ["<cls>", "AAAAAA", "CCCCCC", "GGGGGG"]
+        );
+        assert_eq!(
+            tokens(&short.with_crop(CropPolicy::KeepEnd).encode(sequence).unwrap()),
+            ["<cls>", "GGGGGG", "T", "T"]
+        );
         assert!(NucleotideTokenizer::new(1).encode("A").is_err());
     }
 
     #[test]
     fn dna_one_hot_pads_and_crops_around_the_centre() {
         let one_hot = DnaOneHot::new(8);
-        let rows = |v: Vec<f32>| v.chunks(4).map(|r| r.iter().position(|&x| x == 1.0).map_or('N', |i| b"ACGT"[i] as char)).collect::<String>();
+        let rows = |v: Vec<f32>| {
+            v.chunks(4)
+                .map(|r| r.iter().position(|&x| x == 1.0).map_or('N', |i| b"ACGT"[i] as char))
+                .collect::<String>()
+        };
         assert_eq!(rows(one_hot.encode("acgt").unwrap()), "NNACGTNN");
         assert_eq!(rows(one_hot.encode("ACG").unwrap()), "NNACGNNN");
         assert!(matches!(one_hot.encode("ACGTACGTA"), Err(Error::SequenceTooLong { length: 9, max: 8, .. })));

@@ -33,12 +33,20 @@ fn function_field(options: &JsValue, name: &str) -> Result<Option<Function>, Err
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    value.dyn_into::<Function>().map(Some).map_err(|_| Error::InvalidArgument(format!("options.{name} must be a function")))
+    value
+        .dyn_into::<Function>()
+        .map(Some)
+        .map_err(|_| Error::InvalidArgument(format!("options.{name} must be a function")))
 }
 
 impl Loader {
     pub fn from_options(options: &JsValue) -> Result<Self, Error> {
-        Ok(Loader { fetch_hook: function_field(options, "fetch")?, on_progress: function_field(options, "onProgress")?, total: 0, loaded: 0 })
+        Ok(Loader {
+            fetch_hook: function_field(options, "fetch")?,
+            on_progress: function_field(options, "onProgress")?,
+            total: 0,
+            loaded: 0,
+        })
     }
 
     /// Calls `onProgress` (errors thrown by it are ignored: progress must not break a load).
@@ -77,7 +85,12 @@ impl Loader {
     }
 
     /// Fetches `manifest`'s shards from `base`, each verified and uploaded before the next.
-    pub async fn weights(&mut self, base: &str, manifest: &Manifest, device: &burn::tensor::Device) -> Result<LoadedWeights, Error> {
+    pub async fn weights(
+        &mut self,
+        base: &str,
+        manifest: &Manifest,
+        device: &burn::tensor::Device,
+    ) -> Result<LoadedWeights, Error> {
         let base = base.trim_end_matches('/');
         let mut weights = LoadedWeights::new(device, manifest);
         for entry in &manifest.files {
@@ -107,7 +120,11 @@ impl Loader {
                     }
                     None => JsValue::NULL,
                 };
-                let promise: Promise = hook.call2(&JsValue::NULL, &url.into(), &info).map_err(|e| network(describe(&e)))?.dyn_into().map_err(|_| network("the fetch hook did not return a Promise".into()))?;
+                let promise: Promise = hook
+                    .call2(&JsValue::NULL, &url.into(), &info)
+                    .map_err(|e| network(describe(&e)))?
+                    .dyn_into()
+                    .map_err(|_| network("the fetch hook did not return a Promise".into()))?;
                 JsFuture::from(promise).await.map_err(|e| network(describe(&e)))?
             }
             None => fetch_array_buffer(url).await?,
@@ -138,7 +155,11 @@ async fn fetch_array_buffer(url: &str) -> Result<JsValue, Error> {
     } else {
         return Err(network("no fetch in this context".into()));
     };
-    let response: web_sys::Response = JsFuture::from(promise).await.map_err(|e| network(describe(&e)))?.dyn_into().map_err(|_| network("not a Response".into()))?;
+    let response: web_sys::Response = JsFuture::from(promise)
+        .await
+        .map_err(|e| network(describe(&e)))?
+        .dyn_into()
+        .map_err(|_| network("not a Response".into()))?;
     if !response.ok() {
         return Err(network(format!("HTTP {}", response.status())));
     }

@@ -10,12 +10,14 @@ use js_sys::{Array, Float32Array, Object, Promise, Reflect, Uint32Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use crate::error::{Error, Modality};
+use crate::models::isoformer::{Isoformer, IsoformerInputs, Prediction, predict_part_by_part};
 use crate::runtime::backend;
 use crate::runtime::embed::{DnaEmbedding, DnaEncoder, Embedding, SequenceEncoder};
-use crate::models::isoformer::{Isoformer, IsoformerInputs, Prediction, predict_part_by_part};
 use crate::runtime::parts::{PartSource, load_isoformer};
-use crate::error::{Error, Modality};
-use crate::tokenize::{AmbiguityPolicy, CropPolicy, DnaCropPolicy, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, Tokenizer};
+use crate::tokenize::{
+    AmbiguityPolicy, CropPolicy, DnaCropPolicy, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, Tokenizer,
+};
 use crate::web::loader::Loader;
 use crate::weights::{LoadedWeights, Manifest, Part};
 
@@ -135,7 +137,9 @@ enum Loaded {
 fn embed_one(loaded: &Loaded, sequence: String, modality: Modality, tokenizer: Option<Tokenizer>) -> Promise {
     let encoder = match loaded {
         Loaded::Sequence(encoder) => encoder.clone(),
-        Loaded::Dna(_) => return Promise::reject(&to_js_error(&Error::WrongModality { requested: modality, loaded: Modality::Dna })),
+        Loaded::Dna(_) => {
+            return Promise::reject(&to_js_error(&Error::WrongModality { requested: modality, loaded: Modality::Dna }));
+        }
     };
     future_to_promise(async move {
         let run = async {
@@ -202,7 +206,8 @@ impl EncoderModel {
             return Promise::reject(&to_js_error(&Error::WrongModality { requested: Modality::Dna, loaded }));
         };
         let encoder = encoder.clone();
-        let one_hot = options_from_js::<DnaOptions>(options, "embedDna").map(|o| encoder.one_hot().clone().with_crop(o.crop).with_ambiguity(o.ambiguous));
+        let one_hot = options_from_js::<DnaOptions>(options, "embedDna")
+            .map(|o| encoder.one_hot().clone().with_crop(o.crop).with_ambiguity(o.ambiguous));
         future_to_promise(async move {
             let one_hot = one_hot.map_err(|e| to_js_error(&e))?;
             encoder.embed_with(&one_hot, &sequence).await.map(|e| dna_embedding_to_js(&e)).map_err(|e| to_js_error(&e))
@@ -228,11 +233,23 @@ impl EncoderModel {
                     Tokenizer::Protein(t) => t.max_residues(),
                     Tokenizer::Nucleotide(t) => t.max_tokens(),
                 };
-                (&encoder.device().description, encoder.random_weights(), config.hidden_size, config.num_hidden_layers, max_length)
+                (
+                    &encoder.device().description,
+                    encoder.random_weights(),
+                    config.hidden_size,
+                    config.num_hidden_layers,
+                    max_length,
+                )
             }
             Loaded::Dna(encoder) => {
                 let config = encoder.config();
-                (&encoder.device().description, encoder.random_weights(), 2 * config.dim, config.depth, encoder.one_hot().length())
+                (
+                    &encoder.device().description,
+                    encoder.random_weights(),
+                    2 * config.dim,
+                    config.depth,
+                    encoder.one_hot().length(),
+                )
             }
         };
         let modality = serde_wasm_bindgen::to_value(&self.modality()).unwrap_or(JsValue::NULL);
@@ -272,7 +289,11 @@ impl IsoformerUrls {
 }
 
 /// The embedding of one sequence (with `tokenizer`, or the encoder's own), for JavaScript.
-async fn embed_first(encoder: &SequenceEncoder, tokenizer: Option<&Tokenizer>, sequence: &str) -> Result<JsValue, Error> {
+async fn embed_first(
+    encoder: &SequenceEncoder,
+    tokenizer: Option<&Tokenizer>,
+    sequence: &str,
+) -> Result<JsValue, Error> {
     let mut embeddings = match tokenizer {
         Some(tokenizer) => encoder.embed_with(tokenizer, &[sequence]).await?,
         None => encoder.embed(&[sequence]).await?,
@@ -304,7 +325,12 @@ impl PartSource for FetchedParts<'_> {
         self.loader.manifest(self.urls.url(part)?).await
     }
 
-    async fn weights(&mut self, part: Part, manifest: &Manifest, device: &burn::tensor::Device) -> Result<LoadedWeights, Error> {
+    async fn weights(
+        &mut self,
+        part: Part,
+        manifest: &Manifest,
+        device: &burn::tensor::Device,
+    ) -> Result<LoadedWeights, Error> {
         self.loader.weights(self.urls.url(part)?, manifest, device).await
     }
 
@@ -390,7 +416,11 @@ enum Held {
     Whole(Rc<Isoformer>),
     /// The part URLs and the load options (the fetch hook, e.g. the Cache API one, serves the
     /// repeated loads).
-    PartByPart { urls: Rc<IsoformerUrls>, options: JsValue, device: backend::ComputeDevice },
+    PartByPart {
+        urls: Rc<IsoformerUrls>,
+        options: JsValue,
+        device: backend::ComputeDevice,
+    },
 }
 
 #[wasm_bindgen]
@@ -409,9 +439,12 @@ impl IsoformerModel {
         let mut loader = Loader::from_options(&options)?;
         let urls: IsoformerUrls = match source.as_string() {
             Some(base) => part_urls(&base, &options, &loader).await?,
-            None => serde_wasm_bindgen::from_value(source).map_err(|e| Error::InvalidArgument(format!("IsoformerModel.load: {e}")))?,
+            None => serde_wasm_bindgen::from_value(source)
+                .map_err(|e| Error::InvalidArgument(format!("IsoformerModel.load: {e}")))?,
         };
-        let low_memory = !options.is_undefined() && !options.is_null() && Reflect::get(&options, &"lowMemory".into()).is_ok_and(|v| v.is_truthy());
+        let low_memory = !options.is_undefined()
+            && !options.is_null()
+            && Reflect::get(&options, &"lowMemory".into()).is_ok_and(|v| v.is_truthy());
         let device = device_from_options(&options).await?;
         if low_memory {
             // Nothing is fetched now; each prediction fetches (or takes from the cache) one part at a time.
@@ -468,7 +501,9 @@ impl IsoformerModel {
     /// `embedDna`. In low-memory mode only that part is fetched (through the fetch hook) and freed after.
     pub fn embed(&self, modality: JsValue, sequence: String) -> Promise {
         let held = self.model.clone();
-        let modality = serde_wasm_bindgen::from_value::<Modality>(modality).map_err(|e| Error::InvalidArgument(format!("embed: modality {e}; expected \"dna\", \"rna\" or \"protein\"")));
+        let modality = serde_wasm_bindgen::from_value::<Modality>(modality).map_err(|e| {
+            Error::InvalidArgument(format!("embed: modality {e}; expected \"dna\", \"rna\" or \"protein\""))
+        });
         future_to_promise(async move {
             let modality = modality.map_err(|e| to_js_error(&e))?;
             let run = async {
@@ -500,16 +535,27 @@ impl IsoformerModel {
     /// randomWeights, modalities }`.
     pub fn predict(&self, inputs: JsValue) -> Promise {
         let held = self.model.clone();
-        let parsed = serde_wasm_bindgen::from_value::<PredictInputs>(inputs).map_err(|e| Error::InvalidArgument(format!("predict: {e}")));
+        let parsed = serde_wasm_bindgen::from_value::<PredictInputs>(inputs)
+            .map_err(|e| Error::InvalidArgument(format!("predict: {e}")));
         future_to_promise(async move {
             let run = async {
                 let inputs = parsed?;
-                let given = IsoformerInputs { dna: inputs.dna.as_deref(), rna: inputs.rna.as_deref(), protein: inputs.protein.as_deref() };
+                let given = IsoformerInputs {
+                    dna: inputs.dna.as_deref(),
+                    rna: inputs.rna.as_deref(),
+                    protein: inputs.protein.as_deref(),
+                };
                 match held {
                     Held::Whole(model) => model.predict(&given, false).await,
                     Held::PartByPart { urls, options, device } => {
                         let mut loader = Loader::from_options(&options)?;
-                        predict_part_by_part(&device, &given, false, &mut FetchedParts { urls: &urls, loader: &mut loader }).await
+                        predict_part_by_part(
+                            &device,
+                            &given,
+                            false,
+                            &mut FetchedParts { urls: &urls, loader: &mut loader },
+                        )
+                        .await
                     }
                 }
             };

@@ -65,7 +65,12 @@ pub fn read_part_manifest(dir: &std::path::Path, index: &IsoformerIndex, part: P
 
 /// One part of an IsoFormer directory, loaded onto `device` (see [`read_part_manifest`]).
 #[cfg(not(target_arch = "wasm32"))]
-pub fn load_part(dir: &std::path::Path, index: &IsoformerIndex, part: Part, device: &Device) -> Result<(Manifest, LoadedWeights)> {
+pub fn load_part(
+    dir: &std::path::Path,
+    index: &IsoformerIndex,
+    part: Part,
+    device: &Device,
+) -> Result<(Manifest, LoadedWeights)> {
     read_part_manifest(dir, index, part)?;
     load_dir(&dir.join(part.dir_name()), device)
 }

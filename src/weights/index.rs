@@ -66,11 +66,18 @@ pub struct IsoformerIndex {
 
 impl IsoformerIndex {
     pub fn new(parts: Vec<Part>, source: Source) -> Self {
-        IsoformerIndex { format: FORMAT.into(), format_version: FORMAT_VERSION, model: "isoformer".into(), parts, source }
+        IsoformerIndex {
+            format: FORMAT.into(),
+            format_version: FORMAT_VERSION,
+            model: "isoformer".into(),
+            parts,
+            source,
+        }
     }
 
     pub fn from_json(text: &str) -> Result<Self> {
-        let index: IsoformerIndex = serde_json::from_str(text).map_err(|e| Error::Manifest(format!("{ISOFORMER_INDEX_FILE}: {e}")))?;
+        let index: IsoformerIndex =
+            serde_json::from_str(text).map_err(|e| Error::Manifest(format!("{ISOFORMER_INDEX_FILE}: {e}")))?;
         if index.format != FORMAT || index.format_version != FORMAT_VERSION || index.model != "isoformer" {
             return Err(Error::Manifest(format!(
                 "{ISOFORMER_INDEX_FILE}: expected format {FORMAT:?} version {FORMAT_VERSION}, model \"isoformer\"; found {:?} version {}, model {:?}",
@@ -79,7 +86,10 @@ impl IsoformerIndex {
         }
         for needed in [Part::Dna, Part::Aggregator] {
             if !index.parts.contains(&needed) {
-                return Err(Error::Manifest(format!("{ISOFORMER_INDEX_FILE}: no {} part (IsoFormer always needs it)", needed.dir_name())));
+                return Err(Error::Manifest(format!(
+                    "{ISOFORMER_INDEX_FILE}: no {} part (IsoFormer always needs it)",
+                    needed.dir_name()
+                )));
             }
         }
         Ok(index)
@@ -94,6 +104,11 @@ impl IsoformerIndex {
         if part.model_names().contains(&manifest.model.as_str()) {
             return Ok(());
         }
-        Err(Error::Manifest(format!("{}/{MANIFEST_FILE}: model {:?}, expected {:?}", part.dir_name(), manifest.model, part.model_names()[0])))
+        Err(Error::Manifest(format!(
+            "{}/{MANIFEST_FILE}: model {:?}, expected {:?}",
+            part.dir_name(),
+            manifest.model,
+            part.model_names()[0]
+        )))
     }
 }

@@ -10,18 +10,18 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rand::{RngExt, SeedableRng};
 use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
 use rand_distr::Normal;
 
 use crate::config::AggregatorConfig;
-use crate::models::aggregator::Aggregator;
 use crate::config::{EnformerConfig, EsmConfig, EsmFamily};
-use crate::weights::writer::{Storage, write_weight_dir};
-use crate::models::enformer::Enformer;
 use crate::error::{Error, Result};
+use crate::models::aggregator::Aggregator;
+use crate::models::enformer::Enformer;
 use crate::models::esm::Esm;
 use crate::models::nn::TensorSpec;
+use crate::weights::writer::{Storage, write_weight_dir};
 use crate::weights::{self, IsoformerIndex, Part, Source, write_isoformer_index};
 
 const INITIALIZER_RANGE: f32 = 0.02;
@@ -76,19 +76,36 @@ impl IsoformerShapes {
 
     /// Values in all parts (rotary frequency buffers included).
     pub fn parameter_count(&self) -> usize {
-        self.parts().iter().map(|(_, specs, _)| specs.iter().map(|s| s.shape.iter().product::<usize>()).sum::<usize>()).sum()
+        self.parts()
+            .iter()
+            .map(|(_, specs, _)| specs.iter().map(|s| s.shape.iter().product::<usize>()).sum::<usize>())
+            .sum()
     }
 
     /// Each part with its tensor specs and its manifest's `model` and `config`.
     fn parts(&self) -> Vec<(Part, Vec<TensorSpec>, (&'static str, serde_json::Value))> {
         let heads: Vec<(String, usize)> = self.dna.output_heads.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        let mut parts = vec![(Part::Dna, Enformer::tensor_specs(&self.dna, &heads), ("enformer", serde_json::to_value(&self.dna).unwrap_or_default()))];
-        for (part, family, config) in [(Part::Rna, EsmFamily::NucleotideTransformer, &self.rna), (Part::Protein, EsmFamily::Esm2, &self.protein)] {
+        let mut parts = vec![(
+            Part::Dna,
+            Enformer::tensor_specs(&self.dna, &heads),
+            ("enformer", serde_json::to_value(&self.dna).unwrap_or_default()),
+        )];
+        for (part, family, config) in
+            [(Part::Rna, EsmFamily::NucleotideTransformer, &self.rna), (Part::Protein, EsmFamily::Esm2, &self.protein)]
+        {
             if let Some(config) = config {
-                parts.push((part, Esm::tensor_specs(config, family, true), (family.model_name(), serde_json::to_value(config).unwrap_or_default())));
+                parts.push((
+                    part,
+                    Esm::tensor_specs(config, family, true),
+                    (family.model_name(), serde_json::to_value(config).unwrap_or_default()),
+                ));
             }
         }
-        parts.push((Part::Aggregator, Aggregator::tensor_specs(&self.aggregator), ("aggregator", serde_json::to_value(&self.aggregator).unwrap_or_default())));
+        parts.push((
+            Part::Aggregator,
+            Aggregator::tensor_specs(&self.aggregator),
+            ("aggregator", serde_json::to_value(&self.aggregator).unwrap_or_default()),
+        ));
         parts
     }
 
@@ -102,7 +119,11 @@ impl IsoformerShapes {
         if let Some(protein) = &self.protein {
             protein.validate(EsmFamily::Esm2)?;
         }
-        self.aggregator.check_widths(2 * self.dna.dim, self.rna.as_ref().map(|c| c.hidden_size), self.protein.as_ref().map(|c| c.hidden_size))?;
+        self.aggregator.check_widths(
+            2 * self.dna.dim,
+            self.rna.as_ref().map(|c| c.hidden_size),
+            self.protein.as_ref().map(|c| c.hidden_size),
+        )?;
         Ok(())
     }
 }
@@ -127,14 +148,28 @@ fn random_tensor(spec: &TensorSpec, rng: &mut ChaCha8Rng, normal: &Normal<f32>) 
 pub fn init_isoformer(shapes: &IsoformerShapes, seed: u64, out: &Path, storage: &Storage) -> Result<IsoformerIndex> {
     shapes.validate()?;
     let normal = Normal::new(0.0f32, INITIALIZER_RANGE).map_err(|e| Error::Config(e.to_string()))?;
-    let source = |licence: &str| Source { checkpoint: format!("isoformer init --seed {seed}"), licence: licence.into(), random_weights: true };
+    let source = |licence: &str| Source {
+        checkpoint: format!("isoformer init --seed {seed}"),
+        licence: licence.into(),
+        random_weights: true,
+    };
     let mut written = Vec::new();
     for (index, (part, specs, (model, config))) in shapes.parts().into_iter().enumerate() {
         // One stream per part, so a part's values do not depend on which other parts exist.
         let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(index as u64 * 0x9E37_79B9));
-        let mut tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)> =
-            specs.iter().map(|spec| (spec.name.clone(), (spec.shape.clone(), random_tensor(spec, &mut rng, &normal)))).collect();
-        write_weight_dir(&out.join(part.dir_name()), model, config, source("random weights (no licence applies)"), &specs, &mut tensors, storage)?;
+        let mut tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)> = specs
+            .iter()
+            .map(|spec| (spec.name.clone(), (spec.shape.clone(), random_tensor(spec, &mut rng, &normal))))
+            .collect();
+        write_weight_dir(
+            &out.join(part.dir_name()),
+            model,
+            config,
+            source("random weights (no licence applies)"),
+            &specs,
+            &mut tensors,
+            storage,
+        )?;
         written.push(part);
     }
     let index = IsoformerIndex::new(written, source("random weights (no licence applies)"));

@@ -98,7 +98,12 @@ impl Manifest {
         match (&self.quantization, self.dtype.is_quantized()) {
             (Some(q), true) if q.scheme == "symmetric-blockwise" && q.scale_dtype == "f16" && q.block_size > 0 => {}
             (None, false) => {}
-            (q, _) => return Err(Error::Manifest(format!("dtype {} with quantization {q:?} is not supported", self.dtype.name()))),
+            (q, _) => {
+                return Err(Error::Manifest(format!(
+                    "dtype {} with quantization {q:?} is not supported",
+                    self.dtype.name()
+                )));
+            }
         }
         if self.files.is_empty() {
             return Err(Error::Manifest("no weight files listed".into()));
@@ -114,16 +119,26 @@ impl Manifest {
                 return Err(Error::Manifest(format!("file {:?} has no valid SHA-256", file.name)));
             }
             if file.bytes > MAX_SHARD_BYTES {
-                return Err(Error::Manifest(format!("file {:?} claims {} bytes, more than any shard may hold ({MAX_SHARD_BYTES})", file.name, file.bytes)));
+                return Err(Error::Manifest(format!(
+                    "file {:?} claims {} bytes, more than any shard may hold ({MAX_SHARD_BYTES})",
+                    file.name, file.bytes
+                )));
             }
             for tensor in &file.tensors {
                 let count = tensor.shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
                 let stored = count.map(|n| tensor.dtype.stored_bytes(n) as u64);
                 if tensor.name.is_empty() || stored.is_none_or(|bytes| bytes > file.bytes) {
-                    return Err(Error::Manifest(format!("tensor {:?} {:?} does not fit in file {:?}", tensor.name, tensor.shape, file.name)));
+                    return Err(Error::Manifest(format!(
+                        "tensor {:?} {:?} does not fit in file {:?}",
+                        tensor.name, tensor.shape, file.name
+                    )));
                 }
                 if tensor.dtype.is_quantized() && self.quantization.is_none() {
-                    return Err(Error::Manifest(format!("tensor {:?} is {} but the manifest has no quantization", tensor.name, tensor.dtype.name())));
+                    return Err(Error::Manifest(format!(
+                        "tensor {:?} is {} but the manifest has no quantization",
+                        tensor.name,
+                        tensor.dtype.name()
+                    )));
                 }
             }
         }
@@ -134,7 +149,6 @@ impl Manifest {
         self.files.iter().map(|f| f.bytes).sum()
     }
 }
-
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()

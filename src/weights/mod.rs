@@ -17,7 +17,12 @@ pub mod quantize;
 pub mod writer;
 
 #[cfg(not(target_arch = "wasm32"))]
-pub use files::{load_dir, load_part, load_weights, read_isoformer_index, read_manifest, read_part_manifest, write_isoformer_index};
+pub use files::{
+    load_dir, load_part, load_weights, read_isoformer_index, read_manifest, read_part_manifest, write_isoformer_index,
+};
 pub use index::{ISOFORMER_INDEX_FILE, IsoformerIndex, Part};
-pub use manifest::{DEFAULT_SHARD_BYTES, FORMAT, FORMAT_VERSION, MANIFEST_FILE, MAX_SHARD_BYTES, Manifest, Quantization, ShardEntry, Source, TensorEntry, sha256_hex};
+pub use manifest::{
+    DEFAULT_SHARD_BYTES, FORMAT, FORMAT_VERSION, MANIFEST_FILE, MAX_SHARD_BYTES, Manifest, Quantization, ShardEntry,
+    Source, TensorEntry, sha256_hex,
+};
 pub use params::{LoadedWeights, ParamSource};

@@ -66,15 +66,26 @@ impl LoadedWeights {
         let mut expected: std::collections::HashSet<String> = std::collections::HashSet::new();
         for tensor in &entry.tensors {
             let count: usize = tensor.shape.iter().product();
-            let view = shard.tensor(&tensor.name).map_err(|_| file_error(format!("tensor {} is listed in the manifest but not in the file", tensor.name)))?;
+            let view = shard.tensor(&tensor.name).map_err(|_| {
+                file_error(format!("tensor {} is listed in the manifest but not in the file", tensor.name))
+            })?;
             let (stored_dtype, stored_shape) = tensor.dtype.stored_form(&tensor.shape);
             if view.dtype() != stored_dtype || view.shape() != stored_shape.as_slice() {
-                return Err(file_error(format!("tensor {} is {:?} {:?}, the manifest says {} {:?}", tensor.name, view.dtype(), view.shape(), tensor.dtype.name(), tensor.shape)));
+                return Err(file_error(format!(
+                    "tensor {} is {:?} {:?}, the manifest says {} {:?}",
+                    tensor.name,
+                    view.dtype(),
+                    view.shape(),
+                    tensor.dtype.name(),
+                    tensor.shape
+                )));
             }
             expected.insert(tensor.name.clone());
             let scales = if tensor.dtype.is_quantized() {
                 let scale_name = format!("{}{SCALE_SUFFIX}", tensor.name);
-                let scales = shard.tensor(&scale_name).map_err(|_| file_error(format!("tensor {} has no {scale_name}", tensor.name)))?;
+                let scales = shard
+                    .tensor(&scale_name)
+                    .map_err(|_| file_error(format!("tensor {} has no {scale_name}", tensor.name)))?;
                 if scales.dtype() != safetensors::Dtype::F16 {
                     return Err(file_error(format!("{scale_name} is {:?}, expected F16", scales.dtype())));
                 }
@@ -84,17 +95,23 @@ impl LoadedWeights {
                 None
             };
             let quantized = match (self.q8_on_device, tensor.dtype, scales) {
-                (true, WeightDtype::Q8, Some(scales)) => quantize::q8_matrix_data(view.data(), scales, &tensor.shape, self.block_size),
+                (true, WeightDtype::Q8, Some(scales)) => {
+                    quantize::q8_matrix_data(view.data(), scales, &tensor.shape, self.block_size)
+                }
                 _ => None,
             };
             let stored = if let Some(data) = quantized {
                 Stored::QuantizedMatrix(Tensor::<2>::from_data(data, &self.device), tensor.shape.clone())
             } else {
-                let values = quantize::decode(tensor.dtype, view.data(), scales, count, self.block_size).map_err(|e| file_error(format!("tensor {}: {e}", tensor.name)))?;
+                let values = quantize::decode(tensor.dtype, view.data(), scales, count, self.block_size)
+                    .map_err(|e| file_error(format!("tensor {}: {e}", tensor.name)))?;
                 if is_host_buffer(&tensor.name) {
                     Stored::Host(values, tensor.shape.clone())
                 } else {
-                    Stored::Device(Tensor::<1>::from_data(TensorData::new(values, [count]), &self.device), tensor.shape.clone())
+                    Stored::Device(
+                        Tensor::<1>::from_data(TensorData::new(values, [count]), &self.device),
+                        tensor.shape.clone(),
+                    )
                 }
             };
             if self.tensors.insert(tensor.name.clone(), stored).is_some() {
@@ -120,7 +137,9 @@ impl LoadedWeights {
         match stored {
             Stored::Device(tensor, _) => tensor,
             Stored::QuantizedMatrix(tensor, shape) => tensor.dequantize().reshape([shape.iter().product::<usize>()]),
-            Stored::Host(values, shape) => Tensor::<1>::from_data(TensorData::new(values, [shape.iter().product::<usize>()]), &self.device),
+            Stored::Host(values, shape) => {
+                Tensor::<1>::from_data(TensorData::new(values, [shape.iter().product::<usize>()]), &self.device)
+            }
         }
     }
 
@@ -133,12 +152,15 @@ impl LoadedWeights {
             Stored::Device(_, s) | Stored::QuantizedMatrix(_, s) | Stored::Host(_, s) => s,
         };
         if actual != shape {
-            return Err(CheckpointMismatch { misshaped: vec![format!("{name}: {actual:?} vs expected {shape:?}")], ..Default::default() }.into());
+            return Err(CheckpointMismatch {
+                misshaped: vec![format!("{name}: {actual:?} vs expected {shape:?}")],
+                ..Default::default()
+            }
+            .into());
         }
         Ok(stored)
     }
 }
-
 
 impl ParamSource for LoadedWeights {
     fn take(&mut self, name: &str, shape: &[usize]) -> Result<Tensor<1>> {
@@ -156,7 +178,9 @@ impl ParamSource for LoadedWeights {
     fn take_host(&mut self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
         match self.remove(name, shape)? {
             Stored::Host(values, _) => Ok(values),
-            Stored::Device(..) | Stored::QuantizedMatrix(..) => Err(Error::Manifest(format!("{name} must be a host buffer"))),
+            Stored::Device(..) | Stored::QuantizedMatrix(..) => {
+                Err(Error::Manifest(format!("{name} must be a host buffer")))
+            }
         }
     }
 

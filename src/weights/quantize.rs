@@ -123,10 +123,16 @@ fn quantize_value(value: f32, scale: f32, levels: f32) -> f32 {
 pub fn encode(values: &[f32], dtype: WeightDtype, block_size: usize) -> Stored {
     match dtype {
         WeightDtype::F32 => Stored { dtype, data: values.iter().flat_map(|v| v.to_le_bytes()).collect(), scales: None },
-        WeightDtype::F16 => Stored { dtype, data: values.iter().flat_map(|v| f16::from_f32(*v).to_le_bytes()).collect(), scales: None },
+        WeightDtype::F16 => {
+            Stored { dtype, data: values.iter().flat_map(|v| f16::from_f32(*v).to_le_bytes()).collect(), scales: None }
+        }
         WeightDtype::Q8 => {
             let scales = block_scales(values, block_size, 127.0);
-            let data = values.iter().enumerate().map(|(i, v)| quantize_value(*v, scales[i / block_size], 127.0) as i8 as u8).collect();
+            let data = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| quantize_value(*v, scales[i / block_size], 127.0) as i8 as u8)
+                .collect();
             Stored { dtype, data, scales: Some(scale_bytes(&scales)) }
         }
         WeightDtype::Q4 => {
@@ -150,7 +156,13 @@ fn f16_values(bytes: &[u8]) -> Vec<f32> {
 }
 
 /// Checks the lengths of `count` values stored as `dtype`; for q8 and q4, returns their block scales.
-fn checked_scales(dtype: WeightDtype, data: &[u8], scales: Option<&[u8]>, count: usize, block_size: usize) -> Result<Vec<f32>> {
+fn checked_scales(
+    dtype: WeightDtype,
+    data: &[u8],
+    scales: Option<&[u8]>,
+    count: usize,
+    block_size: usize,
+) -> Result<Vec<f32>> {
     let bad = |what: String| Err(Error::Manifest(format!("{} tensor: {what}", dtype.name())));
     let expected_bytes = dtype.stored_bytes(count);
     if data.len() != expected_bytes {
@@ -170,7 +182,13 @@ fn checked_scales(dtype: WeightDtype, data: &[u8], scales: Option<&[u8]>, count:
 }
 
 /// Widens `count` values stored as `dtype` back to f32; checks every length first.
-pub fn decode(dtype: WeightDtype, data: &[u8], scales: Option<&[u8]>, count: usize, block_size: usize) -> Result<Vec<f32>> {
+pub fn decode(
+    dtype: WeightDtype,
+    data: &[u8],
+    scales: Option<&[u8]>,
+    count: usize,
+    block_size: usize,
+) -> Result<Vec<f32>> {
     let scales = checked_scales(dtype, data, scales, count, block_size)?;
     Ok(match dtype {
         WeightDtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
@@ -190,7 +208,12 @@ pub fn decode(dtype: WeightDtype, data: &[u8], scales: Option<&[u8]>, count: usi
 /// bytes; its kernels widen it as they read it): the same values as [`decode`], when Burn's
 /// blocks along the last axis are ours — a `[rows, columns]` matrix with `columns` a multiple of
 /// the block size. `None` for any other shape, or lengths [`decode`] refuses.
-pub fn q8_matrix_data(data: &[u8], scales: &[u8], shape: &[usize], block_size: usize) -> Option<burn::tensor::TensorData> {
+pub fn q8_matrix_data(
+    data: &[u8],
+    scales: &[u8],
+    shape: &[usize],
+    block_size: usize,
+) -> Option<burn::tensor::TensorData> {
     use burn::tensor::quantization::{QuantScheme, QuantStore, QuantValue, ScaleDtype};
     let &[rows, columns] = shape else { return None };
     let scales = checked_scales(WeightDtype::Q8, data, Some(scales), rows * columns, block_size).ok()?;
@@ -199,7 +222,10 @@ pub fn q8_matrix_data(data: &[u8], scales: &[u8], shape: &[usize], block_size: u
     let values: Vec<i8> = data.iter().map(|q| *q as i8).collect();
     // Values packed four to a u32: WGSL has no 8-bit storage type. Scales as f32 (the f16 ones
     // widen exactly): Burn's kernel for f16 scales needs `shader-f16`, which many browsers lack.
-    let scheme = QuantScheme::default().with_value(QuantValue::Q8S).with_store(QuantStore::PackedU32(0)).per_block([block], ScaleDtype::F32);
+    let scheme = QuantScheme::default()
+        .with_value(QuantValue::Q8S)
+        .with_store(QuantStore::PackedU32(0))
+        .per_block([block], ScaleDtype::F32);
     Some(burn::tensor::TensorData::quantized(values, [rows, columns], scheme, &scales, None))
 }
 
@@ -247,13 +273,17 @@ mod tests {
         let scales = stored.scales.as_deref().unwrap();
         let data = q8_matrix_data(&stored.data, scales, &[64, 96], 32).expect("96 columns are 3 blocks of 32");
         let device = burn::tensor::Device::flex();
-        let on_device: Vec<f32> = burn::tensor::Tensor::<2>::from_data(data, &device).dequantize().into_data().try_to_vec().unwrap();
+        let on_device: Vec<f32> =
+            burn::tensor::Tensor::<2>::from_data(data, &device).dequantize().into_data().try_to_vec().unwrap();
         assert_eq!(on_device, decode(WeightDtype::Q8, &stored.data, Some(scales), values.len(), 32).unwrap());
         // Blocks that would straddle rows, other ranks and wrong lengths are left to `decode`.
         assert!(q8_matrix_data(&stored.data, scales, &[96, 64], 48).is_none(), "64 columns, blocks of 48");
         assert!(q8_matrix_data(&stored.data, scales, &[64, 96, 1], 32).is_none());
         let sixes = encode(&values, WeightDtype::Q8, 6);
-        assert!(q8_matrix_data(&sixes.data, sixes.scales.as_deref().unwrap(), &[64, 96], 6).is_none(), "blocks of 6 do not fill u32 words");
+        assert!(
+            q8_matrix_data(&sixes.data, sixes.scales.as_deref().unwrap(), &[64, 96], 6).is_none(),
+            "blocks of 6 do not fill u32 words"
+        );
         assert!(q8_matrix_data(&stored.data[1..], scales, &[64, 96], 32).is_none());
         assert!(q8_matrix_data(&stored.data, &scales[2..], &[64, 96], 32).is_none());
     }
@@ -262,7 +292,10 @@ mod tests {
     fn small_and_one_dimensional_tensors_stay_f32() {
         assert_eq!(WeightDtype::Q4.for_tensor("layers.0.attention.query.weight", &[640, 640]), WeightDtype::Q4);
         assert_eq!(WeightDtype::Q4.for_tensor("layers.0.attention.query.bias", &[640]), WeightDtype::F32);
-        assert_eq!(WeightDtype::Q8.for_tensor("transformer.0.attention.rel_pos_bias", &[1, 8, 1, 64]), WeightDtype::F32);
+        assert_eq!(
+            WeightDtype::Q8.for_tensor("transformer.0.attention.rel_pos_bias", &[1, 8, 1, 64]),
+            WeightDtype::F32
+        );
         assert_eq!(WeightDtype::F16.for_tensor("rotary.inv_freq", &[16]), WeightDtype::F32);
         assert_eq!(WeightDtype::parse("Q8"), Some(WeightDtype::Q8));
     }

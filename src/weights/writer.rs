@@ -12,7 +12,9 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::models::nn::TensorSpec;
 use crate::weights::quantize::{self, SCALE_SUFFIX, WeightDtype};
-use crate::weights::{self, FORMAT, FORMAT_VERSION, ISOFORMER_INDEX_FILE, Manifest, Quantization, ShardEntry, Source, TensorEntry};
+use crate::weights::{
+    self, FORMAT, FORMAT_VERSION, ISOFORMER_INDEX_FILE, Manifest, Quantization, ShardEntry, Source, TensorEntry,
+};
 
 /// How the tensors of a weight directory are stored.
 #[derive(Debug, Clone, Copy)]
@@ -33,7 +35,10 @@ impl Storage {
     /// A block size of 0 would divide by zero, a shard limit of 0 write nothing useful.
     fn check(&self) -> Result<()> {
         if self.block_size == 0 || self.max_shard_bytes == 0 {
-            return Err(Error::InvalidArgument(format!("block size {} and shard limit {} must be positive", self.block_size, self.max_shard_bytes)));
+            return Err(Error::InvalidArgument(format!(
+                "block size {} and shard limit {} must be positive",
+                self.block_size, self.max_shard_bytes
+            )));
         }
         Ok(())
     }
@@ -78,7 +83,14 @@ pub fn write_weight_dir(
 }
 
 /// Shards the encoded tensors as they come (each is dropped once written) and writes the manifest.
-fn write_encoded(out: &Path, model: &str, config: Value, source: Source, encoded: impl Iterator<Item = Result<Encoded>>, storage: &Storage) -> Result<Manifest> {
+fn write_encoded(
+    out: &Path,
+    model: &str,
+    config: Value,
+    source: Source,
+    encoded: impl Iterator<Item = Result<Encoded>>,
+    storage: &Storage,
+) -> Result<Manifest> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out.display(), e))?;
     let mut shards: Vec<(Vec<u8>, Vec<TensorEntry>)> = Vec::new();
     let mut pending: Vec<Encoded> = Vec::new();
@@ -89,7 +101,9 @@ fn write_encoded(out: &Path, model: &str, config: Value, source: Source, encoded
         let views = pending
             .iter()
             .flat_map(|e| &e.parts)
-            .map(|(name, dtype, shape, bytes)| safetensors::tensor::TensorView::new(*dtype, shape.clone(), bytes).map(|view| (name.clone(), view)))
+            .map(|(name, dtype, shape, bytes)| {
+                safetensors::tensor::TensorView::new(*dtype, shape.clone(), bytes).map(|view| (name.clone(), view))
+            })
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| Error::io(model, e))?;
         let bytes = safetensors::serialize(views, None).map_err(|e| Error::io(model, e))?;
@@ -151,14 +165,19 @@ pub fn requantize(from: &Path, out: &Path, storage: &Storage) -> Result<()> {
         let path = from.join(&file.name);
         let bytes = std::fs::read(&path).map_err(|e| Error::io(path.display(), e))?;
         if weights::sha256_hex(&bytes) != file.sha256 {
-            return Err(Error::Integrity { file: file.name.clone(), expected: file.sha256.clone(), actual: weights::sha256_hex(&bytes) });
+            return Err(Error::Integrity {
+                file: file.name.clone(),
+                expected: file.sha256.clone(),
+                actual: weights::sha256_hex(&bytes),
+            });
         }
         let shard = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| Error::io(path.display(), e))?;
         for tensor in &file.tensors {
             let data = shard.tensor(&tensor.name).map_err(|e| Error::io(path.display(), e))?;
             let scales = shard.tensor(&format!("{}{SCALE_SUFFIX}", tensor.name)).ok();
             let count = tensor.shape.iter().product();
-            let values = quantize::decode(tensor.dtype, data.data(), scales.as_ref().map(|s| s.data()), count, block_size)?;
+            let values =
+                quantize::decode(tensor.dtype, data.data(), scales.as_ref().map(|s| s.data()), count, block_size)?;
             encoded.push(Ok(Encoded::new(&tensor.name, tensor.shape.clone(), &values, storage)));
         }
     }

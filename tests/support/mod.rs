@@ -39,14 +39,24 @@ pub const PROBE_FACTOR: f32 = 100.0;
 /// Asserts that the reference output of every probe (`perturbs`: the label of the case it changes)
 /// differs from its case's by at least [`PROBE_FACTOR`] × `tolerance`, measured by `distance`.
 /// Returns how many probes were checked, so a caller can insist there is one.
-pub fn assert_probes_move<T>(cases: &[(String, Option<String>, T)], tolerance: f32, distance: impl Fn(&T, &T) -> f32) -> usize {
+pub fn assert_probes_move<T>(
+    cases: &[(String, Option<String>, T)],
+    tolerance: f32,
+    distance: impl Fn(&T, &T) -> f32,
+) -> usize {
     let mut probes = 0;
     for (label, perturbs, output) in cases {
         let Some(original) = perturbs else { continue };
-        let (_, _, reference) = cases.iter().find(|(l, _, _)| l == original).unwrap_or_else(|| panic!("{label} probes {original}, which is not a case"));
+        let (_, _, reference) = cases
+            .iter()
+            .find(|(l, _, _)| l == original)
+            .unwrap_or_else(|| panic!("{label} probes {original}, which is not a case"));
         let moved = distance(output, reference);
         eprintln!("probe {label}: the reference moves by {moved:.3e} ({:.0}× the tolerance)", moved / tolerance);
-        assert!(moved >= PROBE_FACTOR * tolerance, "probe {label}: the reference moves by only {moved:.3e}, under {PROBE_FACTOR}× the tolerance {tolerance:e}");
+        assert!(
+            moved >= PROBE_FACTOR * tolerance,
+            "probe {label}: the reference moves by only {moved:.3e}, under {PROBE_FACTOR}× the tolerance {tolerance:e}"
+        );
         probes += 1;
     }
     probes
@@ -115,7 +125,10 @@ pub fn uniform(name: &str, count: usize) -> impl Iterator<Item = f64> {
 pub fn generated_safetensors(weights_json: &str) -> Vec<u8> {
     let tensors = generated_tensors(weights_json);
     let views = tensors.iter().map(|(name, shape, bytes)| {
-        (name.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes).expect("view"))
+        (
+            name.clone(),
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes).expect("view"),
+        )
     });
     safetensors::serialize(views, None).expect("serialize")
 }
@@ -125,7 +138,10 @@ pub fn generated_safetensors(weights_json: &str) -> Vec<u8> {
 pub fn write_generated_safetensors(weights_json: &str, path: &std::path::Path) {
     let tensors = generated_tensors(weights_json);
     let views = tensors.iter().map(|(name, shape, bytes)| {
-        (name.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes).expect("view"))
+        (
+            name.clone(),
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes).expect("view"),
+        )
     });
     safetensors::serialize_to_file(views, None, path).expect("write safetensors");
 }

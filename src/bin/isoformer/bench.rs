@@ -5,15 +5,16 @@ use std::time::Instant;
 
 use isoformer::config::ENFORMER_SEQUENCE_LENGTH;
 use isoformer::models::enformer::ConvKernel;
-use isoformer::tokenize::NUCLEOTIDE_MAX_TOKENS;
 use isoformer::models::isoformer::predict_dir_part_by_part;
-use isoformer::runtime::stages::StageTimes;
-use isoformer::weights::{self, ISOFORMER_INDEX_FILE, Part};
 use isoformer::runtime::backend;
-use isoformer::{
-    DnaEncoder, Isoformer, IsoformerInputs, Modality, NucleotideTokenizer, ProteinTokenizer, Result, SequenceEncoder, Tokenizer,
-};
+use isoformer::runtime::stages::StageTimes;
 use isoformer::synthetic::synthetic_sequence;
+use isoformer::tokenize::NUCLEOTIDE_MAX_TOKENS;
+use isoformer::weights::{self, ISOFORMER_INDEX_FILE, Part};
+use isoformer::{
+    DnaEncoder, Isoformer, IsoformerInputs, Modality, NucleotideTokenizer, ProteinTokenizer, Result, SequenceEncoder,
+    Tokenizer,
+};
 
 use crate::cli::{Backend, backend_kind};
 
@@ -47,7 +48,6 @@ pub struct BenchArgs {
     load_only: bool,
 }
 
-
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum ConvKernelArg {
     Direct,
@@ -69,7 +69,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         let encoder = match args.conv_kernel {
             None => DnaEncoder::new(device, &manifest, loaded)?,
             Some(ConvKernelArg::Direct) => DnaEncoder::with_conv_kernel(device, &manifest, loaded, ConvKernel::Direct)?,
-            Some(ConvKernelArg::ShiftedMatmuls) => DnaEncoder::with_conv_kernel(device, &manifest, loaded, ConvKernel::ShiftedMatmuls)?,
+            Some(ConvKernelArg::ShiftedMatmuls) => {
+                DnaEncoder::with_conv_kernel(device, &manifest, loaded, ConvKernel::ShiftedMatmuls)?
+            }
         };
         return bench_dna(args, encoder, started);
     }
@@ -80,7 +82,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             encoder.with_tokenizer(Tokenizer::Nucleotide(NucleotideTokenizer::new(length + 1)))?,
             synthetic_sequence(length, b"ACGT"),
         ),
-        _ => (encoder.with_tokenizer(Tokenizer::Protein(ProteinTokenizer::new(length)))?, synthetic_sequence(length, b"ACDEFGHIKLMNPQRSTVWY")),
+        _ => (
+            encoder.with_tokenizer(Tokenizer::Protein(ProteinTokenizer::new(length)))?,
+            synthetic_sequence(length, b"ACDEFGHIKLMNPQRSTVWY"),
+        ),
     };
     let load_ms = started.elapsed().as_secs_f64() * 1e3;
     let tokens = encoder.tokenizer().encode(&sequence)?.len();
@@ -116,7 +121,10 @@ fn load_only(args: &BenchArgs, device: isoformer::ComputeDevice, started: Instan
     };
     device.device.sync().map_err(|e| isoformer::Error::Device(format!("{e:?}")))?;
     let load_ms = started.elapsed().as_secs_f64() * 1e3;
-    println!("{}", serde_json::json!({ "weights": args.weights, "device": device.description, "load_ms": load_ms, "device_memory": device_memory(&device.device) }));
+    println!(
+        "{}",
+        serde_json::json!({ "weights": args.weights, "device": device.description, "load_ms": load_ms, "device_memory": device_memory(&device.device) })
+    );
     drop(model);
     Ok(())
 }
@@ -197,13 +205,16 @@ fn bench_dna(args: &BenchArgs, encoder: DnaEncoder, started: Instant) -> Result<
     )
 }
 
-
 /// A whole IsoFormer prediction at the published input sizes: a synthetic 196,608 bp DNA window,
 /// an RNA of 2,047 6-mers (2,048 tokens with `<cls>`) and a `--length`-residue protein.
 fn bench_isoformer(args: &BenchArgs, device: isoformer::ComputeDevice, started: Instant) -> Result<()> {
     let description = device.description.clone();
     let index = weights::read_isoformer_index(&args.weights)?;
-    let model = if args.low_memory { None } else { Some(Isoformer::load_dir(device.clone(), &args.weights, &[Part::Rna, Part::Protein])?) };
+    let model = if args.low_memory {
+        None
+    } else {
+        Some(Isoformer::load_dir(device.clone(), &args.weights, &[Part::Rna, Part::Protein])?)
+    };
     let load_ms = started.elapsed().as_secs_f64() * 1e3;
     let dna = synthetic_sequence(ENFORMER_SEQUENCE_LENGTH, b"ACGT");
     let rna = synthetic_sequence(6 * (NUCLEOTIDE_MAX_TOKENS - 1), b"ACGT");

@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use isoformer::convert::{ConvertOptions, ConvertReport, convert_esm};
 use isoformer::convert::aggregator::convert_aggregator;
 use isoformer::convert::enformer::convert_enformer;
 use isoformer::convert::isoformer::convert_isoformer;
+use isoformer::convert::{ConvertOptions, ConvertReport, convert_esm};
 use isoformer::weights::quantize::WeightDtype;
 use isoformer::weights::writer::Storage;
 use isoformer::{EsmFamily, Result};
@@ -108,7 +108,12 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
             for (part, part_report) in &written.parts {
                 report(&args.out.join(part.dir_name()), part_report);
             }
-            eprintln!("wrote {} (IsoFormer: {} parts; random weights: {})", args.out.join(isoformer::weights::ISOFORMER_INDEX_FILE).display(), written.parts.len(), written.index.source.random_weights);
+            eprintln!(
+                "wrote {} (IsoFormer: {} parts; random weights: {})",
+                args.out.join(isoformer::weights::ISOFORMER_INDEX_FILE).display(),
+                written.parts.len(),
+                written.index.source.random_weights
+            );
             return Ok(());
         }
     };

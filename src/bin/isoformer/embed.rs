@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::ValueEnum;
-use npyz::WriterBuilder;
+use isoformer::runtime::backend;
 use isoformer::tokenize::NUCLEOTIDE_MAX_TOKENS;
 use isoformer::weights;
-use isoformer::runtime::backend;
 use isoformer::{
-    AmbiguityPolicy, CropPolicy, DnaCropPolicy, DnaEmbedding, DnaEncoder, Embedding, Error, EsmFamily, Modality, NucleotideTokenizer, ProteinTokenizer,
-    Result, SequenceEncoder, SequenceRecord, Tokenizer, read_sequences,
+    AmbiguityPolicy, CropPolicy, DnaCropPolicy, DnaEmbedding, DnaEncoder, Embedding, Error, EsmFamily, Modality,
+    NucleotideTokenizer, ProteinTokenizer, Result, SequenceEncoder, SequenceRecord, Tokenizer, read_sequences,
 };
+use npyz::WriterBuilder;
 
 use crate::cli::{Backend, RANDOM_WEIGHTS_NOTE, backend_kind, read_input};
 
@@ -65,21 +65,21 @@ pub struct EmbedArgs {
     ambiguous: AmbiguityPolicy,
 }
 
-
-
 /// The tokenizer the options ask for, or `None` for the encoder's default.
 fn tokenizer_from(args: &EmbedArgs) -> Option<Tokenizer> {
     if args.protein.is_some() {
         return args.max_residues.map(|max| Tokenizer::Protein(ProteinTokenizer::new(max)));
     }
-    let tokenizer = NucleotideTokenizer::new(args.max_tokens.unwrap_or(NUCLEOTIDE_MAX_TOKENS)).with_crop(args.crop).with_ambiguity(args.ambiguous);
+    let tokenizer = NucleotideTokenizer::new(args.max_tokens.unwrap_or(NUCLEOTIDE_MAX_TOKENS))
+        .with_crop(args.crop)
+        .with_ambiguity(args.ambiguous);
     Some(Tokenizer::Nucleotide(tokenizer))
 }
 
 pub fn run(args: &EmbedArgs) -> Result<()> {
-if args.dna.is_some() {
-    return embed_dna(args);
-}
+    if args.dna.is_some() {
+        return embed_dna(args);
+    }
     if args.batch_size == 0 {
         return Err(Error::InvalidArgument("--batch-size must be at least 1".into()));
     }
@@ -112,7 +112,11 @@ if args.dna.is_some() {
         let sequences: Vec<&str> = batch.iter().map(|r| r.sequence.as_str()).collect();
         let result = pollster::block_on(encoder.embed(&sequences))?;
         let tokens: usize = result.iter().map(|e| e.tokens.len()).sum();
-        eprintln!("embedded {} sequence(s), {tokens} tokens, in {:.1} ms", batch.len(), started.elapsed().as_secs_f64() * 1e3);
+        eprintln!(
+            "embedded {} sequence(s), {tokens} tokens, in {:.1} ms",
+            batch.len(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
         embeddings.extend(result);
     }
     let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
@@ -137,7 +141,12 @@ fn embed_dna(args: &EmbedArgs) -> Result<()> {
     }
     let encoder = DnaEncoder::new(device, &manifest, loaded)?;
     let one_hot = encoder.one_hot().clone().with_crop(args.crop_dna).with_ambiguity(args.ambiguous);
-    eprintln!("loaded {} in {:.1} ms; convolutions in windows of {:?}", args.weights.display(), started.elapsed().as_secs_f64() * 1e3, encoder.chunks());
+    eprintln!(
+        "loaded {} in {:.1} ms; convolutions in windows of {:?}",
+        args.weights.display(),
+        started.elapsed().as_secs_f64() * 1e3,
+        encoder.chunks()
+    );
     if encoder.random_weights() {
         eprintln!("{RANDOM_WEIGHTS_NOTE}");
     }
@@ -146,7 +155,12 @@ fn embed_dna(args: &EmbedArgs) -> Result<()> {
     for record in &records {
         let started = Instant::now();
         embeddings.push(pollster::block_on(encoder.embed_with(&one_hot, &record.sequence))?);
-        eprintln!("embedded {:?} ({} bp) in {:.1} ms", record.id, record.sequence.len(), started.elapsed().as_secs_f64() * 1e3);
+        eprintln!(
+            "embedded {:?} ({} bp) in {:.1} ms",
+            record.id,
+            record.sequence.len(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
     }
     let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
     match args.format {
@@ -154,7 +168,12 @@ fn embed_dna(args: &EmbedArgs) -> Result<()> {
         Format::Npy => {
             let rows: Vec<Embedding> = embeddings
                 .into_iter()
-                .map(|e| Embedding { tokens: Vec::new(), shape: e.shape, last_hidden_state: e.last_hidden_state, mean_embedding: e.mean_embedding })
+                .map(|e| Embedding {
+                    tokens: Vec::new(),
+                    shape: e.shape,
+                    last_hidden_state: e.last_hidden_state,
+                    mean_embedding: e.mean_embedding,
+                })
                 .collect();
             write_npy(&ids, &rows, args.out.as_deref())
         }
@@ -193,7 +212,12 @@ fn write_json<T: serde::Serialize>(ids: &[&str], embeddings: &[T], out: Option<&
 
 fn npy_bytes(shape: &[u64], values: &[f32]) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    let mut writer = npyz::WriteOptions::<f32>::new().default_dtype().shape(shape).writer(&mut bytes).begin_nd().map_err(|e| Error::io("npy", e))?;
+    let mut writer = npyz::WriteOptions::<f32>::new()
+        .default_dtype()
+        .shape(shape)
+        .writer(&mut bytes)
+        .begin_nd()
+        .map_err(|e| Error::io("npy", e))?;
     writer.extend(values.iter().copied()).map_err(|e| Error::io("npy", e))?;
     writer.finish().map_err(|e| Error::io("npy", e))?;
     Ok(bytes)
@@ -210,16 +234,20 @@ fn write_npy(ids: &[&str], embeddings: &[Embedding], out: Option<&Path>) -> Resu
             None => std::io::stdout().lock().write_all(&bytes).map_err(|e| Error::io("stdout", e)),
         };
     }
-    let dir = out.ok_or_else(|| Error::InvalidArgument("--format npy with several sequences needs --out DIRECTORY".into()))?;
+    let dir =
+        out.ok_or_else(|| Error::InvalidArgument("--format npy with several sequences needs --out DIRECTORY".into()))?;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
     let mut means = Vec::new();
     for (index, (id, e)) in ids.iter().zip(embeddings).enumerate() {
-        let safe: String = id.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+        let safe: String =
+            id.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
         let path = dir.join(format!("{index:04}_{safe}.npy"));
-        std::fs::write(&path, npy_bytes(&[e.shape[0] as u64, e.shape[1] as u64], &e.last_hidden_state)?).map_err(|err| Error::io(path.display(), err))?;
+        std::fs::write(&path, npy_bytes(&[e.shape[0] as u64, e.shape[1] as u64], &e.last_hidden_state)?)
+            .map_err(|err| Error::io(path.display(), err))?;
         means.extend_from_slice(&e.mean_embedding);
     }
     let width = embeddings[0].shape[1] as u64;
     let path = dir.join("mean_embeddings.npy");
-    std::fs::write(&path, npy_bytes(&[embeddings.len() as u64, width], &means)?).map_err(|e| Error::io(path.display(), e))
+    std::fs::write(&path, npy_bytes(&[embeddings.len() as u64, width], &means)?)
+        .map_err(|e| Error::io(path.display(), e))
 }

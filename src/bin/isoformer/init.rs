@@ -44,6 +44,10 @@ pub fn run(args: &InitArgs) -> Result<()> {
     let started = Instant::now();
     eprintln!("writing {} random values (seed {}) to {}", shapes.parameter_count(), args.seed, args.out.display());
     let index = init_isoformer(&shapes, args.seed, &args.out, &args.storage.storage()?)?;
-    eprintln!("wrote parts {:?} in {:.1} s; these weights are RANDOM (untrained)", index.parts, started.elapsed().as_secs_f64());
+    eprintln!(
+        "wrote parts {:?} in {:.1} s; these weights are RANDOM (untrained)",
+        index.parts,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

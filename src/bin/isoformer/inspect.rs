@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use isoformer::convert::checkpoint::Checkpoint;
 use isoformer::convert::Mapped;
-use isoformer::convert::read_config_json;
+use isoformer::convert::checkpoint::Checkpoint;
 use isoformer::convert::isoformer::{config_notes, map_keys};
+use isoformer::convert::read_config_json;
 use isoformer::weights::{self, ISOFORMER_INDEX_FILE};
 use isoformer::{Error, Result};
 
@@ -27,7 +27,13 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     let mut out = std::io::stdout().lock();
     if path.is_dir() && path.join(ISOFORMER_INDEX_FILE).is_file() {
         let index = weights::read_isoformer_index(path)?;
-        write_line(&mut out, format_args!("IsoFormer weight directory: parts {:?}, random weights: {}", index.parts, index.source.random_weights))?;
+        write_line(
+            &mut out,
+            format_args!(
+                "IsoFormer weight directory: parts {:?}, random weights: {}",
+                index.parts, index.source.random_weights
+            ),
+        )?;
         for part in &index.parts {
             write_line(&mut out, format_args!("== {}/", part.dir_name()))?;
             weight_dir(&mut out, &path.join(part.dir_name()))?;
@@ -51,11 +57,21 @@ pub fn run(args: &InspectArgs) -> Result<()> {
 
 fn weight_dir(out: &mut impl Write, dir: &Path) -> Result<()> {
     let manifest = weights::read_manifest(dir)?;
-    let quantization = manifest.quantization.as_ref().map(|q| format!(" ({}, blocks of {}, {} scales)", q.scheme, q.block_size, q.scale_dtype)).unwrap_or_default();
-    write_line(out, format_args!(
-        "weight directory: model {}, dtype {}{quantization}, {} bytes, random weights: {}",
-        manifest.model, manifest.dtype.name(), manifest.total_bytes(), manifest.source.random_weights
-    ))?;
+    let quantization = manifest
+        .quantization
+        .as_ref()
+        .map(|q| format!(" ({}, blocks of {}, {} scales)", q.scheme, q.block_size, q.scale_dtype))
+        .unwrap_or_default();
+    write_line(
+        out,
+        format_args!(
+            "weight directory: model {}, dtype {}{quantization}, {} bytes, random weights: {}",
+            manifest.model,
+            manifest.dtype.name(),
+            manifest.total_bytes(),
+            manifest.source.random_weights
+        ),
+    )?;
     for file in &manifest.files {
         write_line(out, format_args!("{} ({} bytes, sha256 {})", file.name, file.bytes, file.sha256))?;
         for tensor in &file.tensors {
@@ -84,5 +100,12 @@ fn checkpoint(out: &mut impl Write, checkpoint: &Checkpoint) -> Result<()> {
         write_line(out, format_args!("{}\t{}\t{:?}\t-> {target}", key.key, key.dtype, key.shape))?;
     }
     let parts: Vec<String> = values.iter().map(|(part, n)| format!("{part} {n}")).collect();
-    write_line(out, format_args!("# {} tensors; values per part: {}; unmapped keys: {unmapped}", checkpoint.tensors.len(), parts.join(", ")))
+    write_line(
+        out,
+        format_args!(
+            "# {} tensors; values per part: {}; unmapped keys: {unmapped}",
+            checkpoint.tensors.len(),
+            parts.join(", ")
+        ),
+    )
 }

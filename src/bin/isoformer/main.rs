@@ -109,5 +109,6 @@ mod cli {
     }
 
     /// Said on stderr whenever an output comes from random weights.
-    pub const RANDOM_WEIGHTS_NOTE: &str = "note: these weights are RANDOM (untrained); the values mean nothing biologically";
+    pub const RANDOM_WEIGHTS_NOTE: &str =
+        "note: these weights are RANDOM (untrained); the values mean nothing biologically";
 }

@@ -9,9 +9,9 @@ use std::time::Instant;
 use burn::tensor::Tensor;
 use clap::ValueEnum;
 use isoformer::models::isoformer::predict_dir_part_by_part;
+use isoformer::runtime::backend;
 use isoformer::runtime::parts::{self, PartDirs};
 use isoformer::weights::Part;
-use isoformer::runtime::backend;
 use isoformer::{Error, Isoformer, IsoformerInputs, Prediction, Result, TISSUES, read_sequences};
 
 use crate::cli::{Backend, RANDOM_WEIGHTS_NOTE, backend_kind, read_input};
@@ -103,7 +103,12 @@ fn load_isoformer(args: &PredictArgs, wanted: &[Part]) -> Result<Isoformer> {
     let model = match (&args.weights, &args.dna_weights, &args.aggregator_weights) {
         (Some(dir), _, _) => Isoformer::load_dir(device, dir, wanted)?,
         (None, Some(dna), Some(aggregator)) => {
-            let given = [(Part::Dna, Some(dna)), (Part::Rna, args.rna_weights.as_ref()), (Part::Protein, args.protein_weights.as_ref()), (Part::Aggregator, Some(aggregator))];
+            let given = [
+                (Part::Dna, Some(dna)),
+                (Part::Rna, args.rna_weights.as_ref()),
+                (Part::Protein, args.protein_weights.as_ref()),
+                (Part::Aggregator, Some(aggregator)),
+            ];
             let mut dirs = PartDirs(given.into_iter().filter_map(|(part, dir)| Some((part, dir?.clone()))).collect());
             pollster::block_on(parts::load_isoformer(&device, &mut dirs, &Part::ALL))?
         }
@@ -131,7 +136,10 @@ fn tsv_header() -> String {
 }
 
 fn tsv_row(id: &str, prediction: &Prediction) -> String {
-    std::iter::once(id.to_string()).chain(prediction.values.iter().map(|v| v.to_string())).collect::<Vec<_>>().join("\t")
+    std::iter::once(id.to_string())
+        .chain(prediction.values.iter().map(|v| v.to_string()))
+        .collect::<Vec<_>>()
+        .join("\t")
 }
 
 pub fn run(args: &PredictArgs) -> Result<()> {
@@ -149,7 +157,10 @@ pub fn run(args: &PredictArgs) -> Result<()> {
             pollster::block_on(predict_dir_part_by_part(&device, dir, &inputs, args.final_dna))?
         }
         _ => {
-            let wanted: Vec<Part> = [(rna.is_some(), Part::Rna), (protein.is_some(), Part::Protein)].into_iter().filter_map(|(given, part)| given.then_some(part)).collect();
+            let wanted: Vec<Part> = [(rna.is_some(), Part::Rna), (protein.is_some(), Part::Protein)]
+                .into_iter()
+                .filter_map(|(given, part)| given.then_some(part))
+                .collect();
             let model = load_isoformer(args, &wanted)?;
             let started = Instant::now();
             let prediction = pollster::block_on(model.predict(&inputs, args.final_dna))?;
@@ -178,7 +189,13 @@ fn tsv_rows(batch: &Path) -> Result<Vec<Row>> {
         let fields: Vec<String> = line.split('\t').map(|f| f.trim().to_string()).collect();
         match <[String; 4]>::try_from(fields) {
             Ok([id, dna, rna, protein]) if !id.is_empty() => rows.push(Row { id, dna, rna, protein }),
-            _ => return Err(Error::InvalidArgument(format!("{} line {}: expected id, dna, rna, protein separated by tabs", batch.display(), number + 1))),
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "{} line {}: expected id, dna, rna, protein separated by tabs",
+                    batch.display(),
+                    number + 1
+                )));
+            }
         }
     }
     Ok(rows)
@@ -197,7 +214,11 @@ fn fasta_rows(args: &PredictArgs) -> Result<Vec<Row>> {
                 Default::default()
             });
             if !entry[slot].is_empty() {
-                return Err(Error::InvalidArgument(format!("{}: record id {:?} appears twice", file.display(), record.id)));
+                return Err(Error::InvalidArgument(format!(
+                    "{}: record id {:?} appears twice",
+                    file.display(),
+                    record.id
+                )));
             }
             entry[slot] = record.sequence;
         }
@@ -217,7 +238,10 @@ fn fasta_rows(args: &PredictArgs) -> Result<Vec<Row>> {
 /// is already in the output are skipped. Every row is checked before the first is computed, and
 /// the DNA embedding is reused while consecutive rows share their DNA window.
 fn predict_batch(args: &PredictArgs) -> Result<()> {
-    let out = args.out.as_deref().ok_or_else(|| Error::InvalidArgument("batch input needs --out (the TSV to write or resume)".into()))?;
+    let out = args
+        .out
+        .as_deref()
+        .ok_or_else(|| Error::InvalidArgument("batch input needs --out (the TSV to write or resume)".into()))?;
     let rows = match &args.batch {
         Some(batch) => tsv_rows(batch)?,
         None => fasta_rows(args)?,
@@ -227,29 +251,43 @@ fn predict_batch(args: &PredictArgs) -> Result<()> {
     }
     let mut ids = HashSet::new();
     if let Some(row) = rows.iter().find(|row| !ids.insert(row.id.as_str())) {
-        return Err(Error::InvalidArgument(format!("transcript id {:?} appears twice (ids key the resumable output)", row.id)));
+        return Err(Error::InvalidArgument(format!(
+            "transcript id {:?} appears twice (ids key the resumable output)",
+            row.id
+        )));
     }
     let done: HashSet<String> = std::fs::read_to_string(out)
         .map(|t| t.lines().skip(1).filter_map(|l| l.split('\t').next().map(str::to_string)).collect())
         .unwrap_or_default();
-    let wanted: Vec<Part> = [(rows.iter().any(|r| !r.rna.is_empty()), Part::Rna), (rows.iter().any(|r| !r.protein.is_empty()), Part::Protein)]
-        .into_iter()
-        .filter_map(|(given, part)| given.then_some(part))
-        .collect();
+    let wanted: Vec<Part> = [
+        (rows.iter().any(|r| !r.rna.is_empty()), Part::Rna),
+        (rows.iter().any(|r| !r.protein.is_empty()), Part::Protein),
+    ]
+    .into_iter()
+    .filter_map(|(given, part)| given.then_some(part))
+    .collect();
     let model = load_isoformer(args, &wanted)?;
     let mut todo = Vec::new();
     for row in rows.iter().filter(|row| !done.contains(&row.id)) {
         let sequences = (optional_sequence(&row.dna)?, optional_sequence(&row.rna)?, optional_sequence(&row.protein)?);
-        let inputs = IsoformerInputs { dna: sequences.0.as_deref(), rna: sequences.1.as_deref(), protein: sequences.2.as_deref() };
+        let inputs = IsoformerInputs {
+            dna: sequences.0.as_deref(),
+            rna: sequences.1.as_deref(),
+            protein: sequences.2.as_deref(),
+        };
         model.check(&inputs).inspect_err(|_| eprintln!("in transcript {:?}:", row.id))?;
         todo.push(row);
     }
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(out).map_err(|e| Error::io(out.display(), e))?;
+    let mut file =
+        std::fs::OpenOptions::new().create(true).append(true).open(out).map_err(|e| Error::io(out.display(), e))?;
     if std::fs::metadata(out).map(|m| m.len() == 0).unwrap_or(true) {
         writeln!(file, "{}", tsv_header()).map_err(|e| Error::io(out.display(), e))?;
     }
     let progress = indicatif::ProgressBar::new(rows.len() as u64);
-    progress.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} transcripts, {elapsed} elapsed, ETA {eta} {msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} transcripts, {elapsed} elapsed, ETA {eta} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     progress.inc((rows.len() - todo.len()) as u64);
     let mut random = false;
     let mut last_dna: Option<(String, Tensor<3>)> = None;
@@ -260,7 +298,8 @@ fn predict_batch(args: &PredictArgs) -> Result<()> {
             eprintln!("in transcript {:?}:", row.id);
             e
         };
-        let (dna, rna, protein) = (optional_sequence(&row.dna)?, optional_sequence(&row.rna)?, optional_sequence(&row.protein)?);
+        let (dna, rna, protein) =
+            (optional_sequence(&row.dna)?, optional_sequence(&row.rna)?, optional_sequence(&row.protein)?);
         let key = dna.clone().unwrap_or_default();
         let embedding = match &last_dna {
             Some((previous, embedding)) if *previous == key => embedding.clone(),
