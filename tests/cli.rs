@@ -257,24 +257,12 @@ fn dna_limits_and_modalities_from_the_command_line() {
 /// same numbers as TSV, and a batch TSV that resumes without recomputing finished rows.
 #[test]
 fn predict_single_and_batch_with_resume() {
-    let genbank = support::data_text("gentle_rs/tp73.ncbi.gb");
-    let transcripts = isoformer::read_sequences(&support::data_text("gentle_rs/ensembl_human_tp73_all.fasta")).unwrap();
-    let rna = transcripts.into_iter().find(|r| r.id == "ENST00000713571.1").unwrap().sequence;
-    let protein: String = genbank
-        .split("/protein_id=\"NP_005418.1\"")
-        .nth(1)
-        .unwrap()
-        .split("/translation=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
+    let (region, rna, protein) = support::tp73_inputs(
+        &support::data_text("gentle_rs/tp73.ncbi.gb"),
+        &support::data_text("gentle_rs/ensembl_human_tp73_all.fasta"),
+    );
     let dna_file = temp("dna.fasta");
-    std::fs::write(&dna_file, format!(">tp73_region\n{}\n", support::genbank_origin(&genbank))).unwrap();
+    std::fs::write(&dna_file, format!(">tp73_region\n{region}\n")).unwrap();
     let dna = format!("@{}", dna_file.display());
     let w = |name: &str| root().join("weights").join(name).to_str().unwrap().to_string();
     let weights = [

@@ -12,7 +12,7 @@ use isoformer::models::isoformer::load_aggregator;
 use isoformer::runtime::backend::{self, BackendKind, ComputeDevice};
 use isoformer::runtime::parts::{IsoformerDir, PartSource};
 use isoformer::weights::{LoadedWeights, Manifest, Part, load_dir};
-use isoformer::{DnaEncoder, Isoformer, IsoformerInputs, SequenceEncoder, TISSUES, read_sequences};
+use isoformer::{DnaEncoder, Isoformer, IsoformerInputs, SequenceEncoder, TISSUES};
 use serde_json::Value;
 use support::relative_diff;
 
@@ -56,20 +56,10 @@ fn model_with(kind: BackendKind, aggregator: &Value) -> Isoformer {
 }
 
 fn inputs() -> (String, String, String) {
-    let genbank = support::data_text("gentle_rs/tp73.ncbi.gb");
-    let transcripts = read_sequences(&support::data_text("gentle_rs/ensembl_human_tp73_all.fasta")).unwrap();
-    let rna = transcripts.into_iter().find(|r| r.id == "ENST00000713571.1").unwrap().sequence;
-    let protein = genbank
-        .split("/protein_id=\"NP_005418.1\"")
-        .nth(1)
-        .unwrap()
-        .split("/translation=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
-    (support::genbank_origin(&genbank), rna, protein.chars().filter(|c| !c.is_whitespace()).collect())
+    support::tp73_inputs(
+        &support::data_text("gentle_rs/tp73.ncbi.gb"),
+        &support::data_text("gentle_rs/ensembl_human_tp73_all.fasta"),
+    )
 }
 
 /// `sequence` with a fixture case's edit for `modality` (`[index, replacement]`) applied.

@@ -16,7 +16,7 @@ use isoformer::convert::ConvertOptions;
 use isoformer::convert::isoformer::convert_isoformer;
 use isoformer::runtime::backend::{self, BackendKind};
 use isoformer::weights::Part;
-use isoformer::{Isoformer, IsoformerInputs, read_sequences};
+use isoformer::{Isoformer, IsoformerInputs};
 use serde_json::Value;
 use support::{TempWeights, relative_diff};
 
@@ -66,27 +66,10 @@ fn published_config_converts_and_predicts_the_reference() {
 
     let expected: Value =
         serde_json::from_str(&std::fs::read_to_string(fixtures().join("published_expected.json")).unwrap()).unwrap();
-    let genbank = support::data_text("gentle_rs/tp73.ncbi.gb");
-    let dna = support::genbank_origin(&genbank);
-    let rna = read_sequences(&support::data_text("gentle_rs/ensembl_human_tp73_all.fasta"))
-        .unwrap()
-        .into_iter()
-        .find(|r| r.id == "ENST00000713571.1")
-        .unwrap()
-        .sequence;
-    let protein: String = genbank
-        .split("/protein_id=\"NP_005418.1\"")
-        .nth(1)
-        .unwrap()
-        .split("/translation=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
+    let (dna, rna, protein) = support::tp73_inputs(
+        &support::data_text("gentle_rs/tp73.ncbi.gb"),
+        &support::data_text("gentle_rs/ensembl_human_tp73_all.fasta"),
+    );
     let dna_embedding = model.dna_embedding(Some(&dna)).unwrap();
     let mut references = Vec::new();
     for case in expected["cases"].as_array().unwrap() {

@@ -144,7 +144,7 @@ async fn enformer_tiny_matches_enformer_pytorch_on_webgpu_at_full_length() {
 #[wasm_bindgen_test]
 async fn tiny_isoformer_matches_the_reference_on_webgpu() {
     use isoformer::models::isoformer::load_aggregator;
-    use isoformer::{Isoformer, IsoformerInputs, read_sequences};
+    use isoformer::{Isoformer, IsoformerInputs};
     let device = init_webgpu().await.expect("a WebGPU adapter");
     let load = |manifest: &str, shard: &[u8]| {
         let manifest = Manifest::from_json(manifest).unwrap();
@@ -162,22 +162,7 @@ async fn tiny_isoformer_matches_the_reference_on_webgpu() {
     let (aggregator, random) = load_aggregator(&m, w).unwrap();
     let model = Isoformer::new(dna, Some(rna), Some(protein), aggregator, random).unwrap();
 
-    let dna = support::genbank_origin(TP73_GENBANK);
-    let rna =
-        read_sequences(TP73_TRANSCRIPTS).unwrap().into_iter().find(|r| r.id == "ENST00000713571.1").unwrap().sequence;
-    let protein: String = TP73_GENBANK
-        .split("/protein_id=\"NP_005418.1\"")
-        .nth(1)
-        .unwrap()
-        .split("/translation=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
+    let (dna, rna, protein) = support::tp73_inputs(TP73_GENBANK, TP73_TRANSCRIPTS);
     let expected: serde_json::Value =
         serde_json::from_str(include_str!("fixtures/isoformer/tiny_expected.json")).unwrap();
     let mut references = Vec::new();

@@ -175,6 +175,22 @@ pub fn genbank_origin(text: &str) -> String {
     origin.chars().filter(char::is_ascii_alphabetic).map(|c| c.to_ascii_uppercase()).collect()
 }
 
+/// The `/translation` of the CDS whose `/protein_id` is `protein_id` in a GenBank record.
+pub fn genbank_translation(genbank: &str, protein_id: &str) -> String {
+    let cds = genbank.split(&format!("/protein_id=\"{protein_id}\"")).nth(1).expect("the protein_id in the record");
+    let translation =
+        cds.split("/translation=\"").nth(1).expect("its translation").split('"').next().unwrap_or_default();
+    translation.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The end-to-end fixtures' inputs (make_fixtures.py's): the TP73 region of `genbank` (DNA), the
+/// Ensembl cDNA ENST00000713571.1 from `transcripts` (RNA) and RefSeq NP_005418.1 (protein).
+pub fn tp73_inputs(genbank: &str, transcripts: &str) -> (String, String, String) {
+    let records = isoformer::read_sequences(transcripts).expect("the TP73 cDNAs");
+    let rna = records.into_iter().find(|r| r.id == "ENST00000713571.1").expect("ENST00000713571.1").sequence;
+    (genbank_origin(genbank), rna, genbank_translation(genbank, "NP_005418.1"))
+}
+
 /// The Enformer fixture inputs by label (tests/fixtures/make_fixtures.py builds the same ones).
 pub fn enformer_input(label: &str, tp73_genbank: &str) -> String {
     match label {
