@@ -368,37 +368,26 @@ fn whole_checkpoint_inspect_convert_and_fasta_batch() {
     ]);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     let committed = root().join("weights/isoformer-tiny-random");
-    for part in [
-        "isoformer.json",
-        "dna/manifest.json",
-        "rna/manifest.json",
-        "protein/manifest.json",
-        "aggregator/manifest.json",
-    ] {
-        assert_eq!(
-            std::fs::read_to_string(out.join(part)).unwrap(),
-            std::fs::read_to_string(committed.join(part)).unwrap(),
-            "{part}: regenerate with make weights"
-        );
-    }
+    // The index and every part's manifest (which holds each shard's SHA-256) equal the committed ones.
+    let same_as_committed = |written: &Path, committed: &Path| {
+        for part in [
+            "isoformer.json",
+            "dna/manifest.json",
+            "rna/manifest.json",
+            "protein/manifest.json",
+            "aggregator/manifest.json",
+        ] {
+            let read = |dir: &Path| std::fs::read_to_string(dir.join(part)).unwrap();
+            assert_eq!(read(written), read(committed), "{}/{part}: regenerate with make weights", committed.display());
+        }
+    };
+    same_as_committed(&out, &committed);
     // The committed q8 variant (what the npm package's `dtype: "q8"` loads) is this conversion, quantized.
     let q8 = temp("isoformer-split-q8");
     let result =
         isoformer(&["quantize", "--from", out.to_str().unwrap(), "--out", q8.to_str().unwrap(), "--dtype", "q8"]);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
-    for part in [
-        "isoformer.json",
-        "dna/manifest.json",
-        "rna/manifest.json",
-        "protein/manifest.json",
-        "aggregator/manifest.json",
-    ] {
-        assert_eq!(
-            std::fs::read_to_string(q8.join(part)).unwrap(),
-            std::fs::read_to_string(committed.join("q8").join(part)).unwrap(),
-            "q8/{part}: regenerate with make weights"
-        );
-    }
+    same_as_committed(&q8, &committed.join("q8"));
 
     let genbank = support::data_text("gentle_rs/tp73.ncbi.gb");
     let dna_file = temp("tp73-gene.fasta");
