@@ -537,3 +537,33 @@ fn bench_load_only_reports_the_device_memory_of_any_weight_directory() {
         String::from_utf8_lossy(&both.stderr)
     );
 }
+
+/// `embed --layer`: several layers from one pass, pooled as asked; the last layer unpooled is the
+/// default output's last hidden state; a layer out of range is a typed error.
+#[test]
+fn embed_layers_pooled_and_out_of_range() {
+    let weights = root().join("weights/isoformer-tiny-random/protein");
+    let weights = weights.to_str().unwrap();
+    let protein = "MKTAYIAKQRQISFVKSHFSRQ";
+    let run = |extra: &[&str]| {
+        let result = isoformer(&[&["embed", "--weights", weights, "--protein", protein], extra].concat());
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+        serde_json::from_slice::<serde_json::Value>(&result.stdout).unwrap()
+    };
+    let plain = run(&[]);
+    let cls = run(&["--layer", "0,-1", "--pooling", "cls"]);
+    let layers = cls["layers"].as_array().unwrap();
+    assert_eq!((layers[0]["index"].as_u64(), layers[1]["index"].as_u64()), (Some(0), Some(2)), "2 layers: -1 is 2");
+    assert_eq!(layers[1]["shape"], serde_json::json!([32]));
+    let last = plain["last_hidden_state"].as_array().unwrap();
+    assert_eq!(layers[1]["values"].as_array().unwrap()[..], last[..32], "cls: the <cls> row");
+    let none = run(&["--layer", "-1", "--pooling", "none"]);
+    assert_eq!(none["layers"][0]["values"], plain["last_hidden_state"], "the last layer is the last hidden state");
+    assert_eq!(none["layers"][0]["shape"], plain["shape"]);
+    let mean = run(&["--layer", "2"]);
+    assert_eq!(mean["pooling"], "mean");
+    assert_eq!(mean["layers"][0]["values"], plain["mean_embedding"]);
+    let out_of_range = isoformer(&["embed", "--weights", weights, "--protein", protein, "--layer", "3"]);
+    assert_eq!(out_of_range.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out_of_range.stderr).contains("INVALID_ARGUMENT"));
+}

@@ -111,6 +111,15 @@ impl Esm {
     /// `ids`: `[batch, length]`, `mask`: `[batch, length]` (1 = token, 0 = padding)
     /// → last hidden state `[batch, length, hidden]` (after `emb_layer_norm_after`).
     pub fn forward(&self, ids: Tensor<2, Int>, mask: &KeyMask) -> Tensor<3> {
+        let last = self.layers.len();
+        self.hidden_states(ids, mask, &[last]).pop().unwrap_or_else(|| unreachable!("one layer asked, one returned"))
+    }
+
+    /// transformers' `output_hidden_states` at the indices `layers` (each `0..=num_hidden_layers`:
+    /// 0 the embeddings, `i` the output of layer `i`, the last after `emb_layer_norm_after`, i.e.
+    /// the last hidden state), each `[batch, length, hidden]`, in the order asked. Layers past the
+    /// deepest one asked are not run. `ids`, `mask`: `[batch, length]`.
+    pub fn hidden_states(&self, ids: Tensor<2, Int>, mask: &KeyMask, layers: &[usize]) -> Vec<Tensor<3>> {
         let tokens = mask.tokens.clone();
         let [batch, length] = ids.dims();
         let hidden = self.config.hidden_size;
@@ -129,12 +138,29 @@ impl Esm {
         if mask.padded {
             x = x * tokens.reshape([batch, length, 1]);
         }
+        let deepest = layers.iter().copied().max().unwrap_or(0).min(self.layers.len());
+        let mut states: Vec<(usize, Tensor<3>)> = Vec::with_capacity(layers.len());
+        let mut keep = |index: usize, x: &Tensor<3>| {
+            if layers.contains(&index) {
+                states.push((index, x.clone()));
+            }
+        };
+        keep(0, &x);
         let attention_mask = mask.attention_mask(length);
         let rotary = self.rotary.tables(length, &x.device());
-        for layer in &self.layers {
+        for (i, layer) in self.layers.iter().enumerate().take(deepest) {
             x = layer.forward(x, attention_mask.clone(), Some(&rotary));
+            if i + 1 < self.layers.len() {
+                keep(i + 1, &x);
+            }
         }
-        self.final_norm.forward(x)
+        if deepest == self.layers.len() {
+            states.push((deepest, self.final_norm.forward(x)));
+        }
+        layers
+            .iter()
+            .filter_map(|wanted| states.iter().find(|(index, _)| index == wanted).map(|(_, t)| t.clone()))
+            .collect()
     }
 
     /// Masked-LM logits from the last hidden state: `[batch, length, hidden]` → `[batch, length, vocab]`;

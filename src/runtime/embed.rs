@@ -28,6 +28,31 @@ pub struct Embedding {
     pub mean_embedding: Vec<f32>,
 }
 
+/// How one layer's per-token states become a sequence's embedding: the `<cls>` row, the mean over
+/// the sequence's own tokens (no `<cls>`, `<eos>` or padding), or every row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    Cls,
+    #[default]
+    Mean,
+    None,
+}
+
+impl Embedding {
+    /// The embedding pooled as `pooling` asks: its shape (`[hidden]`, or `[tokens, hidden]` for
+    /// `none`) and values.
+    pub fn pooled(&self, pooling: Pooling) -> (Vec<usize>, Vec<f32>) {
+        let width = self.shape[1];
+        match pooling {
+            Pooling::Cls => (vec![width], self.last_hidden_state[..width].to_vec()),
+            Pooling::Mean => (vec![width], self.mean_embedding.clone()),
+            Pooling::None => (self.shape.to_vec(), self.last_hidden_state.clone()),
+        }
+    }
+}
+
 /// Masked-LM output for one sequence: `[tokens, vocab]` logits.
 #[derive(Debug, Clone, Serialize)]
 pub struct Logits {
@@ -173,6 +198,52 @@ impl SequenceEncoder {
     pub fn forward(&self, tokens: TokensOnDevice) -> ModalityEmbedding {
         let hidden = self.model.forward(tokens.ids, &tokens.mask);
         ModalityEmbedding { hidden, mask: tokens.mask }
+    }
+
+    /// The hidden states of every sequence at the layers `layers` asked for (see
+    /// [`Self::resolve_layers`]: 0 is the embeddings, the last the last hidden state; negative
+    /// counts from the end), from one forward pass that stops at the deepest one: per sequence,
+    /// one [`Embedding`] per layer, in the order asked.
+    pub async fn embed_layers(&self, sequences: &[&str], layers: &[i64]) -> Result<Vec<Vec<Embedding>>> {
+        let indices = self.resolve_layers(layers)?;
+        let (tokens, ids, mask) = self.inputs(&self.tokenizer, sequences)?;
+        let trailing = self.tokenizer.trailing_special_tokens();
+        let mut per_sequence: Vec<Vec<Embedding>> = vec![Vec::with_capacity(indices.len()); tokens.len()];
+        for states in self.model.hidden_states(ids, &mask, &indices) {
+            for (b, (tokens, width, values)) in read_rows(states, tokens.clone()).await?.enumerate() {
+                let mean_embedding = mean_rows(&values[width..(tokens.len() - trailing) * width], width);
+                per_sequence[b].push(Embedding {
+                    shape: [tokens.len(), width],
+                    tokens,
+                    last_hidden_state: values,
+                    mean_embedding,
+                });
+            }
+        }
+        Ok(per_sequence)
+    }
+
+    /// Layer numbers as transformers' `hidden_states` indexes them — 0 the embeddings, `i` the
+    /// output of layer `i`, `num_hidden_layers` the last hidden state (after the final layer norm);
+    /// negative numbers count from the end (−1 the last). Out of range: `INVALID_ARGUMENT`.
+    pub fn resolve_layers(&self, layers: &[i64]) -> Result<Vec<usize>> {
+        let last = self.model.config().num_hidden_layers as i64;
+        if layers.is_empty() {
+            return Err(Error::InvalidArgument("no layer asked for".into()));
+        }
+        layers
+            .iter()
+            .map(|&layer| {
+                let index = if layer < 0 { last + 1 + layer } else { layer };
+                if (0..=last).contains(&index) {
+                    Ok(index as usize)
+                } else {
+                    Err(Error::InvalidArgument(format!(
+                        "layer {layer}: this model has {last} layers (0 = the embeddings … {last} = the last hidden state; -1 = the last)"
+                    )))
+                }
+            })
+            .collect()
     }
 
     /// Masked-LM logits per token; an error if the weights carry no LM head.

@@ -10,7 +10,7 @@ use isoformer::tokenize::NUCLEOTIDE_MAX_TOKENS;
 use isoformer::weights;
 use isoformer::{
     AmbiguityPolicy, CropPolicy, DnaCropPolicy, DnaEmbedding, DnaEncoder, Embedding, Error, EsmFamily, Modality,
-    NucleotideTokenizer, ProteinTokenizer, Result, SequenceEncoder, SequenceRecord, Tokenizer, read_sequences,
+    NucleotideTokenizer, Pooling, ProteinTokenizer, Result, SequenceEncoder, SequenceRecord, Tokenizer, read_sequences,
 };
 use npyz::WriterBuilder;
 
@@ -60,6 +60,14 @@ pub struct EmbedArgs {
     /// RNA longer than --max-tokens: an error (none), or keep its 5' start or 3' end tokens.
     #[arg(long, value_enum, default_value_t = CropPolicy::Reject, conflicts_with = "protein")]
     crop: CropPolicy,
+    /// Hidden states of these layers instead of the last (ESM-2, NT-v2): 0 = the embeddings, i = the
+    /// output of layer i, the last = the last hidden state; negative counts from the end
+    /// (`--layer 12,20,-1`). All from one forward pass; JSON only.
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true, conflicts_with = "dna")]
+    layer: Option<Vec<i64>>,
+    /// With --layer: each layer's `<cls>` row, the mean over the sequence's own tokens, or every row.
+    #[arg(long, value_enum, default_value_t = Pooling::Mean, requires = "layer")]
+    pooling: Pooling,
     /// IUPAC ambiguity codes (R Y S W K M B D H V) in RNA or DNA: an error (reject) or read as N.
     #[arg(long, value_enum, default_value_t = AmbiguityPolicy::Reject, conflicts_with = "protein")]
     ambiguous: AmbiguityPolicy,
@@ -106,6 +114,9 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
         eprintln!("{RANDOM_WEIGHTS_NOTE}");
     }
     check_records(&records, |s| encoder.tokenizer().encode(s).map(drop))?;
+    if let Some(layers) = &args.layer {
+        return embed_layers(&encoder, &records, layers, args);
+    }
     let mut embeddings = Vec::with_capacity(records.len());
     for batch in records.chunks(args.batch_size) {
         let started = Instant::now();
@@ -124,6 +135,52 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
         Format::Json => write_json(&ids, &embeddings, args.out.as_deref()),
         Format::Npy => write_npy(&ids, &embeddings, args.out.as_deref()),
     }
+}
+
+/// One record's `embed --layer` output: its tokens and one entry per layer asked.
+#[derive(serde::Serialize)]
+struct LayersOutput {
+    tokens: Vec<u32>,
+    pooling: Pooling,
+    layers: Vec<LayerOutput>,
+}
+
+/// One layer: `layer` as given, `index` in transformers' `hidden_states`, the pooled values.
+#[derive(serde::Serialize)]
+struct LayerOutput {
+    layer: i64,
+    index: usize,
+    shape: Vec<usize>,
+    values: Vec<f32>,
+}
+
+/// `embed --layer`: every record's hidden states at the layers asked (one pass per batch), pooled, as JSON.
+fn embed_layers(encoder: &SequenceEncoder, records: &[SequenceRecord], layers: &[i64], args: &EmbedArgs) -> Result<()> {
+    if matches!(args.format, Format::Npy) {
+        return Err(Error::InvalidArgument("--layer writes JSON (--format json)".into()));
+    }
+    let indices = encoder.resolve_layers(layers)?;
+    let mut outputs = Vec::with_capacity(records.len());
+    for batch in records.chunks(args.batch_size) {
+        let started = Instant::now();
+        let sequences: Vec<&str> = batch.iter().map(|r| r.sequence.as_str()).collect();
+        for per_layer in pollster::block_on(encoder.embed_layers(&sequences, layers))? {
+            let entries = per_layer
+                .iter()
+                .zip(layers.iter().zip(&indices))
+                .map(|(embedding, (&layer, &index))| {
+                    let (shape, values) = embedding.pooled(args.pooling);
+                    LayerOutput { layer, index, shape, values }
+                })
+                .collect();
+            let tokens = per_layer.first().map(|e| e.tokens.clone()).unwrap_or_default();
+            outputs.push(LayersOutput { tokens, pooling: args.pooling, layers: entries });
+        }
+        let elapsed = started.elapsed().as_secs_f64() * 1e3;
+        eprintln!("embedded {} sequence(s) at {} layer(s) in {elapsed:.1} ms", batch.len(), layers.len());
+    }
+    let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    write_json(&ids, &outputs, args.out.as_deref())
 }
 
 /// `embed --dna`: one Enformer pass per record (JSON or npy as for the other modalities; the
