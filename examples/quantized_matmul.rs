@@ -3,7 +3,7 @@
 //! activation times a [640, 2560] weight. Reports device memory held by the weight, the matmul time
 //! (median of the runs, after a warm-up, synchronised) and the error against the f32 product.
 //!
-//!   cargo run --release --example quantized_matmul -- --backend wgpu --scheme q8 --tokens 1026 --runs 10
+//!   cargo run --release --features cli --example quantized_matmul -- --backend wgpu --scheme q8 --tokens 1026 --runs 10
 //!
 //! `--scheme`: f32 (widened on upload), q8 (Burn Q8S, blocks of 32, f16 scales; isoformer-web's q8
 //! values), q4 (Q4S, the same blocks). One scheme per process: a failing kernel ends only its run.
