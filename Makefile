@@ -19,6 +19,7 @@ test: check-self-contained setup lint test-native test-web
 
 ## rustfmt (rustfmt.toml) and clippy with warnings as errors, natively (with the CLI) and for wasm32.
 lint: setup-wasm
+	rustup component add rustfmt clippy
 	cargo fmt --check
 	cargo clippy --release --features cli --all-targets -- -D warnings
 	cargo clippy --release --target wasm32-unknown-unknown --all-targets -- -D warnings
