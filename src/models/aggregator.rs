@@ -80,16 +80,12 @@ impl CrossAttention {
 /// last token (`<eos>`: a token whose successor is padding or the end).
 fn without_special_tokens(mask: KeyMask, eos: bool) -> KeyMask {
     let [batch, length] = mask.tokens.dims();
-    if length < 2 {
-        return mask; // unreachable: an empty sequence is refused before it is encoded
-    }
     let mut tokens = mask.tokens;
-    if eos {
+    if eos && length > 1 {
         let next = Tensor::cat(vec![tokens.clone().narrow(1, 1, length - 1), tokens.zeros_like().narrow(1, 0, 1)], 1);
         tokens = tokens * next;
     }
-    let first = Tensor::cat(vec![tokens.zeros_like().narrow(1, 0, 1), tokens.ones_like().narrow(1, 1, length - 1)], 1);
-    KeyMask { tokens: tokens * first.reshape([batch, length]), padded: true }
+    KeyMask { tokens: tokens.slice_fill([0..batch, 0..1], 0.0), padded: true }
 }
 
 /// The cross-attention aggregation and the tissue head.

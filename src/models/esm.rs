@@ -138,29 +138,25 @@ impl Esm {
         if mask.padded {
             x = x * tokens.reshape([batch, length, 1]);
         }
-        let deepest = layers.iter().copied().max().unwrap_or(0).min(self.layers.len());
-        let mut states: Vec<(usize, Tensor<3>)> = Vec::with_capacity(layers.len());
-        let mut keep = |index: usize, x: &Tensor<3>| {
-            if layers.contains(&index) {
-                states.push((index, x.clone()));
-            }
-        };
-        keep(0, &x);
+        let last = self.layers.len();
+        let deepest = layers.iter().copied().max().unwrap_or(0).min(last);
+        // states[i]: hidden_states[i] when asked for (layer outputs before the last, unnormed).
+        let mut states: Vec<Option<Tensor<3>>> = vec![None; last + 1];
+        if layers.contains(&0) {
+            states[0] = Some(x.clone());
+        }
         let attention_mask = mask.attention_mask(length);
         let rotary = self.rotary.tables(length, &x.device());
         for (i, layer) in self.layers.iter().enumerate().take(deepest) {
             x = layer.forward(x, attention_mask.clone(), Some(&rotary));
-            if i + 1 < self.layers.len() {
-                keep(i + 1, &x);
+            if i + 1 < last && layers.contains(&(i + 1)) {
+                states[i + 1] = Some(x.clone());
             }
         }
-        if deepest == self.layers.len() {
-            states.push((deepest, self.final_norm.forward(x)));
+        if deepest == last {
+            states[last] = Some(self.final_norm.forward(x));
         }
-        layers
-            .iter()
-            .filter_map(|wanted| states.iter().find(|(index, _)| index == wanted).map(|(_, t)| t.clone()))
-            .collect()
+        layers.iter().filter_map(|&index| states.get(index).cloned().flatten()).collect()
     }
 
     /// Masked-LM logits from the last hidden state: `[batch, length, hidden]` → `[batch, length, vocab]`;

@@ -41,6 +41,13 @@ pub enum Pooling {
 }
 
 impl Embedding {
+    /// One sequence's `[tokens, width]` rows, with the mean over its own rows: after `<cls>`, before
+    /// its `trailing` special tokens.
+    fn from_rows(tokens: Vec<u32>, width: usize, rows: Vec<f32>, trailing: usize) -> Self {
+        let mean_embedding = mean_rows(&rows[width..(tokens.len() - trailing) * width], width);
+        Embedding { shape: [tokens.len(), width], tokens, last_hidden_state: rows, mean_embedding }
+    }
+
     /// The embedding pooled as `pooling` asks: its shape (`[hidden]`, or `[tokens, hidden]` for
     /// `none`) and values.
     pub fn pooled(&self, pooling: Pooling) -> (Vec<usize>, Vec<f32>) {
@@ -165,14 +172,7 @@ impl SequenceEncoder {
         let (tokens, ids, mask) = self.inputs(tokenizer, sequences)?;
         let per_sequence = read_rows(self.model.forward(ids, &mask), tokens).await?;
         let trailing = tokenizer.trailing_special_tokens();
-        Ok(per_sequence
-            .map(|(tokens, width, last_hidden_state)| {
-                // The sequence's own rows: after `<cls>`, before any trailing special token.
-                let own = &last_hidden_state[width..(tokens.len() - trailing) * width];
-                let mean_embedding = mean_rows(own, width);
-                Embedding { shape: [tokens.len(), width], tokens, last_hidden_state, mean_embedding }
-            })
-            .collect())
+        Ok(per_sequence.map(|(tokens, width, rows)| Embedding::from_rows(tokens, width, rows, trailing)).collect())
     }
 
     /// One sequence's last hidden state on the device, not read back, with its token ids:
@@ -210,14 +210,8 @@ impl SequenceEncoder {
         let trailing = self.tokenizer.trailing_special_tokens();
         let mut per_sequence: Vec<Vec<Embedding>> = vec![Vec::with_capacity(indices.len()); tokens.len()];
         for states in self.model.hidden_states(ids, &mask, &indices) {
-            for (b, (tokens, width, values)) in read_rows(states, tokens.clone()).await?.enumerate() {
-                let mean_embedding = mean_rows(&values[width..(tokens.len() - trailing) * width], width);
-                per_sequence[b].push(Embedding {
-                    shape: [tokens.len(), width],
-                    tokens,
-                    last_hidden_state: values,
-                    mean_embedding,
-                });
+            for (b, (tokens, width, rows)) in read_rows(states, tokens.clone()).await?.enumerate() {
+                per_sequence[b].push(Embedding::from_rows(tokens, width, rows, trailing));
             }
         }
         Ok(per_sequence)

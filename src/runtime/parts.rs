@@ -43,11 +43,15 @@ pub trait PartSource {
     }
 }
 
+fn required_parts_missing() -> Error {
+    Error::Manifest("the DNA and aggregator parts are required".into())
+}
+
 /// The parts a load reads, in loading order: DNA and the aggregator always (an error when the
 /// source lacks one), RNA and protein when `wanted` names them and the source has them.
 pub fn parts_to_load(source: &impl PartSource, wanted: &[Part]) -> Result<Vec<Part>> {
     if !source.has(Part::Dna) || !source.has(Part::Aggregator) {
-        return Err(Error::Manifest("the DNA and aggregator parts are required".into()));
+        return Err(required_parts_missing());
     }
     Ok(Part::ALL
         .into_iter()
@@ -79,9 +83,8 @@ pub async fn load_isoformer(
             Part::Aggregator => aggregator = Some(load_aggregator(manifest, weights)?),
         }
     }
-    let missing = || Error::Manifest("the DNA and aggregator parts are required".into());
-    let (aggregator, random) = aggregator.ok_or_else(missing)?;
-    Isoformer::new(dna.ok_or_else(missing)?, rna, protein, aggregator, random || source.random_weights())
+    let (aggregator, random) = aggregator.ok_or_else(required_parts_missing)?;
+    Isoformer::new(dna.ok_or_else(required_parts_missing)?, rna, protein, aggregator, random || source.random_weights())
 }
 
 /// An IsoFormer weight directory on the local file system (`isoformer.json` and a directory per part).
@@ -124,20 +127,24 @@ impl PartSource for IsoformerDir {
 pub struct PartDirs(pub std::collections::BTreeMap<Part, std::path::PathBuf>);
 
 #[cfg(not(target_arch = "wasm32"))]
+impl PartDirs {
+    fn dir(&self, part: Part) -> Result<&std::path::Path> {
+        let missing = || Error::InvalidArgument(format!("no {} weights given", part.dir_name()));
+        self.0.get(&part).map(std::path::PathBuf::as_path).ok_or_else(missing)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 impl PartSource for PartDirs {
     fn has(&self, part: Part) -> bool {
         self.0.contains_key(&part)
     }
 
     async fn manifest(&mut self, part: Part) -> Result<Manifest> {
-        let dir =
-            self.0.get(&part).ok_or_else(|| Error::InvalidArgument(format!("no {} weights given", part.dir_name())))?;
-        crate::weights::read_manifest(dir)
+        crate::weights::read_manifest(self.dir(part)?)
     }
 
     async fn weights(&mut self, part: Part, manifest: &Manifest, device: &Device) -> Result<LoadedWeights> {
-        let dir =
-            self.0.get(&part).ok_or_else(|| Error::InvalidArgument(format!("no {} weights given", part.dir_name())))?;
-        crate::weights::load_weights(dir, manifest, device)
+        crate::weights::load_weights(self.dir(part)?, manifest, device)
     }
 }

@@ -8,7 +8,6 @@ use crate::weights::manifest::{MANIFEST_FILE, Manifest};
 use crate::weights::params::LoadedWeights;
 
 /// Reads the index of an IsoFormer weight directory from the local file system.
-#[cfg(not(target_arch = "wasm32"))]
 pub fn read_isoformer_index(dir: &std::path::Path) -> Result<IsoformerIndex> {
     let path = dir.join(ISOFORMER_INDEX_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(path.display(), e))?;
@@ -16,7 +15,6 @@ pub fn read_isoformer_index(dir: &std::path::Path) -> Result<IsoformerIndex> {
 }
 
 /// Writes `isoformer.json` into `dir`.
-#[cfg(not(target_arch = "wasm32"))]
 pub fn write_isoformer_index(dir: &std::path::Path, index: &IsoformerIndex) -> Result<()> {
     let path = dir.join(ISOFORMER_INDEX_FILE);
     let text = serde_json::to_string_pretty(index).map_err(|e| Error::io(path.display(), e))?;
@@ -24,7 +22,6 @@ pub fn write_isoformer_index(dir: &std::path::Path, index: &IsoformerIndex) -> R
 }
 
 /// `dir/manifest.json`, read and checked.
-#[cfg(not(target_arch = "wasm32"))]
 pub fn read_manifest(dir: &std::path::Path) -> Result<Manifest> {
     let manifest_path = dir.join(MANIFEST_FILE);
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(manifest_path.display(), e))?;
@@ -32,7 +29,6 @@ pub fn read_manifest(dir: &std::path::Path) -> Result<Manifest> {
 }
 
 /// Reads a weight directory from the local file system.
-#[cfg(not(target_arch = "wasm32"))]
 pub fn load_dir(dir: &std::path::Path, device: &Device) -> Result<(Manifest, LoadedWeights)> {
     let manifest = read_manifest(dir)?;
     let weights = load_weights(dir, &manifest, device)?;
@@ -40,7 +36,6 @@ pub fn load_dir(dir: &std::path::Path, device: &Device) -> Result<(Manifest, Loa
 }
 
 /// The shards `manifest` lists, read from `dir`, verified and uploaded to `device` one at a time.
-#[cfg(not(target_arch = "wasm32"))]
 pub fn load_weights(dir: &std::path::Path, manifest: &Manifest, device: &Device) -> Result<LoadedWeights> {
     let mut weights = LoadedWeights::new(device, manifest);
     for entry in &manifest.files {
@@ -53,7 +48,6 @@ pub fn load_weights(dir: &std::path::Path, manifest: &Manifest, device: &Device)
 
 /// The manifest of one part of the IsoFormer directory `dir` (its index `index`), checked to be
 /// that part's model; an error when the directory has no such part.
-#[cfg(not(target_arch = "wasm32"))]
 pub fn read_part_manifest(dir: &std::path::Path, index: &IsoformerIndex, part: Part) -> Result<Manifest> {
     if !index.has(part) {
         return Err(Error::Manifest(format!("{}: no {} part", dir.display(), part.dir_name())));
@@ -64,7 +58,6 @@ pub fn read_part_manifest(dir: &std::path::Path, index: &IsoformerIndex, part: P
 }
 
 /// One part of an IsoFormer directory, loaded onto `device` (see [`read_part_manifest`]).
-#[cfg(not(target_arch = "wasm32"))]
 pub fn load_part(
     dir: &std::path::Path,
     index: &IsoformerIndex,

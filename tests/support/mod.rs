@@ -124,26 +124,24 @@ pub fn uniform(name: &str, count: usize) -> impl Iterator<Item = f64> {
 /// Regenerates a checkpoint from `*_weights.json` as a Hugging Face `model.safetensors`.
 pub fn generated_safetensors(weights_json: &str) -> Vec<u8> {
     let tensors = generated_tensors(weights_json);
-    let views = tensors.iter().map(|(name, shape, bytes)| {
-        (
-            name.clone(),
-            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes).expect("view"),
-        )
-    });
-    safetensors::serialize(views, None).expect("serialize")
+    safetensors::serialize(views(&tensors), None).expect("serialize")
 }
 
 /// The same, written straight to `path` (the published IsoFormer's 2.6 GB are not held twice).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn write_generated_safetensors(weights_json: &str, path: &std::path::Path) {
     let tensors = generated_tensors(weights_json);
-    let views = tensors.iter().map(|(name, shape, bytes)| {
-        (
-            name.clone(),
-            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes).expect("view"),
-        )
-    });
-    safetensors::serialize_to_file(views, None, path).expect("write safetensors");
+    safetensors::serialize_to_file(views(&tensors), None, path).expect("write safetensors");
+}
+
+/// safetensors views of (name, shape, little-endian f32 bytes) tensors.
+fn views(
+    tensors: &[(String, Vec<usize>, Vec<u8>)],
+) -> impl Iterator<Item = (String, safetensors::tensor::TensorView<'_>)> {
+    tensors.iter().map(|(name, shape, bytes)| {
+        let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes).expect("view");
+        (name.clone(), view)
+    })
 }
 
 /// Every tensor of `*_weights.json` as (name, shape, little-endian f32 bytes).

@@ -91,6 +91,9 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
     if args.batch_size == 0 {
         return Err(Error::InvalidArgument("--batch-size must be at least 1".into()));
     }
+    if args.layer.is_some() && matches!(args.format, Format::Npy) {
+        return Err(Error::InvalidArgument("--layer writes JSON (--format json)".into()));
+    }
     let (modality, input) = match (&args.protein, &args.rna) {
         (Some(protein), _) => (Modality::Protein, protein),
         (None, Some(rna)) => (Modality::Rna, rna),
@@ -156,9 +159,6 @@ struct LayerOutput {
 
 /// `embed --layer`: every record's hidden states at the layers asked (one pass per batch), pooled, as JSON.
 fn embed_layers(encoder: &SequenceEncoder, records: &[SequenceRecord], layers: &[i64], args: &EmbedArgs) -> Result<()> {
-    if matches!(args.format, Format::Npy) {
-        return Err(Error::InvalidArgument("--layer writes JSON (--format json)".into()));
-    }
     let indices = encoder.resolve_layers(layers)?;
     let mut outputs = Vec::with_capacity(records.len());
     for batch in records.chunks(args.batch_size) {
