@@ -9,13 +9,13 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PORT ?= 8080
 
-.PHONY: demo test lint check-self-contained setup setup-system setup-wasm setup-node wasm dist serve test-native test-web cli bench-compare weights gpu-report gpu-bundle
+.PHONY: demo test lint workflow-env test-workflow check-self-contained setup setup-system setup-wasm setup-node wasm dist serve test-native test-web cli bench-compare weights gpu-report gpu-bundle
 
 ## The demo site (and the npm package, www/dist) on the tiny random-weight IsoFormer, served on http://127.0.0.1:$(PORT)/
 demo: setup-wasm wasm serve
 
 ## Every test: formatting and lints, native (CPU and wgpu on lavapipe) and in headless Chromium on WebGPU.
-test: check-self-contained setup lint test-native test-web
+test: check-self-contained setup lint test-native test-workflow test-web
 
 ## rustfmt (rustfmt.toml) and clippy with warnings as errors, natively (with the CLI) and for wasm32.
 lint: setup-wasm
@@ -94,6 +94,17 @@ gpu-bundle: cli
 	cd .gpu && apt-get download libvulkan1 libglvnd0 libglx0 libegl1 libgl1 libopengl0 libgles2
 	python3 -m pip download -q --no-deps --only-binary=:all: -d .gpu enformer-pytorch==0.8.12
 	du -sh .gpu
+
+## Snakemake, numpy, umap-learn and matplotlib (workflows/requirements.txt) in .tools/workflow-venv:
+## the cluster workflow (workflows/Snakefile) and the embedding plot (scripts/plot_embeddings.py).
+WORKFLOW_VENV := $(TOOLS)/workflow-venv
+workflow-env:
+	@[ -x $(WORKFLOW_VENV)/bin/python ] || python3 -m venv $(WORKFLOW_VENV)
+	$(WORKFLOW_VENV)/bin/pip install -q -r workflows/requirements.txt
+
+## The Snakemake workflow on the tiny model (4 shards, a failed shard retried), and the UMAP plot.
+test-workflow: workflow-env cli
+	PATH=$(WORKFLOW_VENV)/bin:$$PATH python tests/workflow/test_snakemake.py
 
 ## The native CLI (the end-to-end test compares the page with it).
 cli:

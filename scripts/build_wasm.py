@@ -57,6 +57,7 @@ def main():
     site = recipe["site"]
     site_out = os.path.join(ROOT, site["out_dir"])
     for name in site["package_files"] + site["static_files"]:
+        os.makedirs(os.path.dirname(os.path.join(site_out, name)), exist_ok=True)
         shutil.copy(os.path.join(ROOT, site["static_dir"], name), os.path.join(site_out, name))
     models = []
     for model in site["models"]:

@@ -28,7 +28,7 @@ pub use models::esm::Esm;
 pub use models::isoformer::{Isoformer, IsoformerInputs, Prediction, TISSUES};
 pub use runtime::backend::{BackendKind, ComputeDevice};
 pub use runtime::embed::{DnaEmbedding, DnaEncoder, Embedding, Logits, Pooling, SequenceEncoder};
-pub use tokenize::fasta::{SequenceRecord, read_sequences};
+pub use tokenize::fasta::{SequenceRecord, read_sequences, stream_sequences};
 pub use tokenize::{
     AmbiguityPolicy, CropPolicy, DnaCropPolicy, DnaOneHot, NucleotideTokenizer, ProteinTokenizer, Tokenizer,
 };

@@ -102,24 +102,31 @@ fn fasta_gives_a_json_list_and_npy_files() {
     assert_eq!(list[1]["shape"], serde_json::json!([6, 32]));
 
     let dir = temp("npy");
-    let result = isoformer(&[
-        "embed",
-        "--weights",
-        weights.to_str().unwrap(),
-        "--protein",
-        &input,
-        "--format",
-        "npy",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
-    let (shape, values) = support::npy(&std::fs::read(dir.join("0000_one.npy")).unwrap());
+    let npy_run = |dir: &Path, extra: &[&str]| {
+        let w = weights.to_str().unwrap();
+        let result = isoformer(
+            &[
+                &["embed", "--weights", w, "--protein", &input, "--format", "npy", "--out", dir.to_str().unwrap()],
+                extra,
+            ]
+            .concat(),
+        );
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    };
+    npy_run(&dir, &[]);
+    let ids = std::fs::read_to_string(dir.join("ids.tsv")).unwrap();
+    assert_eq!(ids, "row\tid\tlength\ttokens\n0\tone\t14\t16\n1\ttwo\t4\t6\n");
+    let (shape, values) = support::npy(&std::fs::read(dir.join("embeddings.npy")).unwrap());
+    assert_eq!(shape, vec![2, 32]);
+    let means: Vec<f32> =
+        list.iter().flat_map(|e| serde_json::from_value::<Vec<f32>>(e["mean_embedding"].clone()).unwrap()).collect();
+    assert_eq!(values, means, "npy rows and json carry the same numbers");
+    let per_token = temp("npy-none");
+    npy_run(&per_token, &["--pooling", "none"]);
+    let (shape, values) = support::npy(&std::fs::read(per_token.join("embeddings/000000.npy")).unwrap());
     assert_eq!(shape, vec![16, 32]);
     let first: Vec<f32> = serde_json::from_value(list[0]["last_hidden_state"].clone()).unwrap();
-    assert_eq!(values, first, "npy and json carry the same numbers");
-    let (shape, _) = support::npy(&std::fs::read(dir.join("mean_embeddings.npy")).unwrap());
-    assert_eq!(shape, vec![2, 32]);
+    assert_eq!(values, first, "per-record npy and json carry the same numbers");
 }
 
 #[test]
@@ -432,6 +439,23 @@ fn whole_checkpoint_inspect_convert_and_fasta_batch() {
         rows.len(),
         "a finished batch resumes to no new rows"
     );
+    // --batch-size 4: the 18 isoforms sorted by length and predicted 4 at a time (padded, masked)
+    // give the one-at-a-time values, whatever order the rows come in.
+    let batched = temp("tp73-batched.tsv");
+    let mut args = batch.to_vec();
+    let batched_path = batched.to_str().unwrap().to_string();
+    *args.last_mut().unwrap() = &batched_path;
+    args.extend(["--batch-size", "4"]);
+    let result = isoformer(&args);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let mut batched_rows = tsv_values(&std::fs::read_to_string(&batched).unwrap());
+    assert_ne!(batched_rows.iter().map(|r| &r.0).collect::<Vec<_>>(), rows.iter().map(|r| &r.0).collect::<Vec<_>>());
+    batched_rows.sort_by_key(|(id, _)| rows.iter().position(|(other, _)| other == id));
+    for ((id, values), (other, expected)) in batched_rows.iter().zip(&rows) {
+        assert_eq!(id, other);
+        let diff = support::relative_diff(values, expected);
+        assert!(diff <= 1e-5, "{id}: batched relative max |Δ| {diff}");
+    }
 
     let duplicate = temp("duplicate.fasta");
     std::fs::write(&duplicate, ">a\nACGTACGT\n>a\nACGT\n").unwrap();
@@ -566,4 +590,143 @@ fn embed_layers_pooled_and_out_of_range() {
     let out_of_range = isoformer(&["embed", "--weights", weights, "--protein", protein, "--layer", "3"]);
     assert_eq!(out_of_range.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out_of_range.stderr).contains("INVALID_ARGUMENT"));
+}
+
+/// `count` random proteins of 5 to 120 residues named `p0000`…, as FASTA (60 residues a line).
+fn random_proteins(count: usize) -> String {
+    const AMINO_ACIDS: &[u8] = b"ACDEFGHIKLMNPQRSTVWY";
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n) as usize
+    };
+    let mut fasta = String::new();
+    for i in 0..count {
+        let length = 5 + next(116);
+        let protein: Vec<u8> = (0..length).map(|_| AMINO_ACIDS[next(20)]).collect();
+        fasta += &format!(">p{i:04} random\n");
+        for line in protein.chunks(60) {
+            fasta += std::str::from_utf8(line).unwrap();
+            fasta.push('\n');
+        }
+    }
+    fasta
+}
+
+/// A 1,000-record gene-set run into a directory: killed part-way, run again with the same
+/// arguments, it resumes after the rows it wrote and ends equal to an uninterrupted run; rows are in
+/// input order (ids.tsv) whatever the length batching did; other settings or another input are
+/// refused rather than mixed into the same files.
+#[test]
+fn gene_set_run_resumes_after_a_kill() {
+    let weights = root().join("weights/isoformer-tiny-random/protein");
+    let fasta = temp("set.fasta");
+    std::fs::write(&fasta, random_proteins(1000)).unwrap();
+    let input = format!("@{}", fasta.display());
+    let args = |dir: &Path| -> Vec<String> {
+        let args = ["embed", "--weights", weights.to_str().unwrap(), "--protein", &input, "--format", "npy"];
+        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        args.extend(["--batch-size", "4", "--layer", "1,-1", "--threads", "1", "--out"].map(String::from));
+        args.push(dir.display().to_string());
+        args
+    };
+    let whole = temp("set-whole");
+    let result = Command::new(env!("CARGO_BIN_EXE_isoformer")).args(args(&whole)).output().unwrap();
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+
+    let killed = temp("set-killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_isoformer"))
+        .args(args(&killed))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let rows = || std::fs::read_to_string(killed.join("ids.tsv")).map(|t| t.lines().count().saturating_sub(1));
+    while rows().unwrap_or(0) < 200 {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let at_kill = rows().unwrap();
+    eprintln!("killed after {at_kill} of 1,000 rows");
+    assert!(at_kill < 1000, "killed after {at_kill} rows");
+    let result = Command::new(env!("CARGO_BIN_EXE_isoformer")).args(args(&killed)).output().unwrap();
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    assert!(String::from_utf8_lossy(&result.stderr).contains("resuming after the"));
+
+    let ids = std::fs::read_to_string(whole.join("ids.tsv")).unwrap();
+    assert_eq!(std::fs::read_to_string(killed.join("ids.tsv")).unwrap(), ids);
+    let expected_ids: Vec<String> = (0..1000).map(|i| format!("p{i:04}")).collect();
+    let listed: Vec<&str> = ids.lines().skip(1).map(|l| l.split('\t').nth(1).unwrap()).collect();
+    assert_eq!(listed, expected_ids, "rows in input order");
+    for name in ["layer_1.npy", "layer_2.npy"] {
+        let (shape, whole_values) = support::npy(&std::fs::read(whole.join(name)).unwrap());
+        assert_eq!(shape, vec![1000, 32]);
+        let (shape, resumed) = support::npy(&std::fs::read(killed.join(name)).unwrap());
+        assert_eq!(shape, vec![1000, 32]);
+        let diff = whole_values.iter().zip(&resumed).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(diff <= PARITY_TOLERANCE, "{name}: max |Δ| {diff} between the resumed and the whole run");
+    }
+
+    // Row 7 equals the same record embedded alone (JSON), whatever batch it was padded in.
+    let record = random_proteins(8).split('>').nth(8).unwrap().split_once('\n').unwrap().1.replace('\n', "");
+    let w = weights.to_str().unwrap();
+    let alone = isoformer(&["embed", "--weights", w, "--protein", &record, "--layer", "1,-1"]);
+    let alone: serde_json::Value = serde_json::from_slice(&alone.stdout).unwrap();
+    let (_, layer_1) = support::npy(&std::fs::read(whole.join("layer_1.npy")).unwrap());
+    let expected: Vec<f32> = serde_json::from_value(alone["layers"][0]["values"].clone()).unwrap();
+    let diff = expected.iter().zip(&layer_1[7 * 32..8 * 32]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(diff <= PARITY_TOLERANCE, "row 7 vs alone: max |Δ| {diff}");
+
+    let mut other = args(&whole);
+    other.extend(["--pooling", "cls"].map(String::from));
+    let refused = Command::new(env!("CARGO_BIN_EXE_isoformer")).args(other).output().unwrap();
+    assert_eq!(code(&refused), "INVALID_ARGUMENT");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("other settings"));
+    std::fs::write(&fasta, random_proteins(1000).replacen(">p0000", ">renamed", 1)).unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_isoformer")).args(args(&whole)).output().unwrap();
+    assert_eq!(code(&refused), "INVALID_ARGUMENT");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("another input"));
+}
+
+/// Enformer's trunk into a directory: one row per record, its mean over the 896 bins; `cls` refused.
+#[test]
+fn dna_set_into_a_directory() {
+    let weights = root().join("weights/isoformer-tiny-random/dna");
+    let w = weights.to_str().unwrap();
+    let fasta = temp("dna.fasta");
+    std::fs::write(&fasta, ">a\nACGTTGCAAC\n>b\nGGGCCCATAT\n").unwrap();
+    let input = format!("@{}", fasta.display());
+    let dir = temp("dna-set");
+    let result =
+        isoformer(&["embed", "--weights", w, "--dna", &input, "--format", "npy", "--out", dir.to_str().unwrap()]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let json = isoformer(&["embed", "--weights", w, "--dna", &input]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let (shape, values) = support::npy(&std::fs::read(dir.join("embeddings.npy")).unwrap());
+    let means: Vec<f32> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| serde_json::from_value::<Vec<f32>>(e["mean_embedding"].clone()).unwrap())
+        .collect();
+    assert_eq!(shape, vec![2, means.len() / 2]);
+    assert_eq!(values, means);
+    let cls = temp("dna-cls");
+    let refused = isoformer(&[
+        "embed",
+        "--weights",
+        w,
+        "--dna",
+        &input,
+        "--format",
+        "npy",
+        "--pooling",
+        "cls",
+        "--out",
+        cls.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&refused), "INVALID_ARGUMENT");
 }

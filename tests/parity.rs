@@ -238,35 +238,12 @@ fn lengths_in_one_bucket_share_the_device_shape_and_padding_changes_nothing() {
 /// hidden state; and the layers' references differ from each other by at least 100× the
 /// tolerance, so a layer choice that is ignored cannot pass.
 fn check_layers(encoder: &SequenceEncoder, layers_json: &str, read: impl Fn(&str) -> Vec<u8>) {
-    let doc: serde_json::Value = serde_json::from_str(layers_json).unwrap();
-    let sequences: Vec<String> = serde_json::from_value(doc["sequences"].clone()).unwrap();
-    let tokens: Vec<Vec<u32>> = serde_json::from_value(doc["tokens"].clone()).unwrap();
-    let sequences: Vec<&str> = sequences.iter().map(String::as_str).collect();
-    let layers = doc["layers"].as_array().unwrap();
-    let indices: Vec<i64> = layers.iter().map(|l| l["index"].as_i64().unwrap()).collect();
-    let expected: Vec<(Vec<usize>, Vec<f32>)> =
-        layers.iter().map(|l| support::npy(&read(l["hidden"].as_str().unwrap()))).collect();
-    // Each layer's reference against the first's: a layer choice that does nothing cannot pass.
-    let references: Vec<(String, Option<String>, &Vec<f32>)> = indices
-        .iter()
-        .zip(&expected)
-        .enumerate()
-        .map(|(n, (index, (_, values)))| (index.to_string(), (n > 0).then(|| indices[0].to_string()), values))
-        .collect();
-    let distance =
-        |a: &&Vec<f32>, b: &&Vec<f32>| a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
-    assert_eq!(support::assert_probes_move(&references, PARITY_TOLERANCE, distance), indices.len() - 1);
-    let per_sequence = pollster::block_on(encoder.embed_layers(&sequences, &indices)).unwrap();
-    for (b, per_layer) in per_sequence.iter().enumerate() {
-        for ((index, embedding), expected) in indices.iter().zip(per_layer).zip(&expected) {
-            assert_eq!(embedding.tokens, tokens[b]);
-            let diff = max_abs_diff_rows(&embedding.last_hidden_state, expected, b, tokens[b].len());
-            eprintln!("layer {index} [{b}] {} tokens: max |Δ| = {diff:.3e}", tokens[b].len());
-            assert!(diff <= PARITY_TOLERANCE, "layer {index} [{b}]: max |Δ| {diff}");
-        }
-    }
+    let fixture = support::layers_fixture(layers_json, read);
+    let sequences: Vec<&str> = fixture.sequences.iter().map(String::as_str).collect();
+    let per_sequence = pollster::block_on(encoder.embed_layers(&sequences, &fixture.indices)).unwrap();
+    support::assert_layers_match(&fixture, &per_sequence);
     let last = encoder.resolve_layers(&[-1]).unwrap()[0] as i64;
-    if let Some(position) = indices.iter().position(|&i| i == last) {
+    if let Some(position) = fixture.indices.iter().position(|&i| i == last) {
         let by_minus_one = pollster::block_on(encoder.embed_layers(&sequences[..1], &[-1])).unwrap();
         assert_eq!(
             by_minus_one[0][0].last_hidden_state, per_sequence[0][position].last_hidden_state,

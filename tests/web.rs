@@ -39,6 +39,9 @@ fn fixture(name: &str) -> Vec<u8> {
         "tiny_2_hidden.npy" => include_bytes!("fixtures/esm2/tiny_2_hidden.npy").to_vec(),
         "tiny_3_hidden.npy" => include_bytes!("fixtures/esm2/tiny_3_hidden.npy").to_vec(),
         "tiny_4_hidden.npy" => include_bytes!("fixtures/esm2/tiny_4_hidden.npy").to_vec(),
+        "tiny_layer_0.npy" => include_bytes!("fixtures/esm2/tiny_layer_0.npy").to_vec(),
+        "tiny_layer_1.npy" => include_bytes!("fixtures/esm2/tiny_layer_1.npy").to_vec(),
+        "tiny_layer_2.npy" => include_bytes!("fixtures/esm2/tiny_layer_2.npy").to_vec(),
         other => panic!("fixture {other} is not embedded in the web test"),
     }
 }
@@ -51,6 +54,9 @@ fn nt_fixture(name: &str) -> Vec<u8> {
         "tiny_2_hidden.npy" => include_bytes!("fixtures/nt/tiny_2_hidden.npy").to_vec(),
         "tiny_3_hidden.npy" => include_bytes!("fixtures/nt/tiny_3_hidden.npy").to_vec(),
         "tiny_4_hidden.npy" => include_bytes!("fixtures/nt/tiny_4_hidden.npy").to_vec(),
+        "tiny_layer_0.npy" => include_bytes!("fixtures/nt/tiny_layer_0.npy").to_vec(),
+        "tiny_layer_1.npy" => include_bytes!("fixtures/nt/tiny_layer_1.npy").to_vec(),
+        "tiny_layer_2.npy" => include_bytes!("fixtures/nt/tiny_layer_2.npy").to_vec(),
         other => panic!("fixture {other} is not embedded in the web test"),
     }
 }
@@ -108,6 +114,19 @@ async fn nt_tiny_matches_reference_on_webgpu() {
 
 /// The TP73 region N-padded to 196,608 bp through the tiny Enformer, the convolutions in windows
 /// planned for 128 MiB bindings (and forced small, so several windows run), heads included.
+/// Hidden states of every layer (transformers' `output_hidden_states`) on WebGPU, ESM-2 and NT-v2.
+#[wasm_bindgen_test]
+async fn intermediate_layers_match_transformers_on_webgpu() {
+    for (encoder, json, read) in [
+        (tiny_encoder().await, include_str!("fixtures/esm2/tiny_layers.json"), fixture as fn(&str) -> Vec<u8>),
+        (load_encoder(NT_MANIFEST, NT_SHARD).await, include_str!("fixtures/nt/tiny_layers.json"), nt_fixture),
+    ] {
+        let layers = support::layers_fixture(json, read);
+        let sequences: Vec<&str> = layers.sequences.iter().map(String::as_str).collect();
+        support::assert_layers_match(&layers, &encoder.embed_layers(&sequences, &layers.indices).await.unwrap());
+    }
+}
+
 #[wasm_bindgen_test]
 async fn enformer_tiny_matches_enformer_pytorch_on_webgpu_at_full_length() {
     let device = init_webgpu().await.expect("a WebGPU adapter");

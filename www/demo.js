@@ -2,6 +2,7 @@
 // bar chart, embeddings, timings. Sequences are read from the text boxes or from files opened
 // locally; nothing typed is sent anywhere (see the Content-Security-Policy in index.html).
 import { IsoFormer } from "./index.js";
+import { drawMap, fastaRecords, project } from "./embedding-map.js";
 
 const $ = (id) => document.getElementById(id);
 const MODALITIES = ["dna", "rna", "protein"];
@@ -72,7 +73,7 @@ async function loadModel() {
   if (new URL(url, location.href).origin !== location.origin) return showError(`${url} is on another site: this demo loads weights from its own site only (copy them here).`);
   model?.dispose();
   model = null;
-  for (const id of ["predict", "embed", "load"]) $(id).disabled = true;
+  for (const id of ["predict", "embed", "map", "load"]) $(id).disabled = true;
   $("random-banner").hidden = true;
   setStatus("Loading…");
   const started = performance.now();
@@ -103,7 +104,7 @@ async function loadModel() {
   $("progress-text").textContent = `Ready: ${modelLabel}${info.lowMemory ? " (low memory: parts are fetched from the cache per prediction)" : ""}.`;
   showTimings();
   setStatus("Model loaded. Paste sequences or pick an example, then predict.");
-  for (const id of ["predict", "embed", "load"]) $(id).disabled = false;
+  for (const id of ["predict", "embed", "map", "load"]) $(id).disabled = false;
 }
 
 // The sequences in the boxes: { dna?, rna?, protein? } (empty boxes left out).
@@ -213,6 +214,38 @@ async function embed() {
   }
 }
 
+let mapFile = null;
+
+/** The embedding map: every record's mean embedding (one model.embed each), then UMAP, drawn. */
+async function map(isoforms) {
+  const modality = $("map-modality").value;
+  const records = mapFile
+    ? fastaRecords(mapFile)
+    : isoforms.map((isoform) => ({ id: isoform.name, label: "TP73", sequence: modality === "rna" ? isoform.rna : isoform.protein }));
+  if (records.length < 4) return showError(`The embedding map needs at least 4 sequences (${records.length} given).`);
+  for (const id of ["predict", "embed", "map"]) $(id).disabled = true;
+  const started = performance.now();
+  try {
+    const vectors = [];
+    for (const [i, record] of records.entries()) {
+      setStatus(`Embedding ${i + 1} of ${records.length} (${record.id})…`);
+      vectors.push((await model.embed(modality, record.sequence)).meanEmbedding);
+    }
+    setStatus("Projecting with UMAP…");
+    const points = project(vectors);
+    drawMap($("map-chart"), points, records.map((r) => r.id), records.map((r) => r.label));
+    $("map-figure").hidden = false;
+    $("map-caption").textContent = `${records.length} ${modality} sequences, mean embeddings, UMAP (seeded). ${model.info.randomWeights ? "RANDOM WEIGHTS: the layout means nothing." : ""}`;
+    timings["Embedding map"] = `${(performance.now() - started).toFixed(0)} ms for ${records.length} sequences`;
+    showTimings();
+    setStatus("Done.");
+  } catch (error) {
+    showError(error);
+  } finally {
+    for (const id of ["predict", "embed", "map"]) $(id).disabled = false;
+  }
+}
+
 function updateCount(modality) {
   const { sequence, records } = readFasta($(modality).value);
   const unit = modality === "protein" ? "aa" : modality === "rna" ? "nt" : "bp";
@@ -266,6 +299,9 @@ async function main() {
   $("load").addEventListener("click", loadModel);
   $("predict").addEventListener("click", predict);
   $("embed").addEventListener("click", embed);
+  // A file to map is read here, in the page, never uploaded.
+  $("map-file").addEventListener("change", async (event) => (mapFile = event.target.files[0] ? await event.target.files[0].text() : null));
+  $("map").addEventListener("click", () => map(isoforms));
   if (!navigator.gpu) setStatus("This browser has no WebGPU: the model runs on the CPU (slowly). Chrome/Edge 113+, Safari 26 or Firefox 141+ use the GPU.");
   if (models.length) await loadModel();
 }

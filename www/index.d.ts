@@ -116,12 +116,30 @@ export interface Embedding {
   tracks?: Record<string, { data: Float32Array; shape: [number, number] }>;
 }
 
+export interface EmbedOptions {
+  /** Hidden states of this layer or these layers (0 = the embeddings, the last = the last hidden
+   * state, negative counts from the end), all from one forward pass. Protein and RNA only. */
+  layer?: number | number[];
+  /** How each layer's rows become the result: the `<cls>` row, the mean over the sequence's own
+   * tokens (default), or every row. */
+  pooling?: "cls" | "mean" | "none";
+}
+
+export interface LayerEmbeddings {
+  tokens: Uint32Array;
+  pooling: "cls" | "mean" | "none";
+  /** One per layer asked, in order: `index` as transformers' `hidden_states` counts it; `shape`
+   * `[width]` pooled, `[tokens, width]` with `pooling: "none"`. */
+  layers: { layer: number; index: number; shape: number[]; data: Float32Array }[];
+}
+
 export declare class IsoFormer {
   private constructor();
   static load(options: LoadOptions): Promise<IsoFormer>;
   readonly info: ModelInfo;
   predict(inputs: PredictInputs): Promise<Prediction>;
   embed(modality: Modality, sequence: string): Promise<Embedding>;
+  embed(modality: "protein" | "rna", sequence: string, options: EmbedOptions & { layer: number | number[] }): Promise<LayerEmbeddings>;
   /** Destroys the GPU device, as a driver reset would (to test an app's recovery). */
   simulateDeviceLoss(): Promise<null>;
   dispose(): void;

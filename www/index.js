@@ -180,11 +180,17 @@ export class IsoFormer {
     return this.#request("predict", inputs);
   }
 
-  /** One encoder's last hidden state: `{ data: Float32Array, shape: [rows, width], ... }`. */
-  async embed(modality, sequence) {
+  /**
+   * One encoder's last hidden state: `{ data: Float32Array, shape: [rows, width], ... }`. With
+   * `options.layer` (protein, RNA): the hidden states of that layer or those layers (0 = the
+   * embeddings, negative counts from the end) from one pass, pooled as `options.pooling` says
+   * (`"mean"` by default, `"cls"` or `"none"`): `{ tokens, pooling, layers: [{ layer, index, shape, data }] }`.
+   */
+  async embed(modality, sequence, options) {
     if (!MODALITIES.includes(modality)) throw invalid(`embed: modality ${JSON.stringify(modality)}; expected dna, rna or protein`);
     if (typeof sequence !== "string") throw invalid("embed: the sequence must be a string");
-    return this.#request("embed", { modality, sequence });
+    if (options !== undefined && (options === null || typeof options !== "object")) throw invalid("embed: options must be an object");
+    return this.#request("embed", { modality, sequence, options });
   }
 
   /**

@@ -120,8 +120,8 @@ const operations = {
     const prediction = await loaded().predict(inputs);
     return { tissues: prediction.tissues, values: prediction.values, units: prediction.units, randomWeights: prediction.randomWeights, modalities: prediction.modalities, stages: prediction.stages };
   },
-  async embed({ modality, sequence }) {
-    return loaded().embed(modality, sequence);
+  async embed({ modality, sequence, options }) {
+    return loaded().embed(modality, sequence, options);
   },
   async "lose-device"() {
     if (!gpuDevice) throw new ApiError("INVALID_ARGUMENT", "this model runs on the CPU: there is no GPU device to lose");

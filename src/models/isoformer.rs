@@ -270,6 +270,49 @@ impl Isoformer {
         self.encode_and_aggregate(dna, tokens, clock, inputs, final_dna).await
     }
 
+    /// Several transcripts of one gene at once: `dna` (`[1, bins, dna_dim]`, their shared window)
+    /// with their RNAs and proteins encoded as padded batches and the aggregator run over the
+    /// batch — the device filled by one pass instead of one per transcript. Each input must give
+    /// the same modalities (RNA, protein; DNA is `dna`). Per transcript, in order; the stage
+    /// timings are the batch's.
+    pub async fn predict_batch_from(&self, dna: Tensor<3>, inputs: &[IsoformerInputs<'_>]) -> Result<Vec<Prediction>> {
+        let Some(first) = inputs.first() else { return Ok(Vec::new()) };
+        if inputs
+            .iter()
+            .any(|i| i.rna.is_some() != first.rna.is_some() || i.protein.is_some() != first.protein.is_some())
+        {
+            return Err(Error::InvalidArgument("the transcripts of a batch must give the same modalities".into()));
+        }
+        let mut clock = StageClock::default();
+        let mut encode = async |encoder: &Option<SequenceEncoder>,
+                                modality: Modality,
+                                stage: Stage,
+                                sequences: Option<Vec<&str>>|
+               -> Result<Option<ModalityEmbedding>> {
+            let Some(sequences) = sequences else { return Ok(None) };
+            let embedding = Self::encoder(encoder, modality)?.hidden_batch(&sequences)?;
+            clock.lap_after(stage, &embedding.hidden).await?;
+            Ok(Some(embedding))
+        };
+        let rna = encode(&self.rna, Modality::Rna, Stage::Rna, inputs.iter().map(|i| i.rna).collect()).await?;
+        let proteins = inputs.iter().map(|i| i.protein).collect();
+        let protein = encode(&self.protein, Modality::Protein, Stage::Protein, proteins).await?;
+        let (values, _) = self.aggregator.forward(dna.repeat_dim(0, inputs.len()), rna, protein)?;
+        clock.lap_after(Stage::Aggregation, &values).await?;
+        let values = read_back(values).await?;
+        clock.lap(Stage::Readback);
+        let stages = clock.finish();
+        let width = values.len() / inputs.len();
+        Ok(inputs
+            .iter()
+            .zip(values.chunks(width))
+            .map(|(inputs, values)| Prediction {
+                stages: stages.clone(),
+                ..prediction_of(values.to_vec(), inputs, None, self.random_weights)
+            })
+            .collect())
+    }
+
     /// RNA and protein through their encoders, then the aggregator and the readback, each lapped.
     async fn encode_and_aggregate(
         &self,
@@ -314,13 +357,23 @@ async fn prediction(
     } else {
         None
     };
+    Ok(prediction_of(values, inputs, final_dna_embeddings, random_weights))
+}
+
+/// One transcript's [`Prediction`] from its values read back (no stage timings yet).
+fn prediction_of(
+    values: Vec<f32>,
+    inputs: &IsoformerInputs<'_>,
+    final_dna_embeddings: Option<(Vec<usize>, Vec<f32>)>,
+    random_weights: bool,
+) -> Prediction {
     let tissues =
         (0..values.len()).map(|i| TISSUES.get(i).map_or_else(|| format!("output {i}"), |t| t.to_string())).collect();
     let modalities = [(inputs.dna, Modality::Dna), (inputs.rna, Modality::Rna), (inputs.protein, Modality::Protein)]
         .into_iter()
         .filter_map(|(s, m)| s.map(|_| m))
         .collect();
-    Ok(Prediction {
+    Prediction {
         tissues,
         values,
         units: UNITS,
@@ -328,7 +381,7 @@ async fn prediction(
         random_weights,
         final_dna_embeddings,
         stages: StageTimes::default(),
-    })
+    }
 }
 
 /// Runs a part's pending work to the end: reads `tensor` back and uploads it again, so nothing

@@ -183,6 +183,13 @@ impl SequenceEncoder {
         Ok((tokens, embedding))
     }
 
+    /// Several sequences' last hidden states on the device, padded to the longest (and the device's
+    /// bucket): `[batch, length, hidden]` with its `[batch, length]` mask, not read back.
+    pub fn hidden_batch(&self, sequences: &[&str]) -> Result<ModalityEmbedding> {
+        let (_, ids, mask) = self.inputs(&self.tokenizer, sequences)?;
+        Ok(ModalityEmbedding { hidden: self.model.forward(ids, &mask), mask })
+    }
+
     /// [`Self::hidden`]'s first step, on the host: one sequence's token ids.
     pub fn tokenize(&self, sequence: &str) -> Result<Vec<u32>> {
         self.tokenizer.encode(sequence)

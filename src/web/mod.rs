@@ -13,7 +13,7 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::error::{Error, Modality};
 use crate::models::isoformer::{Isoformer, IsoformerInputs, Prediction, predict_part_by_part};
 use crate::runtime::backend;
-use crate::runtime::embed::{DnaEmbedding, DnaEncoder, Embedding, SequenceEncoder};
+use crate::runtime::embed::{DnaEmbedding, DnaEncoder, Embedding, Pooling, SequenceEncoder};
 use crate::runtime::parts::{PartSource, load_isoformer};
 use crate::tokenize::{
     AmbiguityPolicy, CropPolicy, DnaCropPolicy, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, Tokenizer,
@@ -61,7 +61,16 @@ fn options_from_js<T: serde::de::DeserializeOwned + Default>(options: JsValue, c
     if options.is_undefined() || options.is_null() {
         return Ok(T::default());
     }
-    serde_wasm_bindgen::from_value(options).map_err(|e| Error::InvalidArgument(format!("{call} options: {e}")))
+    from_js(options, &format!("{call} options"))
+}
+
+/// A plain JS object as `T`, through a JSON value: serde-wasm-bindgen reads a struct's own fields
+/// by name and never sees other keys, so `deny_unknown_fields` (a misspelt key is an error) needs
+/// serde_json.
+fn from_js<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result<T, Error> {
+    let invalid = |e: &dyn std::fmt::Display| Error::InvalidArgument(format!("{what}: {e}"));
+    let value: serde_json::Value = serde_wasm_bindgen::from_value(value).map_err(|e| invalid(&e))?;
+    serde_json::from_value(value).map_err(|e| invalid(&e))
 }
 
 fn dna_embedding_to_js(embedding: &DnaEmbedding) -> JsValue {
@@ -119,6 +128,71 @@ struct DnaOptions {
     crop: DnaCropPolicy,
     #[serde(default)]
     ambiguous: AmbiguityPolicy,
+}
+
+/// `IsoformerModel.embed` options: `{ layer?: number | number[], pooling?: "cls" | "mean" | "none" }`.
+/// `layer` as the CLI's `--layer` (0 the embeddings … the last hidden state; negative counts from
+/// the end; several from one pass), ESM-2 and NT-v2 only; `pooling` (default mean) applies to it.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EmbedOptions {
+    layer: Option<OneOrMany>,
+    pooling: Option<Pooling>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(i64),
+    Many(Vec<i64>),
+}
+
+impl EmbedOptions {
+    /// The layers asked for, or `None` for the plain last-hidden-state output.
+    fn layers(&self) -> Result<Option<Vec<i64>>, Error> {
+        match (&self.layer, self.pooling) {
+            (None, Some(_)) => Err(Error::InvalidArgument("embed: pooling applies to a layer (give layer)".into())),
+            (None, None) => Ok(None),
+            (Some(OneOrMany::One(layer)), _) => Ok(Some(vec![*layer])),
+            (Some(OneOrMany::Many(layers)), _) => Ok(Some(layers.clone())),
+        }
+    }
+}
+
+/// `{ tokens: Uint32Array, pooling, layers: [{ layer, index, shape, data: Float32Array }] }`: one
+/// sequence's hidden states at `layers` (one forward pass), pooled.
+async fn embed_layers_js(
+    encoder: &SequenceEncoder,
+    sequence: &str,
+    layers: &[i64],
+    pooling: Pooling,
+) -> Result<JsValue, Error> {
+    let indices = encoder.resolve_layers(layers)?;
+    let per_layer = encoder.embed_layers(&[sequence], layers).await?.pop().unwrap_or_default();
+    let entries = Array::new();
+    for (embedding, (&layer, &index)) in per_layer.iter().zip(layers.iter().zip(&indices)) {
+        let (shape, values) = embedding.pooled(pooling);
+        let entry = Object::new();
+        set(&entry, "layer", &(layer as f64).into());
+        set(&entry, "index", &(index as u32).into());
+        set(&entry, "shape", &shape.iter().map(|&n| JsValue::from(n as u32)).collect::<Array>().into());
+        set(&entry, "data", &Float32Array::from(values.as_slice()).into());
+        entries.push(&entry);
+    }
+    let object = Object::new();
+    let tokens = per_layer.first().map(|e| e.tokens.as_slice()).unwrap_or_default();
+    set(&object, "tokens", &Uint32Array::from(tokens).into());
+    set(&object, "pooling", &serde_wasm_bindgen::to_value(&pooling).unwrap_or(JsValue::NULL));
+    set(&object, "layers", &entries.into());
+    Ok(object.into())
+}
+
+/// A protein's or RNA's embedding as `embed`'s options ask: the plain output, or layers.
+async fn embed_sequence(encoder: &SequenceEncoder, sequence: &str, options: &EmbedOptions) -> Result<JsValue, Error> {
+    match options.layers()? {
+        None => embed_first(encoder, None, sequence).await,
+        Some(layers) => embed_layers_js(encoder, sequence, &layers, options.pooling.unwrap_or_default()).await,
+    }
 }
 
 /// An encoder loaded on the browser's WebGPU device, whichever the weight directory holds:
@@ -302,10 +376,15 @@ async fn embed_first(
 }
 
 /// One modality's embedding from a loaded IsoFormer's encoders.
-async fn embed_with_model(model: &Isoformer, modality: Modality, sequence: &str) -> Result<JsValue, Error> {
+async fn embed_with_model(
+    model: &Isoformer,
+    modality: Modality,
+    sequence: &str,
+    options: &EmbedOptions,
+) -> Result<JsValue, Error> {
     match modality {
         Modality::Dna => Ok(dna_embedding_to_js(&model.dna_encoder().embed(sequence).await?)),
-        other => embed_first(model.sequence_encoder(other)?, None, sequence).await,
+        other => embed_sequence(model.sequence_encoder(other)?, sequence, options).await,
     }
 }
 
@@ -499,16 +578,24 @@ impl IsoformerModel {
     /// One encoder's embedding: `modality` `"protein"` or `"rna"` resolves like
     /// `EncoderModel.embedProtein` / `embedRna` (`{ data, shape, tokens, meanEmbedding }`), `"dna"` like
     /// `embedDna`. In low-memory mode only that part is fetched (through the fetch hook) and freed after.
-    pub fn embed(&self, modality: JsValue, sequence: String) -> Promise {
+    /// `options` as [`EmbedOptions`] describes (hidden states of chosen layers, pooled).
+    pub fn embed(&self, modality: JsValue, sequence: String, options: JsValue) -> Promise {
         let held = self.model.clone();
         let modality = serde_wasm_bindgen::from_value::<Modality>(modality).map_err(|e| {
             Error::InvalidArgument(format!("embed: modality {e}; expected \"dna\", \"rna\" or \"protein\""))
         });
+        let embed_options = options_from_js::<EmbedOptions>(options, "embed");
         future_to_promise(async move {
             let modality = modality.map_err(|e| to_js_error(&e))?;
+            let embed_options = embed_options.map_err(|e| to_js_error(&e))?;
             let run = async {
+                if modality == Modality::Dna && embed_options.layer.is_some() {
+                    return Err(Error::InvalidArgument(
+                        "embed: Enformer gives its trunk output only (no layer)".into(),
+                    ));
+                }
                 match held {
-                    Held::Whole(model) => embed_with_model(&model, modality, &sequence).await,
+                    Held::Whole(model) => embed_with_model(&model, modality, &sequence, &embed_options).await,
                     Held::PartByPart { urls, options, device } => {
                         let mut loader = Loader::from_options(&options)?;
                         let mut parts = FetchedParts { urls: &urls, loader: &mut loader };
@@ -520,7 +607,7 @@ impl IsoformerModel {
                         } else {
                             let encoder = SequenceEncoder::new(device.clone(), &manifest, weights)?;
                             encoder.expect_modality(modality)?;
-                            embed_first(&encoder, None, &sequence).await
+                            embed_sequence(&encoder, &sequence, &embed_options).await
                         };
                         device.device.memory_cleanup();
                         embedded
@@ -535,8 +622,7 @@ impl IsoformerModel {
     /// randomWeights, modalities }`.
     pub fn predict(&self, inputs: JsValue) -> Promise {
         let held = self.model.clone();
-        let parsed = serde_wasm_bindgen::from_value::<PredictInputs>(inputs)
-            .map_err(|e| Error::InvalidArgument(format!("predict: {e}")));
+        let parsed = from_js::<PredictInputs>(inputs, "predict");
         future_to_promise(async move {
             let run = async {
                 let inputs = parsed?;

@@ -108,6 +108,30 @@ try {
   assert.deepEqual(rows.map((r) => r[0]), ["dna", "rna", "protein"]);
   assert.ok(rows[0][1].startsWith("[896, "), rows[0][1]);
   assert.equal(rows[2][1].split(",")[0], `[${inputs.protein.length + 2}`);
+  // The embedding map: the TP73 isoform proteins by default (one point each), then a FASTA file
+  // opened in the page (read locally) with two labels, coloured with a legend; screenshots.
+  const isoformCount = await page.locator("#example option").count();
+  await page.click("#map");
+  await page.waitForFunction((n) => document.querySelectorAll("#map-chart circle.point").length === n && document.getElementById("status").textContent === "Done.", isoformCount, { timeout: 600_000 });
+  const fasta = [">a1 geneA:x\nMKTAYIAKQRQISFVK", ">a2 geneA:y\nMKTAYIAKQRQISFVR", ">a3 geneA\nMKTAYIAKQ", ">b1 geneB\nGGGGSGGGGSPPPW", ">b2 geneB\nGGGGSGGGGSPPPF", ">b3 geneB\nWWWWPPPPGGGG"].join("\n");
+  await page.setInputFiles("#map-file", { name: "six.fasta", mimeType: "text/plain", buffer: Buffer.from(fasta) });
+  await page.click("#map");
+  await page.waitForFunction(() => document.querySelectorAll("#map-chart circle.point").length === 6 && document.getElementById("status").textContent === "Done.", null, { timeout: 600_000 });
+  const map = await page.evaluate(() => ({
+    legend: [...document.querySelectorAll("#map-chart text.legend")].map((t) => t.textContent),
+    ids: [...document.querySelectorAll("#map-chart circle.point")].map((c) => c.dataset.id),
+    spread: new Set([...document.querySelectorAll("#map-chart circle.point")].map((c) => c.getAttribute("cx"))).size,
+    caption: document.getElementById("map-caption").textContent,
+  }));
+  assert.deepEqual(map.legend, ["geneA", "geneB"]);
+  assert.deepEqual(map.ids, ["a1", "a2", "a3", "b1", "b2", "b3"]);
+  assert.ok(map.spread > 1, "the points are spread over the map");
+  assert.match(map.caption, /RANDOM WEIGHTS/);
+  await page.locator("#map-figure").screenshot({ path: resolve(outDir, "map.png") }); // 1,100 px wide
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.locator("#map-figure").screenshot({ path: resolve(outDir, "map-390.png") });
+  await page.setViewportSize({ width: 1100, height: 1800 });
+
   await page.fill("#protein", "MKTAYIAKQRQ typed by hand");
   await page.click("#load");
   await page.waitForFunction(() => !document.getElementById("predict").disabled, null, { timeout: 600_000 });

@@ -76,6 +76,23 @@ try {
       const e = await model.embed(modality, sequence);
       embeddings[modality] = { shape: e.shape, length: e.data.length, isFloat32: e.data instanceof Float32Array, finite: e.data.every(Number.isFinite) };
     }
+    // Layer-wise embeddings: the last layer's <cls> row and unpooled rows are the plain output's.
+    const plain = await model.embed("protein", protein);
+    const width = plain.shape[1];
+    const cls = await model.embed("protein", protein, { layer: [0, -1], pooling: "cls" });
+    const none = await model.embed("protein", protein, { layer: -1, pooling: "none" });
+    const mean = await model.embed("protein", protein, { layer: 1 });
+    const codeOf = (promise) => promise.then(() => "resolved", (e) => e.code);
+    const layered = {
+      indices: cls.layers.map((l) => l.index), clsShape: cls.layers[1].shape, pooling: [cls.pooling, mean.pooling],
+      clsIsFirstRow: Array.from(cls.layers[1].data).every((v, i) => v === plain.data[i]),
+      noneIsPlain: none.layers[0].data.length === plain.data.length && none.layers[0].data.every((v, i) => v === plain.data[i]),
+      meanShape: mean.layers[0].shape, width, tokens: Array.from(none.tokens), plainTokens: Array.from(plain.tokens),
+      outOfRange: await codeOf(model.embed("protein", protein, { layer: 99 })),
+      poolingAlone: await codeOf(model.embed("protein", protein, { pooling: "cls" })),
+      dnaLayer: await codeOf(model.embed("dna", "ACGT", { layer: 1 })),
+      unknownOption: await codeOf(model.embed("protein", protein, { layers: 1 })),
+    };
     const info = model.info;
     await model.simulateDeviceLoss().catch(() => {});
     const lost = await model.predict({ protein }).then(() => "resolved", (e) => e.code);
@@ -85,7 +102,7 @@ try {
     const againModalities = again.info.modalities;
     again.dispose();
     return {
-      info, stages, badEvents, embeddings, lost, afterLoss, againModalities,
+      info, stages, badEvents, embeddings, layered, lost, afterLoss, againModalities,
       proteinOnly: { tissues: proteinOnly.tissues, values: Array.from(proteinOnly.values), isFloat32: proteinOnly.values instanceof Float32Array, random: proteinOnly.randomWeights, modalities: proteinOnly.modalities },
       rnaProtein: Array.from(rnaProtein.values),
       full: Array.from(full.values), fullStages: full.stages, fullMs,
@@ -114,6 +131,14 @@ try {
   assert.equal(main.embeddings.protein.shape[0], PROTEIN.length + 2, "<cls> + residues + <eos>");
   assert.equal(main.embeddings.dna.shape[0], 896, "Enformer's 896 bins");
   for (const e of Object.values(main.embeddings)) assert.ok(e.isFloat32 && e.finite && e.length === e.shape[0] * e.shape[1]);
+  assert.deepEqual(main.layered.indices, [0, 2], "the tiny ESM-2 has 2 layers: -1 is 2");
+  assert.deepEqual(main.layered.clsShape, [main.layered.width]);
+  assert.deepEqual(main.layered.pooling, ["cls", "mean"]);
+  assert.ok(main.layered.clsIsFirstRow, "cls: the last layer's <cls> row");
+  assert.ok(main.layered.noneIsPlain, "the last layer unpooled is the last hidden state");
+  assert.deepEqual(main.layered.meanShape, [main.layered.width]);
+  assert.deepEqual(main.layered.tokens, main.layered.plainTokens);
+  for (const key of ["outOfRange", "poolingAlone", "dnaLayer", "unknownOption"]) assert.equal(main.layered[key], "INVALID_ARGUMENT", key);
   assert.equal(main.lost, "DEVICE_LOST");
   assert.deepEqual(main.afterLoss, main.proteinOnly.values, "a model loaded after a device loss predicts as before");
   assert.deepEqual(main.againModalities, ["dna", "protein"]);

@@ -231,3 +231,49 @@ impl Drop for TempWeights {
         let _ = std::fs::remove_dir_all(&self.root);
     }
 }
+
+/// A `*_layers.json` fixture: sequences, their tokens, the `hidden_states` indices transformers
+/// gave and each index's reference `[batch, L, D]` states.
+pub struct LayersFixture {
+    pub sequences: Vec<String>,
+    pub tokens: Vec<Vec<u32>>,
+    pub indices: Vec<i64>,
+    pub expected: Vec<(Vec<usize>, Vec<f32>)>,
+}
+
+/// Reads a layers fixture; each layer's reference must differ from the first's by the probe
+/// factor, so a layer choice that does nothing cannot pass.
+pub fn layers_fixture(layers_json: &str, read: impl Fn(&str) -> Vec<u8>) -> LayersFixture {
+    let doc: Value = serde_json::from_str(layers_json).unwrap();
+    let layers = doc["layers"].as_array().unwrap();
+    let fixture = LayersFixture {
+        sequences: serde_json::from_value(doc["sequences"].clone()).unwrap(),
+        tokens: serde_json::from_value(doc["tokens"].clone()).unwrap(),
+        indices: layers.iter().map(|l| l["index"].as_i64().unwrap()).collect(),
+        expected: layers.iter().map(|l| npy(&read(l["hidden"].as_str().unwrap()))).collect(),
+    };
+    let references: Vec<(String, Option<String>, &Vec<f32>)> = fixture
+        .indices
+        .iter()
+        .zip(&fixture.expected)
+        .enumerate()
+        .map(|(n, (index, (_, values)))| (index.to_string(), (n > 0).then(|| fixture.indices[0].to_string()), values))
+        .collect();
+    let distance =
+        |a: &&Vec<f32>, b: &&Vec<f32>| a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+    assert_eq!(assert_probes_move(&references, PARITY_TOLERANCE, distance), fixture.indices.len() - 1);
+    fixture
+}
+
+/// `embed_layers`' output (per sequence, per layer) within [`PARITY_TOLERANCE`] of the fixture.
+pub fn assert_layers_match(fixture: &LayersFixture, per_sequence: &[Vec<isoformer::Embedding>]) {
+    assert_eq!(per_sequence.len(), fixture.sequences.len());
+    for (b, per_layer) in per_sequence.iter().enumerate() {
+        for ((index, embedding), expected) in fixture.indices.iter().zip(per_layer).zip(&fixture.expected) {
+            assert_eq!(embedding.tokens, fixture.tokens[b]);
+            let diff = max_abs_diff_rows(&embedding.last_hidden_state, expected, b, fixture.tokens[b].len());
+            println!("layer {index} [{b}] {} tokens: max |Δ| = {diff:.3e}", fixture.tokens[b].len());
+            assert!(diff <= PARITY_TOLERANCE, "layer {index} [{b}]: max |Δ| {diff}");
+        }
+    }
+}

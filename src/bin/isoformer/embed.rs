@@ -9,12 +9,14 @@ use isoformer::runtime::backend;
 use isoformer::tokenize::NUCLEOTIDE_MAX_TOKENS;
 use isoformer::weights;
 use isoformer::{
-    AmbiguityPolicy, CropPolicy, DnaCropPolicy, DnaEmbedding, DnaEncoder, Embedding, Error, EsmFamily, Modality,
+    AmbiguityPolicy, CropPolicy, DnaCropPolicy, DnaEmbedding, DnaEncoder, Error, EsmFamily, Modality,
     NucleotideTokenizer, Pooling, ProteinTokenizer, Result, SequenceEncoder, SequenceRecord, Tokenizer, read_sequences,
 };
-use npyz::WriterBuilder;
 
 use crate::cli::{Backend, RANDOM_WEIGHTS_NOTE, backend_kind, read_input};
+use crate::embed_set::{self, RunSettings, SetEncoder};
+use crate::npy_rows::npy_bytes;
+use crate::sequences::Source;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum Format {
@@ -45,10 +47,12 @@ pub struct EmbedArgs {
     backend: Backend,
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
-    /// Output file (json, or npy for one sequence), or a directory (npy, several sequences).
+    /// Output file (json, or npy for one sequence), or, with --format npy and several sequences
+    /// (or an existing directory), a directory: ids.tsv and one [N, D] matrix per layer, written
+    /// as records stream in; a killed run given the same arguments resumes after the rows it wrote.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Sequences per forward pass (padded to the longest).
+    /// Sequences per forward pass (padded to the longest; a directory run batches similar lengths).
     #[arg(long, default_value_t = 1)]
     batch_size: usize,
     /// Accept proteins longer than the trained context (default: max_position_embeddings − 2).
@@ -62,11 +66,12 @@ pub struct EmbedArgs {
     crop: CropPolicy,
     /// Hidden states of these layers instead of the last (ESM-2, NT-v2): 0 = the embeddings, i = the
     /// output of layer i, the last = the last hidden state; negative counts from the end
-    /// (`--layer 12,20,-1`). All from one forward pass; JSON only.
+    /// (`--layer 12,20,-1`). All from one forward pass; JSON, or npy into a directory.
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true, conflicts_with = "dna")]
     layer: Option<Vec<i64>>,
-    /// With --layer: each layer's `<cls>` row, the mean over the sequence's own tokens, or every row.
-    #[arg(long, value_enum, default_value_t = Pooling::Mean, requires = "layer")]
+    /// With --layer or into an npy directory: each layer's `<cls>` row, the mean over the
+    /// sequence's own tokens (Enformer: over its bins), or every row (npy: one file per record).
+    #[arg(long, value_enum, default_value_t = Pooling::Mean)]
     pooling: Pooling,
     /// IUPAC ambiguity codes (R Y S W K M B D H V) in RNA or DNA: an error (reject) or read as N.
     #[arg(long, value_enum, default_value_t = AmbiguityPolicy::Reject, conflicts_with = "protein")]
@@ -91,15 +96,16 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
     if args.batch_size == 0 {
         return Err(Error::InvalidArgument("--batch-size must be at least 1".into()));
     }
-    if args.layer.is_some() && matches!(args.format, Format::Npy) {
-        return Err(Error::InvalidArgument("--layer writes JSON (--format json)".into()));
-    }
     let (modality, input) = match (&args.protein, &args.rna) {
         (Some(protein), _) => (Modality::Protein, protein),
         (None, Some(rna)) => (Modality::Rna, rna),
         (None, None) => return Err(Error::InvalidArgument("give --protein or --rna".into())),
     };
-    let records = read_sequences(&read_input(input)?)?;
+    let source = Source::from_argument(input);
+    let into_directory = writes_directory(args, &source)?;
+    if args.layer.is_some() && matches!(args.format, Format::Npy) && !into_directory {
+        return Err(Error::InvalidArgument("--layer writes JSON, or npy into a directory (--out DIR/)".into()));
+    }
     let started = Instant::now();
     let device = backend::init_native(backend_kind(args.backend))?;
     eprintln!("device: {}", device.description);
@@ -116,6 +122,17 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
     if encoder.random_weights() {
         eprintln!("{RANDOM_WEIGHTS_NOTE}");
     }
+    if into_directory {
+        let set = SetEncoder::Sequence { encoder: &encoder, layers: args.layer.clone() };
+        return embed_set::run(
+            &set,
+            &source,
+            out_dir(args)?,
+            settings(args, &manifest.model, modality, encoder.random_weights()),
+            args.batch_size,
+        );
+    }
+    let records = read_sequences(&read_input(input)?)?;
     check_records(&records, |s| encoder.tokenizer().encode(s).map(drop))?;
     if let Some(layers) = &args.layer {
         return embed_layers(&encoder, &records, layers, args);
@@ -136,7 +153,7 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
     let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
     match args.format {
         Format::Json => write_json(&ids, &embeddings, args.out.as_deref()),
-        Format::Npy => write_npy(&ids, &embeddings, args.out.as_deref()),
+        Format::Npy => write_npy(embeddings[0].shape, &embeddings[0].last_hidden_state, args.out.as_deref()),
     }
 }
 
@@ -187,7 +204,8 @@ fn embed_layers(encoder: &SequenceEncoder, records: &[SequenceRecord], layers: &
 /// JSON adds `bases` and, when the weights have heads, `tracks`).
 fn embed_dna(args: &EmbedArgs) -> Result<()> {
     let input = args.dna.as_deref().unwrap_or_default();
-    let records = read_sequences(&read_input(input)?)?;
+    let source = Source::from_argument(input);
+    let into_directory = writes_directory(args, &source)?;
     let started = Instant::now();
     let device = backend::init_native(backend_kind(args.backend))?;
     eprintln!("device: {}", device.description);
@@ -207,6 +225,12 @@ fn embed_dna(args: &EmbedArgs) -> Result<()> {
     if encoder.random_weights() {
         eprintln!("{RANDOM_WEIGHTS_NOTE}");
     }
+    if into_directory {
+        let set = SetEncoder::Dna { encoder: &encoder, one_hot: &one_hot };
+        let settings = settings(args, &manifest.model, Modality::Dna, encoder.random_weights());
+        return embed_set::run(&set, &source, out_dir(args)?, settings, 1);
+    }
+    let records = read_sequences(&read_input(input)?)?;
     check_records(&records, |s| one_hot.encode(s).map(drop))?;
     let mut embeddings: Vec<DnaEmbedding> = Vec::with_capacity(records.len());
     for record in &records {
@@ -222,18 +246,7 @@ fn embed_dna(args: &EmbedArgs) -> Result<()> {
     let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
     match args.format {
         Format::Json => write_json(&ids, &embeddings, args.out.as_deref()),
-        Format::Npy => {
-            let rows: Vec<Embedding> = embeddings
-                .into_iter()
-                .map(|e| Embedding {
-                    tokens: Vec::new(),
-                    shape: e.shape,
-                    last_hidden_state: e.last_hidden_state,
-                    mean_embedding: e.mean_embedding,
-                })
-                .collect();
-            write_npy(&ids, &rows, args.out.as_deref())
-        }
+        Format::Npy => write_npy(embeddings[0].shape, &embeddings[0].last_hidden_state, args.out.as_deref()),
     }
 }
 
@@ -267,44 +280,44 @@ fn write_json<T: serde::Serialize>(ids: &[&str], embeddings: &[T], out: Option<&
     }
 }
 
-fn npy_bytes(shape: &[u64], values: &[f32]) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    let mut writer = npyz::WriteOptions::<f32>::new()
-        .default_dtype()
-        .shape(shape)
-        .writer(&mut bytes)
-        .begin_nd()
-        .map_err(|e| Error::io("npy", e))?;
-    writer.extend(values.iter().copied()).map_err(|e| Error::io("npy", e))?;
-    writer.finish().map_err(|e| Error::io("npy", e))?;
-    Ok(bytes)
+/// One sequence's `[L, D]` last hidden state as one .npy (file or stdout).
+fn write_npy(shape: [usize; 2], last_hidden_state: &[f32], out: Option<&Path>) -> Result<()> {
+    let bytes = npy_bytes(&[shape[0] as u64, shape[1] as u64], last_hidden_state)?;
+    match out {
+        Some(path) => std::fs::write(path, bytes).map_err(|e| Error::io(path.display(), e)),
+        None => std::io::stdout().lock().write_all(&bytes).map_err(|e| Error::io("stdout", e)),
+    }
 }
 
-/// One sequence: its `[L, D]` last hidden state as one .npy (file or stdout). Several: a
-/// directory with `NNNN_<id>.npy` per sequence and `mean_embeddings.npy` `[N, D]`.
-fn write_npy(ids: &[&str], embeddings: &[Embedding], out: Option<&Path>) -> Result<()> {
-    if embeddings.len() == 1 {
-        let e = &embeddings[0];
-        let bytes = npy_bytes(&[e.shape[0] as u64, e.shape[1] as u64], &e.last_hidden_state)?;
-        return match out {
-            Some(path) => std::fs::write(path, bytes).map_err(|e| Error::io(path.display(), e)),
-            None => std::io::stdout().lock().write_all(&bytes).map_err(|e| Error::io("stdout", e)),
-        };
+/// `--format npy` writes a directory (see [`embed_set`]) for several records, or into a directory
+/// that exists or is named with a trailing `/`; one record otherwise goes to one file.
+fn writes_directory(args: &EmbedArgs, source: &Source) -> Result<bool> {
+    if args.format != Format::Npy {
+        return Ok(false);
     }
-    let dir =
-        out.ok_or_else(|| Error::InvalidArgument("--format npy with several sequences needs --out DIRECTORY".into()))?;
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
-    let mut means = Vec::new();
-    for (index, (id, e)) in ids.iter().zip(embeddings).enumerate() {
-        let safe: String =
-            id.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
-        let path = dir.join(format!("{index:04}_{safe}.npy"));
-        std::fs::write(&path, npy_bytes(&[e.shape[0] as u64, e.shape[1] as u64], &e.last_hidden_state)?)
-            .map_err(|err| Error::io(path.display(), err))?;
-        means.extend_from_slice(&e.mean_embedding);
+    let named_directory =
+        args.out.as_ref().is_some_and(|out| out.is_dir() || out.as_os_str().to_string_lossy().ends_with('/'));
+    Ok(named_directory || source.has_several()?)
+}
+
+fn out_dir(args: &EmbedArgs) -> Result<&Path> {
+    args.out
+        .as_deref()
+        .ok_or_else(|| Error::InvalidArgument("--format npy with several sequences needs --out DIRECTORY".into()))
+}
+
+/// What a directory run's rows depend on, kept in its run.json so a resume cannot mix settings.
+fn settings(args: &EmbedArgs, model: &str, modality: Modality, random_weights: bool) -> RunSettings {
+    RunSettings {
+        model: model.to_string(),
+        weights: args.weights.display().to_string(),
+        modality: modality.to_string(),
+        random_weights,
+        pooling: args.pooling,
+        outputs: Vec::new(),
+        input_options: format!(
+            "max_residues={:?} max_tokens={:?} crop={:?} ambiguous={:?} crop_dna={:?}",
+            args.max_residues, args.max_tokens, args.crop, args.ambiguous, args.crop_dna
+        ),
     }
-    let width = embeddings[0].shape[1] as u64;
-    let path = dir.join("mean_embeddings.npy");
-    std::fs::write(&path, npy_bytes(&[embeddings.len() as u64, width], &means)?)
-        .map_err(|e| Error::io(path.display(), e))
 }

@@ -12,9 +12,12 @@ fn main() -> std::process::ExitCode {
 mod bench;
 mod convert;
 mod embed;
+mod embed_set;
 mod init;
 mod inspect;
+mod npy_rows;
 mod predict;
+mod sequences;
 
 mod cli {
     use std::process::ExitCode;

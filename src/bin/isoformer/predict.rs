@@ -1,8 +1,8 @@
 //! `isoformer predict`: IsoFormer's 30 tissue values for one transcript, or for a batch (a TSV, or
 //! FASTA files joined by record id) written as a resumable TSV with a progress bar.
 
-use std::collections::{BTreeMap, HashSet};
-use std::io::Write;
+use std::collections::HashSet;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -15,6 +15,7 @@ use isoformer::weights::Part;
 use isoformer::{Error, Isoformer, IsoformerInputs, Prediction, Result, TISSUES, read_sequences};
 
 use crate::cli::{Backend, RANDOM_WEIGHTS_NOTE, backend_kind, read_input};
+use crate::sequences::FastaById;
 
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("model").required(true).args(["weights", "dna_weights"])))]
@@ -69,6 +70,10 @@ pub struct PredictArgs {
     /// Also output the final DNA embeddings (json only).
     #[arg(long)]
     final_dna: bool,
+    /// Batch input: transcripts per forward pass. Those of one gene (one DNA window, the same
+    /// modalities) are sorted by length and predicted together; 1 keeps the input's order.
+    #[arg(long, default_value_t = 1)]
+    batch_size: usize,
     /// One part in memory at a time (loaded, run, released), so peak memory is the largest part,
     /// not the sum; slower. Needs --weights; one transcript only.
     #[arg(long, requires = "weights", conflicts_with_all = ["batch", "rna_fasta", "protein_fasta", "dna_fasta"])]
@@ -182,93 +187,115 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     }
 }
 
-fn tsv_rows(batch: &Path) -> Result<Vec<Row>> {
-    let text = std::fs::read_to_string(batch).map_err(|e| Error::io(batch.display(), e))?;
-    let mut rows = Vec::new();
-    for (number, line) in text.lines().enumerate().skip(1).filter(|(_, l)| !l.trim().is_empty()) {
-        let fields: Vec<String> = line.split('\t').map(|f| f.trim().to_string()).collect();
-        match <[String; 4]>::try_from(fields) {
-            Ok([id, dna, rna, protein]) if !id.is_empty() => rows.push(Row { id, dna, rna, protein }),
-            _ => {
-                return Err(Error::InvalidArgument(format!(
-                    "{} line {}: expected id, dna, rna, protein separated by tabs",
-                    batch.display(),
-                    number + 1
-                )));
-            }
-        }
-    }
-    Ok(rows)
+/// Where a batch's rows come from. Each pass reads the files again, so memory holds ids, never the
+/// whole batch: a TSV is streamed line by line; FASTA files are indexed by record id.
+enum BatchRows {
+    Tsv(PathBuf),
+    /// RNA, protein and DNA files, and the DNA window of rows whose id no DNA record has.
+    Fasta {
+        files: Box<[Option<FastaById>; 3]>,
+        shared_dna: String,
+    },
 }
 
-/// FASTA batch rows: records joined by id, in order of first appearance (RNA, protein, DNA files).
-fn fasta_rows(args: &PredictArgs) -> Result<Vec<Row>> {
-    let mut order: Vec<String> = Vec::new();
-    let mut fields: BTreeMap<String, [String; 3]> = BTreeMap::new();
-    for (slot, file) in [(1, &args.rna_fasta), (2, &args.protein_fasta), (0, &args.dna_fasta)] {
-        let Some(file) = file else { continue };
-        let text = std::fs::read_to_string(file).map_err(|e| Error::io(file.display(), e))?;
-        for record in read_sequences(&text).inspect_err(|_| eprintln!("in {}:", file.display()))? {
-            let entry = fields.entry(record.id.clone()).or_insert_with(|| {
-                order.push(record.id.clone());
-                Default::default()
-            });
-            if !entry[slot].is_empty() {
-                return Err(Error::InvalidArgument(format!(
-                    "{}: record id {:?} appears twice",
-                    file.display(),
-                    record.id
-                )));
+impl BatchRows {
+    fn from_args(args: &PredictArgs) -> Result<Self> {
+        if let Some(batch) = &args.batch {
+            return Ok(BatchRows::Tsv(batch.clone()));
+        }
+        let index = |file: &Option<PathBuf>| file.as_deref().map(FastaById::index).transpose();
+        let files = Box::new([index(&args.rna_fasta)?, index(&args.protein_fasta)?, index(&args.dna_fasta)?]);
+        let shared_dna = args.dna.as_deref().map(sequence_argument).transpose()?.unwrap_or_default();
+        Ok(BatchRows::Fasta { files, shared_dna })
+    }
+
+    /// The rows in order: a TSV's lines; FASTA records joined by id, in order of first appearance
+    /// (RNA, protein, DNA files; a record missing from a file is an absent modality).
+    fn rows(&self) -> Result<Box<dyn Iterator<Item = Result<Row>> + '_>> {
+        match self {
+            BatchRows::Tsv(batch) => {
+                let file = std::fs::File::open(batch).map_err(|e| Error::io(batch.display(), e))?;
+                let lines = std::io::BufReader::new(file).lines().enumerate().skip(1);
+                Ok(Box::new(lines.filter_map(move |(number, line)| match line {
+                    Ok(line) if line.trim().is_empty() => None,
+                    Ok(line) => Some(tsv_row_of(batch, number + 1, &line)),
+                    Err(e) => Some(Err(Error::io(batch.display(), e))),
+                })))
             }
-            entry[slot] = record.sequence;
+            BatchRows::Fasta { files, shared_dna } => {
+                let ids = files.iter().enumerate().flat_map(move |(n, file)| {
+                    let earlier = &files[..n];
+                    file.iter()
+                        .flat_map(|f| f.ids())
+                        .filter(move |id| !earlier.iter().flatten().any(|e| e.contains(id)))
+                });
+                Ok(Box::new(ids.map(move |id| {
+                    let field = |n: usize| files[n].as_ref().map(|f| f.get(id)).transpose().map(Option::flatten);
+                    let (rna, protein) = (field(0)?.unwrap_or_default(), field(1)?.unwrap_or_default());
+                    let dna = field(2)?.filter(|dna| !dna.is_empty()).unwrap_or_else(|| shared_dna.clone());
+                    Ok(Row { id: id.to_string(), dna, rna, protein })
+                })))
+            }
         }
     }
-    let shared_dna = args.dna.as_deref().map(sequence_argument).transpose()?.unwrap_or_default();
-    Ok(order
-        .into_iter()
-        .map(|id| {
-            let [dna, rna, protein] = fields.remove(&id).unwrap_or_default();
-            let dna = if dna.is_empty() { shared_dna.clone() } else { dna };
-            Row { id, dna, rna, protein }
-        })
-        .collect())
+}
+
+/// One TSV line (`number` 1-based) as a row: id, dna, rna, protein separated by tabs.
+fn tsv_row_of(batch: &Path, number: usize, line: &str) -> Result<Row> {
+    let fields: Vec<String> = line.split('\t').map(|f| f.trim().to_string()).collect();
+    match <[String; 4]>::try_from(fields) {
+        Ok([id, dna, rna, protein]) if !id.is_empty() => Ok(Row { id, dna, rna, protein }),
+        _ => Err(Error::InvalidArgument(format!(
+            "{} line {number}: expected id, dna, rna, protein separated by tabs",
+            batch.display()
+        ))),
+    }
 }
 
 /// The batch TSV: one row per transcript, appended and flushed as each finishes; rows whose id
 /// is already in the output are skipped. Every row is checked before the first is computed, and
-/// the DNA embedding is reused while consecutive rows share their DNA window.
+/// the DNA embedding is reused while consecutive rows share their DNA window. The rows are read
+/// in passes (ids, checks, predictions), never all held.
 fn predict_batch(args: &PredictArgs) -> Result<()> {
     let out = args
         .out
         .as_deref()
         .ok_or_else(|| Error::InvalidArgument("batch input needs --out (the TSV to write or resume)".into()))?;
-    let rows = match &args.batch {
-        Some(batch) => tsv_rows(batch)?,
-        None => fasta_rows(args)?,
-    };
-    if rows.is_empty() {
-        return Err(Error::InvalidArgument("the batch has no transcripts".into()));
+    if args.batch_size == 0 {
+        return Err(Error::InvalidArgument("--batch-size must be at least 1".into()));
     }
-    let mut ids = HashSet::new();
-    if let Some(row) = rows.iter().find(|row| !ids.insert(row.id.as_str())) {
-        return Err(Error::InvalidArgument(format!(
-            "transcript id {:?} appears twice (ids key the resumable output)",
-            row.id
-        )));
+    let batch = BatchRows::from_args(args)?;
+    // A first pass before loading: ids unique, and which encoders the batch needs.
+    let (mut ids, mut total, mut wanted) = (HashSet::new(), 0u64, Vec::new());
+    for row in batch.rows()? {
+        let row = row?;
+        if !ids.insert(row.id.clone()) {
+            return Err(Error::InvalidArgument(format!(
+                "transcript id {:?} appears twice (ids key the resumable output)",
+                row.id
+            )));
+        }
+        for (given, part) in [(!row.rna.is_empty(), Part::Rna), (!row.protein.is_empty(), Part::Protein)] {
+            if given && !wanted.contains(&part) {
+                wanted.push(part);
+            }
+        }
+        total += 1;
+    }
+    if total == 0 {
+        return Err(Error::InvalidArgument("the batch has no transcripts".into()));
     }
     let done: HashSet<String> = std::fs::read_to_string(out)
         .map(|t| t.lines().skip(1).filter_map(|l| l.split('\t').next().map(str::to_string)).collect())
         .unwrap_or_default();
-    let wanted: Vec<Part> = [
-        (rows.iter().any(|r| !r.rna.is_empty()), Part::Rna),
-        (rows.iter().any(|r| !r.protein.is_empty()), Part::Protein),
-    ]
-    .into_iter()
-    .filter_map(|(given, part)| given.then_some(part))
-    .collect();
     let model = load_isoformer(args, &wanted)?;
-    let mut todo = Vec::new();
-    for row in rows.iter().filter(|row| !done.contains(&row.id)) {
+    // Every row is checked before the first is computed.
+    let mut todo = 0u64;
+    for row in batch.rows()? {
+        let row = row?;
+        if done.contains(&row.id) {
+            continue;
+        }
         let sequences = (optional_sequence(&row.dna)?, optional_sequence(&row.rna)?, optional_sequence(&row.protein)?);
         let inputs = IsoformerInputs {
             dna: sequences.0.as_deref(),
@@ -276,46 +303,120 @@ fn predict_batch(args: &PredictArgs) -> Result<()> {
             protein: sequences.2.as_deref(),
         };
         model.check(&inputs).inspect_err(|_| eprintln!("in transcript {:?}:", row.id))?;
-        todo.push(row);
+        todo += 1;
     }
     let mut file =
         std::fs::OpenOptions::new().create(true).append(true).open(out).map_err(|e| Error::io(out.display(), e))?;
     if std::fs::metadata(out).map(|m| m.len() == 0).unwrap_or(true) {
         writeln!(file, "{}", tsv_header()).map_err(|e| Error::io(out.display(), e))?;
     }
-    let progress = indicatif::ProgressBar::new(rows.len() as u64);
+    let progress = indicatif::ProgressBar::new(total);
     progress.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} transcripts, {elapsed} elapsed, ETA {eta} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    progress.inc((rows.len() - todo.len()) as u64);
-    let mut random = false;
-    let mut last_dna: Option<(String, Tensor<3>)> = None;
-    for row in todo {
-        progress.set_message(row.id.clone());
-        let in_row = |e: Error| {
-            progress.abandon();
-            eprintln!("in transcript {:?}:", row.id);
-            e
+    progress.inc(total - todo);
+    let mut run = GroupRun { model: &model, file, out, progress: &progress, last_dna: None, random: false };
+    // Consecutive transcripts with one DNA window and the same modalities (a gene's isoforms) form
+    // a group: its DNA embedding is computed once, and it is predicted --batch-size at a time.
+    let window = args.batch_size * 32;
+    let mut group: Vec<Transcript> = Vec::new();
+    for row in batch.rows()? {
+        let row = row?;
+        if done.contains(&row.id) {
+            continue;
+        }
+        let transcript = Transcript {
+            dna: optional_sequence(&row.dna)?,
+            rna: optional_sequence(&row.rna)?,
+            protein: optional_sequence(&row.protein)?,
+            id: row.id,
         };
-        let (dna, rna, protein) =
-            (optional_sequence(&row.dna)?, optional_sequence(&row.rna)?, optional_sequence(&row.protein)?);
-        let key = dna.clone().unwrap_or_default();
-        let embedding = match &last_dna {
-            Some((previous, embedding)) if *previous == key => embedding.clone(),
-            _ => model.dna_embedding(dna.as_deref()).map_err(in_row)?,
-        };
-        last_dna = Some((key, embedding.clone()));
-        let inputs = IsoformerInputs { dna: dna.as_deref(), rna: rna.as_deref(), protein: protein.as_deref() };
-        let prediction = pollster::block_on(model.predict_from(embedding, &inputs, false)).map_err(in_row)?;
-        random |= prediction.random_weights;
-        writeln!(file, "{}", tsv_row(&row.id, &prediction)).map_err(|e| Error::io(out.display(), e))?;
-        file.flush().map_err(|e| Error::io(out.display(), e))?;
-        progress.inc(1);
+        if group.first().is_some_and(|first| !first.same_group(&transcript)) || group.len() == window {
+            run.predict_group(&mut group, args.batch_size)?;
+        }
+        group.push(transcript);
     }
+    run.predict_group(&mut group, args.batch_size)?;
+    let random = run.random;
     progress.finish_with_message("done");
     if random {
         eprintln!("{RANDOM_WEIGHTS_NOTE}");
     }
     Ok(())
+}
+
+/// One transcript of a batch, its sequences read.
+struct Transcript {
+    id: String,
+    dna: Option<String>,
+    rna: Option<String>,
+    protein: Option<String>,
+}
+
+impl Transcript {
+    /// Same DNA window and same modalities: predictable in one batch.
+    fn same_group(&self, other: &Transcript) -> bool {
+        self.dna == other.dna
+            && self.rna.is_some() == other.rna.is_some()
+            && self.protein.is_some() == other.protein.is_some()
+    }
+
+    fn inputs(&self) -> IsoformerInputs<'_> {
+        IsoformerInputs { dna: self.dna.as_deref(), rna: self.rna.as_deref(), protein: self.protein.as_deref() }
+    }
+
+    /// What a batch pads to: its RNA's length, else its protein's.
+    fn length(&self) -> usize {
+        self.rna.as_ref().or(self.protein.as_ref()).map_or(0, String::len)
+    }
+}
+
+/// The batch's output as it is written: the TSV, the progress bar, the last DNA embedding (reused
+/// while the window stays the same).
+struct GroupRun<'a> {
+    model: &'a Isoformer,
+    file: std::fs::File,
+    out: &'a Path,
+    progress: &'a indicatif::ProgressBar,
+    last_dna: Option<(Option<String>, Tensor<3>)>,
+    random: bool,
+}
+
+impl GroupRun<'_> {
+    /// Predicts a group (one DNA window) in batches of `batch_size` — sorted by length first when
+    /// batched, so a batch pads little — appending and flushing each transcript's row.
+    fn predict_group(&mut self, group: &mut Vec<Transcript>, batch_size: usize) -> Result<()> {
+        let Some(first) = group.first() else { return Ok(()) };
+        let (progress, ids): (&indicatif::ProgressBar, Vec<String>) =
+            (self.progress, group.iter().map(|t| t.id.clone()).collect());
+        let in_group = |e: Error| {
+            progress.abandon();
+            eprintln!("in the transcripts {ids:?}:");
+            e
+        };
+        let embedding = match &self.last_dna {
+            Some((previous, embedding)) if *previous == first.dna => embedding.clone(),
+            _ => self.model.dna_embedding(first.dna.as_deref()).map_err(in_group)?,
+        };
+        self.last_dna = Some((first.dna.clone(), embedding.clone()));
+        if batch_size > 1 {
+            group.sort_by_key(Transcript::length);
+        }
+        for batch in group.chunks(batch_size) {
+            self.progress.set_message(batch[0].id.clone());
+            let inputs: Vec<IsoformerInputs<'_>> = batch.iter().map(Transcript::inputs).collect();
+            let predictions =
+                pollster::block_on(self.model.predict_batch_from(embedding.clone(), &inputs)).map_err(in_group)?;
+            for (transcript, prediction) in batch.iter().zip(predictions) {
+                self.random |= prediction.random_weights;
+                writeln!(self.file, "{}", tsv_row(&transcript.id, &prediction))
+                    .map_err(|e| Error::io(self.out.display(), e))?;
+            }
+            self.file.flush().map_err(|e| Error::io(self.out.display(), e))?;
+            self.progress.inc(batch.len() as u64);
+        }
+        group.clear();
+        Ok(())
+    }
 }
