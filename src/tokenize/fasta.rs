@@ -16,16 +16,7 @@ pub fn read_sequences(text: &str) -> Result<Vec<SequenceRecord>> {
     if !trimmed.starts_with('>') {
         return Ok(vec![SequenceRecord { id: "sequence".into(), sequence: trimmed.to_string() }]);
     }
-    let mut reader = noodles_fasta::io::Reader::new(trimmed.as_bytes());
-    let mut records = Vec::new();
-    for (index, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| Error::Fasta(format!("record {}: {e}", index + 1)))?;
-        let id = String::from_utf8_lossy(record.name()).into_owned();
-        let sequence = std::str::from_utf8(record.sequence().as_ref())
-            .map_err(|_| Error::Fasta(format!("record {id:?} is not UTF-8 text")))?
-            .to_string();
-        records.push(SequenceRecord { id, sequence });
-    }
+    let records: Vec<SequenceRecord> = stream_sequences(trimmed.as_bytes()).collect::<Result<_>>()?;
     if records.is_empty() {
         return Err(Error::Fasta("no records".into()));
     }

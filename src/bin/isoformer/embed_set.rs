@@ -234,7 +234,7 @@ impl SetOutput {
             outputs: settings.outputs.clone(),
             ids,
             ids_file,
-            matrices: if per_record { Vec::new() } else { matrices },
+            matrices,
         })
     }
 
