@@ -47,8 +47,7 @@ wasm:
 	python3 scripts/build_wasm.py --opt dev
 
 ## A size-optimised build (npm binaryen's wasm-opt; Debian's binaryen 108 breaks the module).
-dist: setup-wasm
-	@[ -x node_modules/.bin/wasm-opt ] || npm install --no-save --no-audit --no-fund binaryen@132
+dist: setup-wasm setup-node
 	python3 scripts/build_wasm.py --opt dist
 
 serve:
@@ -61,10 +60,11 @@ test-native:
 # wasm-bindgen-test-runner gives the whole browser run 20 s and chromedriver 5 s by default;
 # SwiftShader on 2 cores needs more (full-length Enformer passes keep the page busy for tens of
 # seconds, during which a webdriver call can wait; the suite takes a few minutes).
-# Then, on the built site (playwright-core driving Debian's chromium; no browser download): the
+# Then, on the built site — the size-optimised module the package publishes (`make dist`) — with
+# playwright-core driving Debian's chromium (no browser download): the
 # weight loader's cache and progress events, the npm package's API (worker, errors, CPU fallback,
 # device loss), the demo end to end against the native CLI, and the package bundled by Vite.
-test-web: wasm setup-node cli
+test-web: dist setup-node cli
 	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=1800 WASM_BINDGEN_TEST_DRIVER_TIMEOUT=300 \
 	  cargo test --release --target wasm32-unknown-unknown --test web
 	node tests/browser/weights_cache.mjs www/dist
@@ -110,8 +110,11 @@ test-workflow: workflow-env cli
 cli:
 	cargo build --release --features cli --bin isoformer
 
+## playwright-core (the browser tests) and binaryen's wasm-opt (`make dist`), in one install: each
+## `npm install --no-save` removes what an earlier one added.
 setup-node:
-	@[ -d node_modules/playwright-core ] || npm install --no-save --no-audit --no-fund playwright-core@1.65.1
+	@[ -d node_modules/playwright-core ] && [ -x node_modules/.bin/wasm-opt ] || \
+	  npm install --no-save --no-audit --no-fund playwright-core@1.65.1 binaryen@132
 
 ## Regenerates the committed tiny IsoFormer weight directory from the synthetic whole checkpoint
 ## (tests/fixtures/isoformer/checkpoint, itself made of the tiny encoder and aggregator fixtures),

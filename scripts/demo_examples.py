@@ -11,7 +11,7 @@ One gene window and one entry per Ensembl TP73 cDNA:
     coordinates, so the CDS is found as the open reading frame (ATG to stop) whose translation is one
     of the record's RefSeq /translation values; the few isoforms whose protein RefSeq does not list
     take their longest open reading frame instead, and their name says so.
-Output: {"gene", "source", "dna", "isoforms": [{"name", "rna", "protein"}]}.
+Output: {"gene", "source", "dna", "isoforms": [{"id", "name", "rna", "protein"}]}.
 """
 import argparse
 import json
@@ -50,6 +50,7 @@ def isoforms():
         protein = max(known or frames, key=len)
         how = "RefSeq CDS" if known else "longest ORF"
         entries.append({
+            "id": transcript,
             "name": f"TP73 {transcript} ({len(cdna):,} nt; {len(protein)} aa, {how})",
             "rna": cdna,
             "protein": protein,

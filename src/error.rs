@@ -69,6 +69,10 @@ pub enum Error {
 
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+
+    /// The caller cancelled the work (an `AbortSignal`; see `runtime::cancel`).
+    #[error("aborted: {0}")]
+    Aborted(String),
 }
 
 impl Error {
@@ -90,6 +94,7 @@ impl Error {
             Error::Network { .. } => "NETWORK_ERROR",
             Error::Io { .. } => "IO_ERROR",
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
+            Error::Aborted(_) => "ABORTED",
         }
     }
 

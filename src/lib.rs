@@ -25,8 +25,9 @@ pub mod weights;
 pub use config::{AggregatorConfig, EnformerConfig, EsmConfig, EsmFamily, EsmSize};
 pub use error::{Error, Modality, Result};
 pub use models::esm::Esm;
-pub use models::isoformer::{Isoformer, IsoformerInputs, Prediction, TISSUES};
+pub use models::isoformer::{Isoformer, IsoformerInputs, Prediction, RunOptions, TISSUES};
 pub use runtime::backend::{BackendKind, ComputeDevice};
+pub use runtime::cancel::Cancel;
 pub use runtime::embed::{DnaEmbedding, DnaEncoder, Embedding, Logits, Pooling, SequenceEncoder};
 pub use tokenize::fasta::{SequenceRecord, read_sequences, stream_sequences};
 pub use tokenize::{

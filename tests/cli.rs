@@ -730,3 +730,56 @@ fn dna_set_into_a_directory() {
     ]);
     assert_eq!(code(&refused), "INVALID_ARGUMENT");
 }
+
+/// `--format parquet`: the directory run plus one table, a row per record in input order whose
+/// list columns hold exactly the .npy matrices' rows; the run's settings in the file's metadata.
+#[test]
+fn gene_set_as_a_parquet_table() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::{ListAccessor, RowAccessor};
+    let weights = root().join("weights/isoformer-tiny-random/protein");
+    let fasta = temp("parquet.fasta");
+    std::fs::write(&fasta, random_proteins(40)).unwrap();
+    let input = format!("@{}", fasta.display());
+    let dir = temp("parquet-set");
+    let w = weights.to_str().unwrap();
+    let args = ["embed", "--weights", w, "--protein", &input, "--format", "parquet", "--batch-size", "4"];
+    let result = isoformer(&[&args[..], &["--layer", "1,-1", "--out", dir.to_str().unwrap()]].concat());
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+
+    let reader = SerializedFileReader::new(std::fs::File::open(dir.join("embeddings.parquet")).unwrap()).unwrap();
+    let metadata = reader.metadata().file_metadata();
+    assert_eq!(metadata.num_rows(), 40);
+    let run = metadata.key_value_metadata().unwrap().iter().find(|kv| kv.key == "isoformer.run").unwrap();
+    let run: serde_json::Value = serde_json::from_str(run.value.as_deref().unwrap()).unwrap();
+    assert_eq!(run["outputs"], serde_json::json!(["layer_1", "layer_2"]));
+    assert_eq!(run["random_weights"], true);
+    let columns: Vec<String> =
+        metadata.schema_descr().root_schema().get_fields().iter().map(|f| f.name().into()).collect();
+    assert_eq!(columns, ["row", "id", "length", "tokens", "layer_1", "layer_2"]);
+    let (_, layer_1) = support::npy(&std::fs::read(dir.join("layer_1.npy")).unwrap());
+    let (_, layer_2) = support::npy(&std::fs::read(dir.join("layer_2.npy")).unwrap());
+    let ids = std::fs::read_to_string(dir.join("ids.tsv")).unwrap();
+    let rows: Vec<_> = reader.get_row_iter(None).unwrap().map(Result::unwrap).collect();
+    for ((row, line), index) in rows.iter().zip(ids.lines().skip(1)).zip(0..) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert_eq!(row.get_long(0).unwrap(), index);
+        assert_eq!(row.get_string(1).unwrap(), fields[1]);
+        assert_eq!(row.get_string(1).unwrap(), &format!("p{index:04}"));
+        assert_eq!(row.get_long(2).unwrap().to_string(), fields[2]);
+        assert_eq!(row.get_long(3).unwrap().to_string(), fields[3]);
+        for (column, matrix) in [(4, &layer_1), (5, &layer_2)] {
+            let list = row.get_list(column).unwrap();
+            let values: Vec<f32> = (0..list.len()).map(|i| list.get_float(i).unwrap()).collect();
+            let index = index as usize;
+            assert_eq!(values[..], matrix[index * 32..(index + 1) * 32], "row {index}, column {column}");
+        }
+    }
+    assert_eq!(rows.len(), 40);
+
+    let none =
+        isoformer(&[&args[..], &["--pooling", "none", "--out", temp("parquet-none").to_str().unwrap()]].concat());
+    assert_eq!(code(&none), "INVALID_ARGUMENT");
+    let no_out = isoformer(&args);
+    assert_eq!(code(&no_out), "INVALID_ARGUMENT");
+}

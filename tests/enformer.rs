@@ -14,7 +14,7 @@ use isoformer::convert::enformer::convert_enformer;
 use isoformer::models::enformer::{ConvChunks, DEFAULT_BINDING_LIMIT};
 use isoformer::runtime::backend::{self, BackendKind};
 use isoformer::weights::load_dir;
-use isoformer::{DnaCropPolicy, DnaEncoder, DnaOneHot};
+use isoformer::{Cancel, DnaCropPolicy, DnaEncoder, DnaOneHot};
 use serde_json::Value;
 use support::{TempWeights, npy, relative_diff};
 
@@ -135,7 +135,7 @@ fn bad_dna_is_a_typed_error_and_long_dna_can_be_centre_cropped() {
     let long = isoformer::synthetic::synthetic_sequence(196_608 + 1000, b"ACGT");
     assert_eq!(code(&long), "SEQUENCE_TOO_LONG");
     let cropped = DnaOneHot::new(196_608).with_crop(DnaCropPolicy::Centre);
-    let centre = pollster::block_on(encoder.embed_with(&cropped, &long)).unwrap();
+    let centre = pollster::block_on(encoder.embed_with(&cropped, &long, &Cancel::never())).unwrap();
     let same = pollster::block_on(encoder.embed(&long[500..500 + 196_608])).unwrap();
     assert_eq!(centre.shape, [896, 96]);
     assert_eq!(centre.bases, 197_608);

@@ -12,7 +12,7 @@ use isoformer::models::isoformer::load_aggregator;
 use isoformer::runtime::backend::{self, BackendKind, ComputeDevice};
 use isoformer::runtime::parts::{IsoformerDir, PartSource};
 use isoformer::weights::{LoadedWeights, Manifest, Part, load_dir};
-use isoformer::{DnaEncoder, Isoformer, IsoformerInputs, SequenceEncoder, TISSUES};
+use isoformer::{DnaEncoder, Isoformer, IsoformerInputs, RunOptions, SequenceEncoder, TISSUES};
 use serde_json::Value;
 use support::relative_diff;
 
@@ -165,12 +165,58 @@ fn absent_dna_is_computed_once_and_equals_an_all_n_window() {
     let cached = pollster::block_on(model.predict(&without_dna, false)).unwrap();
     // An explicit all-N window of the full length goes through the trunk afresh.
     let window = "N".repeat(196_608);
-    let explicit =
-        pollster::block_on(model.predict_from(model.dna_embedding(Some(&window)).unwrap(), &without_dna, false))
-            .unwrap();
+    let explicit = pollster::block_on(async {
+        let dna = model.dna_embedding(Some(&window), &RunOptions::default()).await.unwrap();
+        model.predict_from(dna, &without_dna, false, &RunOptions::default()).await
+    })
+    .unwrap();
     assert_eq!(first.values, cached.values);
     assert_eq!(first.values, explicit.values);
     assert_eq!(first.modalities, vec![isoformer::Modality::Protein]);
+}
+
+/// Per-call options: IUPAC codes read as N and DNA centre-cropped only when a call asks, each
+/// equal to giving the sequence already so; a cancelled call ends with ABORTED and the model then
+/// predicts as before.
+#[test]
+fn run_options_read_inputs_their_way_and_cancel_stops_a_prediction() {
+    use isoformer::tokenize::{AmbiguityPolicy, DnaCropPolicy};
+    let model = model(BackendKind::Cpu);
+    let (dna, rna, protein) = inputs();
+    let predict = |inputs: &IsoformerInputs<'_>, options: &RunOptions| {
+        pollster::block_on(model.predict_with(inputs, false, options))
+    };
+    let as_n = RunOptions { ambiguous: AmbiguityPolicy::ReadAsN, ..Default::default() };
+    let ambiguous = format!("{}RYK{}", &rna[..30], &rna[33..]);
+    let with_n = format!("{}NNN{}", &rna[..30], &rna[33..]);
+    fn with_protein<'a>(modality: &str, sequence: &'a str, protein: &'a str) -> IsoformerInputs<'a> {
+        let inputs = IsoformerInputs { protein: Some(protein), ..Default::default() };
+        match modality {
+            "rna" => IsoformerInputs { rna: Some(sequence), ..inputs },
+            _ => IsoformerInputs { dna: Some(sequence), ..inputs },
+        }
+    }
+    let given = |rna| with_protein("rna", rna, &protein);
+    let refused = predict(&given(&ambiguous), &RunOptions::default()).unwrap_err();
+    assert_eq!(refused.code(), "INVALID_CHARACTER");
+    let read_as_n = predict(&given(&ambiguous), &as_n).unwrap();
+    assert_eq!(read_as_n.values, predict(&given(&with_n), &RunOptions::default()).unwrap().values);
+
+    let flank = "ACGT".repeat(64);
+    let window = format!("{}{}", dna, "N".repeat(196_608 - dna.len()));
+    let long = format!("{flank}{window}{flank}");
+    let dna_only = |dna| with_protein("dna", dna, &protein);
+    assert_eq!(predict(&dna_only(&long), &RunOptions::default()).unwrap_err().code(), "SEQUENCE_TOO_LONG");
+    let centre = RunOptions { dna_crop: DnaCropPolicy::Centre, ..Default::default() };
+    let cropped = predict(&dna_only(&long), &centre).unwrap();
+    assert_eq!(cropped.values, predict(&dna_only(&window), &RunOptions::default()).unwrap().values);
+
+    let before = predict(&given(&rna), &RunOptions::default()).unwrap();
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let cancelled = RunOptions { cancel: isoformer::Cancel::from_flag(flag), ..Default::default() };
+    let full = IsoformerInputs { dna: Some(&dna), rna: Some(&rna), protein: Some(&protein) };
+    assert_eq!(predict(&full, &cancelled).unwrap_err().code(), "ABORTED");
+    assert_eq!(predict(&given(&rna), &RunOptions::default()).unwrap().values, before.values);
 }
 
 #[test]
@@ -264,8 +310,14 @@ fn low_memory_mode_frees_each_parts_device_weights_before_loading_the_next() {
     }
     let mut source =
         Measured { dir: IsoformerDir::open(&dir).unwrap(), in_use: || in_use() - start, loads: Vec::new() };
-    pollster::block_on(isoformer::models::isoformer::predict_part_by_part(&device, &given, false, &mut source))
-        .unwrap();
+    pollster::block_on(isoformer::models::isoformer::predict_part_by_part(
+        &device,
+        &given,
+        false,
+        &RunOptions::default(),
+        &mut source,
+    ))
+    .unwrap();
     let loads = source.loads;
     let left = in_use() - start;
     let parts: Vec<Part> = loads.iter().map(|(part, _, _)| *part).collect();

@@ -16,7 +16,7 @@ use isoformer::convert::ConvertOptions;
 use isoformer::convert::isoformer::convert_isoformer;
 use isoformer::runtime::backend::{self, BackendKind};
 use isoformer::weights::Part;
-use isoformer::{Isoformer, IsoformerInputs};
+use isoformer::{Isoformer, IsoformerInputs, RunOptions};
 use serde_json::Value;
 use support::{TempWeights, relative_diff};
 
@@ -70,7 +70,7 @@ fn published_config_converts_and_predicts_the_reference() {
         &support::data_text("gentle_rs/tp73.ncbi.gb"),
         &support::data_text("gentle_rs/ensembl_human_tp73_all.fasta"),
     );
-    let dna_embedding = model.dna_embedding(Some(&dna)).unwrap();
+    let dna_embedding = pollster::block_on(model.dna_embedding(Some(&dna), &RunOptions::default())).unwrap();
     let mut references = Vec::new();
     for case in expected["cases"].as_array().unwrap() {
         let label = case["label"].as_str().unwrap();
@@ -79,7 +79,9 @@ fn published_config_converts_and_predicts_the_reference() {
             rna: case["rna"].as_bool().unwrap().then_some(rna.as_str()),
             protein: case["protein"].as_bool().unwrap().then_some(protein.as_str()),
         };
-        let prediction = pollster::block_on(model.predict_from(dna_embedding.clone(), &inputs, false)).unwrap();
+        let prediction =
+            pollster::block_on(model.predict_from(dna_embedding.clone(), &inputs, false, &RunOptions::default()))
+                .unwrap();
         let values: Vec<f32> = serde_json::from_value(case["values"].clone()).unwrap();
         let diff = relative_diff(&prediction.values, &values);
         eprintln!("published {label}: relative max |Δ| = {diff:.3e} ({:.1} s so far)", started.elapsed().as_secs_f64());

@@ -3,6 +3,7 @@
 // locally; nothing typed is sent anywhere (see the Content-Security-Policy in index.html).
 import { IsoFormer } from "./index.js";
 import { drawMap, fastaRecords, project } from "./embedding-map.js";
+import { download, drawHeatmap, predictionsTsv } from "./heatmap.js";
 
 const $ = (id) => document.getElementById(id);
 const MODALITIES = ["dna", "rna", "protein"];
@@ -117,13 +118,27 @@ function inputs() {
   return given;
 }
 
+// Several records in the RNA or protein box: one transcript each, matched by id (the header's first
+// word) → [{ id, rna?, protein? }]; null for one transcript.
+function transcripts() {
+  const [rnas, proteins] = ["rna", "protein"].map((modality) => fastaRecords($(modality).value));
+  if (rnas.length < 2 && proteins.length < 2) return null;
+  const byId = new Map();
+  for (const [key, records] of [["rna", rnas], ["protein", proteins]]) {
+    for (const record of records) byId.set(record.id, { ...byId.get(record.id), id: record.id, [key]: record.sequence });
+  }
+  return [...byId.values()];
+}
+
+// The chart fits its container: narrower labels and bars on a phone, the same 11-px text.
 function drawChart(tissues, values) {
   const svg = $("chart");
   const ns = "http://www.w3.org/2000/svg";
   const rowHeight = 18;
-  const labelWidth = 210;
-  const plotWidth = 420;
-  const valueWidth = 80;
+  const width = Math.min(710, svg.parentElement.clientWidth || 710);
+  const labelWidth = width < 500 ? 120 : 210;
+  const valueWidth = width < 500 ? 56 : 80;
+  const plotWidth = width - labelWidth - valueWidth;
   const low = Math.min(0, ...values);
   const high = Math.max(0, ...values);
   const span = high - low || 1;
@@ -155,12 +170,45 @@ function drawChart(tissues, values) {
     value.setAttribute("x", String(labelWidth + plotWidth + 6));
     value.setAttribute("y", String(y + rowHeight * 0.7));
     value.setAttribute("class", "value");
-    value.textContent = values[i].toFixed(4);
+    value.textContent = values[i].toFixed(width < 500 ? 3 : 4);
     svg.append(label, bar, value);
   });
 }
 
+let heatmapRows = [];
+let lastChart = null;
+
+// Every transcript against the DNA box's window (its embedding computed once): the heatmap.
+async function predictTranscripts(list) {
+  const dna = readFasta($("dna").value).sequence || undefined;
+  for (const id of ["predict", "embed"]) $(id).disabled = true;
+  const started = performance.now();
+  try {
+    setStatus(`Predicting ${list.length} transcripts…`);
+    heatmapRows = await model.predictMany({
+      dna,
+      transcripts: list,
+      onProgress: ({ done, total, id }) => setStatus(`Predicted ${done} of ${total} transcripts (${id})…`),
+    });
+    const ms = performance.now() - started;
+    drawHeatmap($("heatmap"), heatmapRows);
+    $("heatmap-section").hidden = false;
+    $("result").hidden = true;
+    const random = heatmapRows[0].randomWeights ? " RANDOM WEIGHTS: these numbers mean nothing." : "";
+    $("heatmap-summary").textContent = `${heatmapRows.length} transcripts${dna ? " against one DNA window" : ""} (${heatmapRows[0].units}); blue below the table's median, red above; click a tissue to sort by it.${random}`;
+    timings["Transcripts (DNA once, then each transcript)"] = `${ms.toFixed(0)} ms for ${heatmapRows.length}`;
+    showTimings();
+    setStatus("Done.");
+  } catch (error) {
+    showError(error.transcript ? Object.assign(error, { message: `transcript ${error.transcript}: ${error.message}` }) : error);
+  } finally {
+    for (const id of ["predict", "embed"]) $(id).disabled = false;
+  }
+}
+
 async function predict() {
+  const list = transcripts();
+  if (list) return predictTranscripts(list);
   const given = inputs();
   if (Object.keys(given).length === 0) return showError("Give at least one sequence.");
   for (const id of ["predict", "embed"]) $(id).disabled = true;
@@ -169,8 +217,10 @@ async function predict() {
   try {
     const prediction = await model.predict(given);
     const ms = performance.now() - started;
-    drawChart(prediction.tissues, Array.from(prediction.values));
+    lastChart = [prediction.tissues, Array.from(prediction.values)];
+    drawChart(...lastChart);
     $("result").hidden = false;
+    $("heatmap-section").hidden = true;
     $("result").dataset.values = JSON.stringify(Array.from(prediction.values));
     $("result-summary").textContent = `From ${prediction.modalities.join(" + ")} (${prediction.units}).${prediction.randomWeights ? " RANDOM WEIGHTS: these numbers mean nothing." : ""}`;
     timings["Prediction (tokenize, encoders, aggregation, readback)"] = `${ms.toFixed(0)} ms`;
@@ -249,7 +299,8 @@ async function map(isoforms) {
 function updateCount(modality) {
   const { sequence, records } = readFasta($(modality).value);
   const unit = modality === "protein" ? "aa" : modality === "rna" ? "nt" : "bp";
-  const extra = records > 1 ? ` — the first of ${records} records is used` : "";
+  const many = modality === "dna" ? ` — the first of ${records} records is used` : ` — ${records} transcripts: each is predicted (a heatmap)`;
+  const extra = records > 1 ? many : "";
   $(`${modality}-count`).textContent = sequence ? `${sequence.length.toLocaleString()} ${unit}${extra}` : "";
 }
 
@@ -273,11 +324,14 @@ async function main() {
   const examples = await optionalJson("examples/examples.json");
   const isoforms = examples?.isoforms ?? [];
   isoforms.forEach((isoform, i) => $("example").append(new Option(isoform.name, String(i))));
+  if (isoforms.length > 1) $("example").append(new Option(`All ${isoforms.length} TP73 isoforms (a heatmap)`, "all"));
   $("example").disabled = isoforms.length === 0;
+  const fasta = (key) => isoforms.map((isoform) => `>${isoform.id} ${isoform.name}\n${isoform[key]}\n`).join("");
   const fill = () => {
+    const all = $("example").value === "all";
     const isoform = isoforms[Number($("example").value)];
-    if (!isoform) return;
-    const inputs = { dna: examples.dna, rna: isoform.rna, protein: isoform.protein };
+    if (!isoform && !all) return;
+    const inputs = all ? { dna: examples.dna, rna: fasta("rna"), protein: fasta("protein") } : { dna: examples.dna, rna: isoform.rna, protein: isoform.protein };
     for (const modality of MODALITIES) {
       $(modality).value = inputs[modality];
       updateCount(modality);
@@ -299,6 +353,9 @@ async function main() {
   $("load").addEventListener("click", loadModel);
   $("predict").addEventListener("click", predict);
   $("embed").addEventListener("click", embed);
+  // The chart is laid out for its width: redrawn when the window changes (a phone turned, say).
+  window.addEventListener("resize", () => lastChart && !$("result").hidden && drawChart(...lastChart));
+  $("heatmap-tsv").addEventListener("click", () => download(predictionsTsv(heatmapRows), "isoformer-predictions.tsv"));
   // A file to map is read here, in the page, never uploaded.
   $("map-file").addEventListener("change", async (event) => (mapFile = event.target.files[0] ? await event.target.files[0].text() : null));
   $("map").addEventListener("click", () => map(isoforms));

@@ -4,10 +4,10 @@
 export type CoreErrorCode =
   | "INVALID_CHARACTER" | "EMPTY_SEQUENCE" | "SEQUENCE_TOO_LONG" | "WRONG_MODALITY" | "INVALID_FASTA" | "INVALID_CONFIG"
   | "INVALID_MANIFEST" | "WEIGHTS_CORRUPT" | "INVALID_WEIGHT_FILE" | "CHECKPOINT_MISMATCH" | "NO_GPU" | "DEVICE_ERROR"
-  | "NETWORK_ERROR" | "IO_ERROR" | "INVALID_ARGUMENT";
+  | "NETWORK_ERROR" | "IO_ERROR" | "INVALID_ARGUMENT" | "ABORTED";
 
 /** Codes of errors raised by the JavaScript layer. */
-export type ApiErrorCode = "DEVICE_LOST" | "ABORTED" | "DISPOSED" | "WORKER_ERROR" | "DTYPE_UNAVAILABLE" | "NO_WASM_SIMD";
+export type ApiErrorCode = "DEVICE_LOST" | "DISPOSED" | "WORKER_ERROR" | "DTYPE_UNAVAILABLE" | "NO_WASM_SIMD";
 
 export type ErrorCode = CoreErrorCode | ApiErrorCode;
 
@@ -18,14 +18,20 @@ export declare const API_ERROR_CODES: readonly ApiErrorCode[];
 export declare class IsoFormerError extends Error {
   readonly name: "IsoFormerError";
   readonly code: ErrorCode;
+  /** predictMany: the id of the transcript the error is about. */
+  readonly transcript?: string;
 }
 
 export type Modality = "dna" | "rna" | "protein";
 export type Dtype = "f32" | "f16" | "q8" | "q4";
 export type DeviceChoice = "auto" | "webgpu" | "cpu";
 
-/** A loading step. `total` (bytes of every shard to load) is known from the first event on. */
-export interface ProgressEvent {
+/** A loading step (not the DOM's ProgressEvent). `total` (bytes of every shard to load) is known from the first event on. */
+export interface LoadProgress {
+  /** The step, as transformers.js names its field (the same value as `stage`). */
+  status: LoadProgress["stage"];
+  /** Percent (0–100) of the model's bytes loaded, the shard being downloaded counted as far as it has arrived. */
+  progress: number;
   stage: "manifest" | "download" | "verify" | "upload" | "warm-up" | "ready";
   /** Bytes verified and uploaded so far (all parts). */
   loaded: number;
@@ -40,9 +46,12 @@ export interface ProgressEvent {
 export interface LoadOptions {
   /**
    * An IsoFormer weight directory's URL (`isoformer.json` with `dna/ rna/ protein/ aggregator/`),
-   * or each part's weight directory. Relative URLs are read against the page.
+   * each part's weight directory, or a model id `"org/name"` (two segments, no trailing slash:
+   * resolved through `env`). Relative URLs are read against the page.
    */
   weights: string | URL | { dna: string; rna?: string; protein?: string; aggregator: string };
+  /** With a model id (`weights: "org/name"`): the revision the remote path names (default "main"). */
+  revision?: string;
   /** Which of the RNA and protein encoders to fetch (default: every part the directory has). DNA is always read. Only with a directory URL. */
   modalities?: Array<"rna" | "protein">;
   /** The weights' storage type: the directory itself when it is of that type, else its `<dtype>/` subdirectory. Only with a directory URL. */
@@ -55,11 +64,16 @@ export interface LoadOptions {
   cache?: boolean;
   /** Burn's GPU kernel fusion (default true); `false` runs every operation as its own kernel, for diagnosis. */
   fusion?: boolean;
-  onProgress?: (event: ProgressEvent) => void;
+  onProgress?: (event: LoadProgress) => void;
   /** Cache fallbacks (no Cache API, quota): the load goes on without the cache. Default: console.warn. */
   onWarning?: (warning: string) => void;
   /** Aborting ends the load (rejects with ABORTED) and its worker. */
   signal?: AbortSignal;
+  /** A Worker already running this package's worker.js (e.g. built by your bundler). */
+  worker?: Worker;
+  /** Where worker.js is (default: next to index.js). On another origin (a CDN) it is started
+   * through a same-origin blob module that imports it; the CDN must allow CORS. */
+  workerUrl?: string | URL;
 }
 
 export interface ModelInfo {
@@ -85,6 +99,43 @@ export interface PredictInputs {
   rna?: string;
   /** The transcript's protein. */
   protein?: string;
+}
+
+/** How the inputs are read, and how to stop. */
+export interface PredictOptions {
+  /** Most RNA tokens, <cls> included (default 2048, IsoFormer's RNA length). */
+  maxTokens?: number;
+  /** RNA over `maxTokens`: an error (default), or its 5' start or 3' end tokens kept. */
+  crop?: "none" | "keep-start" | "keep-end";
+  /** DNA over 196,608 bp: an error (default), or its central 196,608 bp kept. */
+  cropDna?: "none" | "centre";
+  /** IUPAC ambiguity codes (R Y S W K M B D H V) in RNA and DNA: an error (default), or read as N. */
+  ambiguous?: "reject" | "as-n";
+  /** Stops the call at its next stage, Enformer window or layer (rejects with ABORTED; the model stays loaded). */
+  signal?: AbortSignal;
+}
+
+export interface TranscriptInput {
+  id: string;
+  rna?: string;
+  protein?: string;
+}
+
+export interface PredictManyProgress {
+  status: "predicted";
+  index: number;
+  id: string;
+  result: Prediction & { id: string };
+  done: number;
+  total: number;
+  progress: number;
+}
+
+export interface PredictManyRequest extends PredictOptions {
+  /** The gene's DNA window, shared by every transcript (its embedding is computed once). */
+  dna?: string;
+  transcripts: TranscriptInput[];
+  onProgress?: (event: PredictManyProgress) => void;
 }
 
 export interface Prediction {
@@ -123,6 +174,13 @@ export interface EmbedOptions {
   /** How each layer's rows become the result: the `<cls>` row, the mean over the sequence's own
    * tokens (default), or every row. */
   pooling?: "cls" | "mean" | "none";
+  /** RNA: most tokens with <cls> (default 2048). */
+  maxTokens?: number;
+  /** RNA: "none" | "keep-start" | "keep-end"; DNA: "none" | "centre". */
+  crop?: "none" | "keep-start" | "keep-end" | "centre";
+  /** RNA, DNA: IUPAC ambiguity codes as an error (default) or as N. */
+  ambiguous?: "reject" | "as-n";
+  signal?: AbortSignal;
 }
 
 export interface LayerEmbeddings {
@@ -133,16 +191,39 @@ export interface LayerEmbeddings {
   layers: { layer: number; index: number; shape: number[]; data: Float32Array }[];
 }
 
+/** Where model ids (`"org/name"`) are looked for, as transformers.js's `env`: `localModelPath` + id first (when `allowLocalModels`), then `remoteHost` + `remotePathTemplate` (when `allowRemoteModels`). */
+export interface ModelEnv {
+  remoteHost: string;
+  /** `{model}` and `{revision}` are filled in; default "{model}/resolve/{revision}/" (Hugging Face's layout). */
+  remotePathTemplate: string;
+  localModelPath: string;
+  allowLocalModels: boolean;
+  allowRemoteModels: boolean;
+}
+
+export declare const env: ModelEnv;
+
 export declare class IsoFormer {
   private constructor();
   static load(options: LoadOptions): Promise<IsoFormer>;
+  /** Whether the cache holds every file a load needs (index, manifests, shards of `modalities`, of `dtype`): it then loads offline. */
+  static isCached(weights: string | URL, options?: { dtype?: Dtype; modalities?: ("rna" | "protein")[]; revision?: string }): Promise<boolean>;
+  /** Where model ids are resolved (the same object as the `env` export). */
+  static readonly env: ModelEnv;
   readonly info: ModelInfo;
-  predict(inputs: PredictInputs): Promise<Prediction>;
-  embed(modality: Modality, sequence: string): Promise<Embedding>;
+  /** Sequences plain, or FASTA text with one record. */
+  predict(inputs: PredictInputs, options?: PredictOptions): Promise<Prediction>;
+  predictMany(request: PredictManyRequest): Promise<(Prediction & { id: string })[]>;
+  embed(modality: Modality, sequence: string, options?: Omit<EmbedOptions, "layer" | "pooling">): Promise<Embedding>;
   embed(modality: "protein" | "rna", sequence: string, options: EmbedOptions & { layer: number | number[] }): Promise<LayerEmbeddings>;
-  /** Destroys the GPU device, as a driver reset would (to test an app's recovery). */
-  simulateDeviceLoss(): Promise<null>;
-  dispose(): void;
+  /** Frees the GPU memory and ends the worker. */
+  dispose(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+  /** Hooks for testing an application's recovery; not part of the stable API. */
+  static readonly testing: {
+    /** Destroys the model's GPU device, as a driver reset would: later calls reject with DEVICE_LOST. */
+    loseDevice(model: IsoFormer): Promise<null>;
+  };
 }
 
 export { cachedFetch, listCachedWeights, deleteCachedWeights, CACHE_NAME } from "./weights-cache.js";

@@ -4,21 +4,23 @@
 //
 //   import { IsoFormer } from "isoformer-web";
 //   const model = await IsoFormer.load({ weights: "/models/isoformer/", onProgress: console.log });
-//   const { tissues, values } = await model.predict({ dna, rna, protein });
+//   const { tissues, values } = await model.predict({ dna, rna, protein }, { signal });
+//   const rows = await model.predictMany({ dna, transcripts: [{ id, rna, protein }, …] });
 //   const { data, shape } = await model.embed("protein", "MKTAYIAKQRQ");
-//   model.dispose();
+//   await model.dispose();
+
+import { cachedModel } from "./weights-cache.js";
 
 /** Error codes produced by the Rust core (src/error.rs; a test keeps the two lists equal). */
 export const CORE_ERROR_CODES = Object.freeze([
   "INVALID_CHARACTER", "EMPTY_SEQUENCE", "SEQUENCE_TOO_LONG", "WRONG_MODALITY", "INVALID_FASTA", "INVALID_CONFIG",
   "INVALID_MANIFEST", "WEIGHTS_CORRUPT", "INVALID_WEIGHT_FILE", "CHECKPOINT_MISMATCH", "NO_GPU", "DEVICE_ERROR",
-  "NETWORK_ERROR", "IO_ERROR", "INVALID_ARGUMENT",
+  "NETWORK_ERROR", "IO_ERROR", "INVALID_ARGUMENT", "ABORTED", // `signal` was aborted
 ]);
 
 /** Error codes of the JavaScript layer: the worker and the model's lifetime. */
 export const API_ERROR_CODES = Object.freeze([
   "DEVICE_LOST", // the GPU device was lost (driver reset, too much memory): load the model again
-  "ABORTED", // `signal` was aborted
   "DISPOSED", // the model was disposed (or lost) before or during the call
   "WORKER_ERROR", // the worker failed outside the model (e.g. the wasm module could not be fetched)
   "DTYPE_UNAVAILABLE", // no weights of the requested dtype at that URL
@@ -27,10 +29,12 @@ export const API_ERROR_CODES = Object.freeze([
 
 /** An error with a stable `code` (one of CORE_ERROR_CODES or API_ERROR_CODES). */
 export class IsoFormerError extends Error {
-  constructor(code, message) {
+  constructor(code, message, details) {
     super(message);
     this.name = "IsoFormerError";
     this.code = code;
+    // predictMany: the transcript an error is about.
+    if (details?.transcript !== undefined) this.transcript = details.transcript;
   }
 }
 
@@ -42,8 +46,21 @@ function invalid(message) {
   return new IsoFormerError("INVALID_ARGUMENT", message);
 }
 
-// The worker's URL, written so bundlers (Vite, webpack 5, esbuild, Parcel) see it and emit the worker.
-function startWorker() {
+// The worker: one given (`worker`), one at `workerUrl`, or ./worker.js beside this module — the
+// last written as `new Worker(new URL("./worker.js", import.meta.url))` so bundlers (Vite, webpack 5,
+// esbuild, Parcel) see it and emit the worker. A worker script on another origin (a CDN) cannot
+// be started directly; a same-origin blob module that imports it can (the CDN sends CORS headers,
+// as it must for ES modules anyway).
+const WORKER_FILE = "./worker.js"; // (a variable: bundlers leave this URL alone)
+function startWorker({ worker, workerUrl }) {
+  if (worker) return worker;
+  const page = globalThis.location?.href;
+  const url = new URL(workerUrl ?? WORKER_FILE, workerUrl ? page : import.meta.url);
+  if (url.origin !== new URL(page).origin) {
+    const shim = new Blob([`import ${JSON.stringify(url.href)};\n`], { type: "text/javascript" });
+    return new Worker(URL.createObjectURL(shim), { type: "module", name: "isoformer-web" });
+  }
+  if (workerUrl) return new Worker(url, { type: "module", name: "isoformer-web" });
   return new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "isoformer-web" });
 }
 
@@ -52,14 +69,65 @@ function absolute(url) {
   return new URL(url, globalThis.location?.href).href;
 }
 
+/**
+ * Where model ids (`weights: "org/name"`) are looked for, as transformers.js's `env` has it: first
+ * `localModelPath` + id (when `allowLocalModels`), then `remoteHost` + `remotePathTemplate` (when
+ * `allowRemoteModels`; `{model}` and `{revision}` filled in — Hugging Face's layout by default).
+ */
+export const env = {
+  remoteHost: "https://huggingface.co/",
+  remotePathTemplate: "{model}/resolve/{revision}/",
+  localModelPath: "/models/",
+  allowLocalModels: true,
+  allowRemoteModels: true,
+};
+
+// "org/name": two path segments, no scheme, no leading "/" or ".", no trailing "/" (which a weight
+// directory's URL has or may be given with).
+const MODEL_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+
+function isModelId(weights) {
+  return typeof weights === "string" && MODEL_ID.test(weights) && !weights.includes("..");
+}
+
+// The candidate directory URLs of a model id, in the order they are tried.
+function modelIdCandidates(id, revision = "main") {
+  const candidates = [];
+  if (env.allowLocalModels) candidates.push(absolute(`${env.localModelPath.replace(/\/?$/, "/")}${id}/`));
+  if (env.allowRemoteModels) {
+    const path = env.remotePathTemplate.replaceAll("{model}", id).replaceAll("{revision}", encodeURIComponent(revision));
+    candidates.push(new URL(path.replace(/\/?$/, "/"), env.remoteHost).href);
+  }
+  return candidates;
+}
+
+// A model id to the first candidate directory that has an isoformer.json (a cached one counts, so an
+// offline load finds it); a URL as it is.
+async function resolveModel(weights, revision, cached) {
+  if (!isModelId(weights)) return weights;
+  const candidates = modelIdCandidates(weights, revision);
+  if (candidates.length === 0) throw invalid(`${weights}: a model id, but env.allowLocalModels and env.allowRemoteModels are both false`);
+  for (const base of candidates) {
+    if (await cached(base)) return base;
+    try {
+      const response = await fetch(new URL("isoformer.json", base), { method: "HEAD" });
+      if (response.ok) return base;
+    } catch {
+      // No answer from this place: try the next.
+    }
+  }
+  throw new IsoFormerError("NETWORK_ERROR", `model ${weights}${revision ? `@${revision}` : ""} not found at ${candidates.join(" or ")}`);
+}
+
 function checkOptions(options) {
   if (!options || typeof options !== "object") throw invalid("IsoFormer.load({ weights, ... }): an options object is required");
-  const known = ["weights", "modalities", "dtype", "device", "lowMemory", "cache", "fusion", "onProgress", "onWarning", "signal"];
+  const known = ["weights", "revision", "modalities", "dtype", "device", "lowMemory", "cache", "fusion", "onProgress", "onWarning", "signal", "worker", "workerUrl"];
   for (const key of Object.keys(options)) if (!known.includes(key)) throw invalid(`IsoFormer.load: unknown option ${JSON.stringify(key)}; known: ${known.join(", ")}`);
   const { weights, modalities, dtype, device = "auto" } = options;
   const isUrl = typeof weights === "string" || weights instanceof URL;
   const isParts = weights && typeof weights === "object" && !isUrl;
-  if (!isUrl && !isParts) throw invalid("IsoFormer.load: `weights` must be a URL (an IsoFormer weight directory) or { dna, rna?, protein?, aggregator }");
+  if (!isUrl && !isParts) throw invalid("IsoFormer.load: `weights` must be a model id (\"org/name\"), a URL (an IsoFormer weight directory) or { dna, rna?, protein?, aggregator }");
+  if (options.revision !== undefined && (typeof options.revision !== "string" || !isModelId(weights))) throw invalid("IsoFormer.load: `revision` is a string, given with a model id");
   if (modalities !== undefined && (!Array.isArray(modalities) || modalities.some((m) => m !== "rna" && m !== "protein")))
     throw invalid('IsoFormer.load: `modalities` must be an array of "rna" and "protein" (DNA is always read)');
   if (dtype !== undefined && !DTYPES.includes(dtype)) throw invalid(`IsoFormer.load: dtype ${JSON.stringify(dtype)}; expected one of ${DTYPES.join(", ")}`);
@@ -69,13 +137,38 @@ function checkOptions(options) {
     throw invalid("IsoFormer.load: `dtype` and `modalities` apply to one IsoFormer directory URL; with per-part URLs, give the parts you want");
   const parts = isParts ? Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, absolute(v)])) : null;
   if (options.fusion !== undefined && typeof options.fusion !== "boolean") throw invalid("IsoFormer.load: `fusion` must be true or false");
-  return { weights: isUrl ? absolute(String(weights)) : parts, modalities, dtype, device, lowMemory: Boolean(options.lowMemory), cache: options.cache !== false, fusion: options.fusion !== false };
+  if (options.worker !== undefined && !(typeof Worker !== "undefined" && options.worker instanceof Worker)) throw invalid("IsoFormer.load: `worker` must be a Worker running isoformer-web's worker.js");
+  if (options.workerUrl !== undefined && typeof options.workerUrl !== "string" && !(options.workerUrl instanceof URL)) throw invalid("IsoFormer.load: `workerUrl` must be a URL");
+  if (options.worker !== undefined && options.workerUrl !== undefined) throw invalid("IsoFormer.load: give `worker` or `workerUrl`, not both");
+  const url = isModelId(weights) ? weights : isUrl ? absolute(String(weights)) : parts;
+  return { weights: url, modalities, dtype, device, lowMemory: Boolean(options.lowMemory), cache: options.cache !== false, fusion: options.fusion !== false };
 }
 
-function abortError(signal) {
+function abortError(signal, what = "the load") {
   const reason = signal?.reason instanceof Error ? `: ${signal.reason.message}` : "";
-  return new IsoFormerError("ABORTED", `the load was aborted${reason}`);
+  return new IsoFormerError("ABORTED", `${what} was aborted${reason}`);
 }
+
+// A call's options: the data ones go to the worker; `signal` (and callbacks) stay here.
+const PREDICT_OPTIONS = ["maxTokens", "crop", "cropDna", "ambiguous", "signal"];
+const EMBED_OPTIONS = ["layer", "pooling", "maxTokens", "crop", "ambiguous", "signal"];
+
+function callOptions(call, options, known) {
+  if (options === undefined || options === null) return { data: {}, signal: undefined };
+  if (typeof options !== "object") throw invalid(`${call}: options must be an object`);
+  for (const key of Object.keys(options)) if (!known.includes(key)) throw invalid(`${call}: unknown option ${JSON.stringify(key)}; known: ${known.join(", ")}`);
+  const { signal, ...data } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid(`${call}: \`signal\` must be an AbortSignal`);
+  for (const key of Object.keys(data)) if (data[key] === undefined) delete data[key];
+  return { data, signal };
+}
+
+function checkSequences(call, inputs, keys) {
+  for (const key of Object.keys(inputs)) if (!keys.includes(key)) throw invalid(`${call}: unknown input ${JSON.stringify(key)}; expected ${keys.join(", ")}`);
+  for (const [key, value] of Object.entries(inputs)) if (value !== undefined && typeof value !== "string") throw invalid(`${call}: ${key} must be a string`);
+}
+
+const LOSE_DEVICE = Symbol("isoformer-web.loseDevice");
 
 /** IsoFormer running in its own worker. Create with `IsoFormer.load`. */
 export class IsoFormer {
@@ -87,6 +180,7 @@ export class IsoFormer {
   #info = null;
   #onProgress = null;
   #onWarning = null;
+  #disposed = null; // resolves when the worker has freed the model (dispose)
 
   constructor(token) {
     if (token !== LOAD_TOKEN) throw new TypeError("use `await IsoFormer.load({ weights })`");
@@ -100,10 +194,12 @@ export class IsoFormer {
     const settings = checkOptions(options);
     const { signal } = options;
     if (signal?.aborted) throw abortError(signal);
+    settings.weights = await resolveModel(settings.weights, options.revision, (base) => settings.cache && cachedModel(base, {}));
+    if (signal?.aborted) throw abortError(signal);
     const model = new IsoFormer(LOAD_TOKEN);
     model.#onProgress = typeof options.onProgress === "function" ? options.onProgress : null;
     model.#onWarning = typeof options.onWarning === "function" ? options.onWarning : (warning) => console.warn(`isoformer-web: ${warning}`);
-    model.#start();
+    model.#start(options);
     const onAbort = () => model.#fail(abortError(signal));
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
@@ -117,8 +213,8 @@ export class IsoFormer {
     }
   }
 
-  #start() {
-    this.#worker = startWorker();
+  #start(options) {
+    this.#worker = startWorker(options);
     this.#worker.onmessage = ({ data }) => this.#receive(data);
     this.#worker.onerror = (event) => {
       event.preventDefault?.();
@@ -132,36 +228,77 @@ export class IsoFormer {
     if (message.type === "warning") return this.#onWarning?.(message.warning);
     if (message.type === "lost") return this.#fail(new IsoFormerError("DEVICE_LOST", message.message));
     if (message.type === "fatal") return this.#fail(new IsoFormerError("WORKER_ERROR", `the worker stopped: ${message.message}; load the model again`));
+    if (message.type === "disposed") return this.#disposed?.();
     const pending = this.#pending.get(message.id);
     if (!pending) return;
+    if (message.type === "result") return pending.onResult?.(message.index, message.result);
     this.#pending.delete(message.id);
     if (message.ok) pending.resolve(message.result);
-    else pending.reject(new IsoFormerError(message.error.code, message.error.message));
+    else pending.reject(new IsoFormerError(message.error.code, message.error.message, message.error));
   }
 
-  // Ends the worker and rejects every pending request with `error`; later calls reject with it too.
-  #fail(error) {
+  // Rejects every pending request with `error` (later calls reject with it too) and ends the worker,
+  // unless `keepWorker` (dispose ends it once the model is freed).
+  #fail(error, { keepWorker = false } = {}) {
     if (this.#broken) return;
     this.#broken = error;
-    this.#worker?.terminate();
+    if (!keepWorker) this.#worker?.terminate();
     for (const { reject } of this.#pending.values()) reject(error);
     this.#pending.clear();
   }
 
   // Requests run one after another: the worker holds one GPU queue, and interleaved calls would
-  // only compete for it.
-  #request(op, args, transfer = []) {
-    const run = () => {
-      if (this.#broken) return Promise.reject(this.#broken);
-      return new Promise((resolve, reject) => {
-        const id = this.#nextId++;
-        this.#pending.set(id, { resolve, reject });
-        this.#worker.postMessage({ id, op, args }, transfer);
-      });
+  // only compete for it. Aborting `signal` rejects a call still waiting here at once (it is never
+  // sent); a call the worker is running stops at its next checkpoint and rejects with ABORTED.
+  #request(op, args, { signal, onResult, what = op } = {}) {
+    if (signal?.aborted) return Promise.reject(abortError(signal, what));
+    return new Promise((resolve, reject) => {
+      let id = null;
+      let settled = false;
+      const onAbort = () => {
+        if (id === null) settle(reject, abortError(signal, what));
+        else this.#worker?.postMessage({ type: "abort", id });
+      };
+      const settle = (fn, value) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener("abort", onAbort);
+        fn(value);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const run = () => {
+        if (settled) return undefined;
+        if (this.#broken) return settle(reject, this.#broken);
+        return new Promise((finished) => {
+          id = this.#nextId++;
+          const end = (fn) => (value) => {
+            settle(fn, value);
+            finished();
+          };
+          this.#pending.set(id, { resolve: end(resolve), reject: end(reject), onResult });
+          this.#worker.postMessage({ id, op, args });
+        });
+      };
+      this.#queue = this.#queue.then(run, run);
+    });
+  }
+
+  /**
+   * Whether the cache holds every file a load of `weights` (a model id or a directory URL) needs
+   * — its index, the manifests and every shard of the parts `modalities` asks for (default: all),
+   * of `dtype` when given — so that it loads without the network.
+   */
+  static async isCached(weights, { dtype, modalities, revision } = {}) {
+    if (typeof weights !== "string" && !(weights instanceof URL)) throw invalid("IsoFormer.isCached(weights): a model id or a weight directory URL");
+    const parts = modalities ? ["dna", ...modalities, "aggregator"] : undefined;
+    const complete = async (base) => {
+      const own = await cachedModel(base, { parts });
+      if (own && (!dtype || Object.values(own).every((d) => d === dtype))) return true;
+      return Boolean(dtype && (await cachedModel(new URL(`${dtype}/`, base).href, { parts })));
     };
-    const result = this.#queue.then(run, run);
-    this.#queue = result.catch(() => {});
-    return result;
+    const bases = isModelId(String(weights)) ? modelIdCandidates(String(weights), revision) : [absolute(String(weights)).replace(/\/?$/, "/")];
+    for (const base of bases) if (await complete(base)) return true;
+    return false;
   }
 
   /** `{ device, backend: "webgpu" | "cpu", lowMemory, randomWeights, modalities, dtype, weights }`. */
@@ -171,13 +308,45 @@ export class IsoFormer {
 
   /**
    * Expression of the transcript in each of the 30 tissues. `inputs`: any non-empty subset of
-   * `{ dna, rna, protein }` (plain sequences or FASTA text with one record).
+   * `{ dna, rna, protein }` (plain sequences or FASTA text with one record). `options`: `maxTokens`
+   * (RNA tokens with <cls>, default 2048), `crop` (RNA over it: "none" | "keep-start" | "keep-end"),
+   * `cropDna` (over 196,608 bp: "none" | "centre"), `ambiguous` (IUPAC codes: "reject" | "as-n"),
+   * `signal` (stops the prediction at its next stage, Enformer window or layer: ABORTED; the model
+   * stays loaded).
    */
-  async predict(inputs) {
+  async predict(inputs, options) {
     if (!inputs || typeof inputs !== "object") throw invalid("predict({ dna?, rna?, protein? }): an object is required");
-    for (const key of Object.keys(inputs)) if (!MODALITIES.includes(key)) throw invalid(`predict: unknown input ${JSON.stringify(key)}; expected dna, rna or protein`);
-    for (const [key, value] of Object.entries(inputs)) if (value !== undefined && typeof value !== "string") throw invalid(`predict: ${key} must be a string`);
-    return this.#request("predict", inputs);
+    checkSequences("predict", inputs, MODALITIES);
+    const { data, signal } = callOptions("predict", options, PREDICT_OPTIONS);
+    return this.#request("predict", { inputs, options: data }, { signal, what: "the prediction" });
+  }
+
+  /**
+   * Every transcript of one gene against its DNA window, the DNA embedding (most of the work)
+   * computed once: `{ dna?, transcripts: [{ id, rna?, protein? }], onProgress?, signal?, …predict's
+   * options }` → one prediction per transcript, with its `id`, in order. `onProgress({ status:
+   * "predicted", index, id, result, done, total, progress })` as each is ready. Every transcript is
+   * checked first; an error names its transcript (`error.transcript`).
+   */
+  async predictMany(request) {
+    if (!request || typeof request !== "object") throw invalid("predictMany({ dna?, transcripts }): an object is required");
+    const { dna, transcripts, onProgress, ...rest } = request;
+    if (!Array.isArray(transcripts) || transcripts.length === 0) throw invalid("predictMany: `transcripts` must be a non-empty array of { id, rna?, protein? }");
+    if (dna !== undefined && typeof dna !== "string") throw invalid("predictMany: dna must be a string");
+    if (onProgress !== undefined && typeof onProgress !== "function") throw invalid("predictMany: onProgress must be a function");
+    transcripts.forEach((t, i) => {
+      if (!t || typeof t !== "object" || typeof t.id !== "string") throw invalid(`predictMany: transcript ${i} needs a string id`);
+      checkSequences(`predictMany: transcript ${JSON.stringify(t.id)}`, t, ["id", "rna", "protein"]);
+    });
+    const { data, signal } = callOptions("predictMany", rest, PREDICT_OPTIONS);
+    let done = 0;
+    const onResult = (index, result) => {
+      done += 1;
+      onProgress?.({ status: "predicted", index, id: result.id, result, done, total: transcripts.length, progress: (100 * done) / transcripts.length });
+    };
+    const input = { transcripts: transcripts.map(({ id, rna, protein }) => ({ id, rna, protein })) };
+    if (dna !== undefined) input.dna = dna;
+    return this.#request("predictMany", { input, options: data }, { signal, onResult, what: "predictMany" });
   }
 
   /**
@@ -189,24 +358,45 @@ export class IsoFormer {
   async embed(modality, sequence, options) {
     if (!MODALITIES.includes(modality)) throw invalid(`embed: modality ${JSON.stringify(modality)}; expected dna, rna or protein`);
     if (typeof sequence !== "string") throw invalid("embed: the sequence must be a string");
-    if (options !== undefined && (options === null || typeof options !== "object")) throw invalid("embed: options must be an object");
-    return this.#request("embed", { modality, sequence, options });
+    const { data, signal } = callOptions("embed", options, EMBED_OPTIONS);
+    return this.#request("embed", { modality, sequence, options: data }, { signal, what: "the embedding" });
   }
 
-  /**
-   * Destroys the model's GPU device (as a driver reset would). For testing an application's
-   * recovery: later calls reject with DEVICE_LOST, and `IsoFormer.load` works again.
-   */
-  async simulateDeviceLoss() {
+  // Testing hook, not public API: destroys the GPU device as a driver reset would (later calls
+  // reject with DEVICE_LOST). Reached through `IsoFormer.testing.loseDevice(model)`.
+  [LOSE_DEVICE]() {
     return this.#request("lose-device", {});
   }
 
-  /** Frees the model's GPU memory and ends its worker; later calls reject with DISPOSED. */
-  dispose() {
-    this.#fail(new IsoFormerError("DISPOSED", "the model was disposed"));
+  /**
+   * Frees the model's GPU memory and ends its worker; resolves once done. Pending and later calls
+   * reject with DISPOSED. Also `await using model = await IsoFormer.load(…)`.
+   */
+  async dispose() {
+    if (this.#broken) return;
+    const worker = this.#worker;
+    // The worker answers "disposed" once the model is freed (a busy CPU call may delay it: then the
+    // worker is ended anyway, which frees everything too).
+    const freed = new Promise((resolve) => {
+      this.#disposed = resolve;
+      setTimeout(resolve, 2000);
+    });
+    this.#fail(new IsoFormerError("DISPOSED", "the model was disposed"), { keepWorker: true });
+    worker.postMessage({ type: "dispose" });
+    await freed;
+    worker.terminate();
   }
 }
+
+if (Symbol.asyncDispose) IsoFormer.prototype[Symbol.asyncDispose] = IsoFormer.prototype.dispose;
+
+/** Hooks for testing an application's recovery; not part of the stable API. */
+IsoFormer.testing = Object.freeze({
+  /** Destroys the model's GPU device, as a driver reset would: later calls reject with DEVICE_LOST. */
+  loseDevice: (model) => model[LOSE_DEVICE](),
+});
 
 const LOAD_TOKEN = Symbol("IsoFormer.load");
 
 export { cachedFetch, listCachedWeights, deleteCachedWeights, CACHE_NAME } from "./weights-cache.js";
+IsoFormer.env = env;

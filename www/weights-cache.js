@@ -8,7 +8,9 @@
 // A cached entry is checked against its SHA-256 before use; a corrupt or truncated one is deleted
 // and fetched again. Without the Cache API (non-secure origins), when the cache cannot be opened
 // (some private windows) or an entry cannot be stored (quota), loading goes on without the cache
-// and `onWarning` says why. Manifests are always fetched (they are small, and say what is current).
+// and `onWarning` says why. Indexes and manifests (`expected` null) are fetched from the network
+// when it answers (they say what is current), once per hook (one load), and kept in the cache under
+// their URL: offline, the cached copy is used, so a cached model loads without a network.
 
 export const CACHE_NAME = "isoformer-web-weights-v1";
 const KEY_PREFIX = "/.isoformer-web-cache/sha256/";
@@ -57,7 +59,17 @@ async function readBody(response, expected, onProgress) {
   return bytes;
 }
 
-/** A `fetch(url, expected)` hook for the loaders. Options: `{ cacheName?, onWarning?, onProgress?, signal? }`. */
+/** An HTTP error answer (`status` set), as opposed to no answer at all. */
+function httpError(response, url) {
+  const error = new Error(`HTTP ${response.status} for ${url}`);
+  error.status = response.status;
+  return error;
+}
+
+/**
+ * A `fetch(url, expected)` hook for the loaders. Options: `{ cacheName?, onWarning?, onProgress?,
+ * signal? }`; `cacheName: null` keeps nothing (each index and manifest is still fetched once).
+ */
 export function cachedFetch({ cacheName = CACHE_NAME, onWarning = console.warn, onProgress, signal } = {}) {
   let cache;
   const warned = new Set();
@@ -65,15 +77,41 @@ export function cachedFetch({ cacheName = CACHE_NAME, onWarning = console.warn, 
     if (!warned.has(message)) onWarning(message);
     warned.add(message);
   };
-  if (globalThis.navigator?.storage?.persist) navigator.storage.persist().catch(() => {});
+  if (cacheName && globalThis.navigator?.storage?.persist) navigator.storage.persist().catch(() => {});
+  const openStore = () => (cacheName ? (cache ??= openCache(cacheName, warn)) : null);
+  const documents = new Map();
+  // An index or manifest: the network's copy (then kept), or offline the cached one.
+  const fetchDocument = async (url) => {
+    const store = await openStore();
+    let response;
+    try {
+      response = await fetch(url, { signal });
+    } catch (error) {
+      const hit = signal?.aborted ? null : await store?.match(url);
+      if (!hit) throw error;
+      warn("the network did not answer: the model's index and manifests come from the cache");
+      return hit.arrayBuffer();
+    }
+    if (!response.ok) throw httpError(response, url);
+    const bytes = await response.arrayBuffer();
+    try {
+      await store?.put(url, new Response(bytes.slice(0), { headers: { "content-type": "application/json" } }));
+    } catch (error) {
+      warn(`${url} could not be cached (${error.name}: ${error.message}); the model will need the network next time`);
+    }
+    return bytes;
+  };
   return async function fetchWeights(url, expected) {
     const get = async () => {
       const response = await fetch(url, { signal });
-      if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
+      if (!response.ok) throw httpError(response, url);
       return response;
     };
-    if (!expected) return (await get()).arrayBuffer();
-    cache ??= openCache(cacheName, warn);
+    if (!expected) {
+      if (!documents.has(url)) documents.set(url, fetchDocument(url));
+      return (await documents.get(url)).slice(0); // a copy: the caller may detach it
+    }
+    openStore();
     const store = await cache;
     const key = keyFor(expected.sha256);
     if (store) {
@@ -96,6 +134,30 @@ export function cachedFetch({ cacheName = CACHE_NAME, onWarning = console.warn, 
     }
     return bytes;
   };
+}
+
+/**
+ * Whether the cache holds everything a load of the IsoFormer weight directory at `base` (an
+ * absolute URL ending in "/") needs: its index, the manifests of `parts` (all when omitted), and
+ * every shard they list. Resolves to the parts' dtypes (`{ part: dtype }`) when it does, else null.
+ */
+export async function cachedModel(base, { parts, cacheName = CACHE_NAME } = {}) {
+  if (!("caches" in globalThis) || !(await caches.has(cacheName))) return null;
+  const store = await caches.open(cacheName);
+  const json = async (url) => {
+    const hit = await store.match(url);
+    return hit ? hit.json().catch(() => null) : null;
+  };
+  const index = await json(new URL("isoformer.json", base).href);
+  if (!Array.isArray(index?.parts)) return null;
+  const dtypes = {};
+  for (const part of index.parts.filter((p) => !parts || parts.includes(p))) {
+    const manifest = await json(new URL(`${part}/manifest.json`, base).href);
+    if (!Array.isArray(manifest?.files)) return null;
+    for (const file of manifest.files) if (!(await store.match(keyFor(file.sha256)))) return null;
+    dtypes[part] = manifest.dtype ?? "f32";
+  }
+  return dtypes;
 }
 
 /** The cached shards: `[{ sha256, bytes }]`. */

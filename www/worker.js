@@ -1,8 +1,11 @@
 // The worker behind index.js: owns the wasm module, the GPU device and one IsoformerModel, and
 // answers one request at a time ({ id, op, args } → { id, ok, result | error }). Progress,
-// warnings and device loss are posted as they happen ({ type: "progress" | "warning" | "lost" | "fatal" }).
+// warnings, per-transcript results and device loss are posted as they happen ({ type: "progress" |
+// "warning" | "result" | "lost" | "fatal" | "disposed" }). `{ type: "abort", id }` aborts that
+// request (running: at its next checkpoint; queued: before it starts); `{ type: "dispose" }` frees
+// the model and the device.
 import init, { IsoformerModel, builtWithSimd } from "./pkg/isoformer.js";
-import { cachedFetch } from "./weights-cache.js";
+import { CACHE_NAME, cachedFetch } from "./weights-cache.js";
 
 let model = null;
 let gpuDevice = null;
@@ -30,40 +33,47 @@ class ApiError extends Error {
   }
 }
 
-async function getJson(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new ApiError("NETWORK_ERROR", `HTTP ${response.status} for ${url}`);
+// An index or manifest through the load's fetch hook (fetched once per load; offline, the cached copy).
+async function getJson(fetchDocument, url) {
+  let bytes;
   try {
-    return await response.json();
+    bytes = await fetchDocument(url, null);
+  } catch (error) {
+    throw new ApiError("NETWORK_ERROR", `could not fetch ${url}: ${error.message}`);
+  }
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     throw new ApiError("INVALID_MANIFEST", `${url} is not JSON`);
   }
 }
 
 // The storage type of each part of an IsoFormer weight directory (from the parts' manifests).
-async function dtypesOf(base, parts) {
-  const entries = await Promise.all(parts.map(async (part) => [part, (await getJson(new URL(`${part}/manifest.json`, base).href)).dtype ?? "f32"]));
+async function dtypesOf(fetchDocument, base, parts) {
+  const entries = await Promise.all(parts.map(async (part) => [part, (await getJson(fetchDocument, new URL(`${part}/manifest.json`, base).href)).dtype ?? "f32"]));
   return Object.fromEntries(entries);
 }
 
 // A model published in several dtypes keeps each in a subdirectory named after it (`q8/`, `f16/`…);
 // a directory whose own parts are all of the requested dtype is used as it is.
-async function resolveWeights(weights, dtype) {
+async function resolveWeights(fetchDocument, weights, dtype) {
   if (typeof weights !== "string") return { source: weights, dtypes: null };
   const base = weights.endsWith("/") ? weights : `${weights}/`;
-  const index = await getJson(new URL("isoformer.json", base).href);
+  const index = await getJson(fetchDocument, new URL("isoformer.json", base).href);
   if (index.model !== "isoformer" || !Array.isArray(index.parts))
     throw new ApiError("INVALID_MANIFEST", `${base}isoformer.json is not an IsoFormer weight index`);
-  const own = await dtypesOf(base, index.parts);
+  const own = await dtypesOf(fetchDocument, base, index.parts);
   if (!dtype || Object.values(own).every((d) => d === dtype)) return { source: base, dtypes: own };
   const variant = new URL(`${dtype}/`, base).href;
-  const response = await fetch(new URL("isoformer.json", variant).href, { method: "HEAD" });
-  if (!response.ok) {
+  let variantIndex;
+  try {
+    variantIndex = JSON.parse(new TextDecoder().decode(await fetchDocument(new URL("isoformer.json", variant).href, null)));
+  } catch (error) {
+    if (error.status === undefined && !(error instanceof SyntaxError)) throw new ApiError("NETWORK_ERROR", `could not fetch ${variant}isoformer.json: ${error.message}`);
     const have = [...new Set(Object.values(own))].join("+");
     throw new ApiError("DTYPE_UNAVAILABLE", `${base} holds ${have} weights and has no ${dtype}/ variant`);
   }
-  const variantIndex = await getJson(new URL("isoformer.json", variant).href);
-  return { source: variant, dtypes: await dtypesOf(variant, variantIndex.parts ?? []) };
+  return { source: variant, dtypes: await dtypesOf(fetchDocument, variant, variantIndex.parts ?? []) };
 }
 
 // WebGPU when asked for, or with "auto" when the browser offers an adapter; otherwise the CPU.
@@ -88,21 +98,24 @@ const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 
 const operations = {
   async load(args) {
     settings = args;
+    progressSoFar = 0;
     if (!WebAssembly.validate(SIMD_PROBE))
       throw new ApiError("NO_WASM_SIMD", "this browser's WebAssembly has no SIMD (simd128), which isoformer-web is built with; use a current Chrome, Edge, Firefox or Safari");
     await init();
-    const { source, dtypes } = await resolveWeights(args.weights, args.dtype);
-    const device = await pickDevice(args.device);
     const warn = (warning) => postMessage({ type: "warning", warning });
     // The cache's byte-level download events carry no totals: they get the loader's latest.
     let totals = { loaded: 0, total: 0 };
     const onProgress = (event) => {
       if (event.total !== undefined) totals = { loaded: event.loaded, total: event.total };
-      postMessage({ type: "progress", event: { ...totals, ...event } });
+      postMessage({ type: "progress", event: progressEvent({ ...totals, ...event }) });
     };
-    const options = { device, lowMemory: args.lowMemory, fusion: args.fusion, onProgress };
+    // One hook for the whole load: the index and each manifest are fetched once (here and in the
+    // wasm loader), kept in the cache with the shards, and read from it when offline.
+    const fetchHook = cachedFetch({ cacheName: args.cache ? CACHE_NAME : null, onWarning: warn, onProgress });
+    const { source, dtypes } = await resolveWeights(fetchHook, args.weights, args.dtype);
+    const device = await pickDevice(args.device);
+    const options = { device, lowMemory: args.lowMemory, fusion: args.fusion, onProgress, fetch: fetchHook };
     if (args.modalities) options.modalities = args.modalities;
-    if (args.cache) options.fetch = cachedFetch({ onWarning: warn, onProgress });
     model = await IsoformerModel.load(source, options);
     const info = model.info;
     return {
@@ -116,12 +129,17 @@ const operations = {
       weights: typeof source === "string" ? source : { ...source },
     };
   },
-  async predict(inputs) {
-    const prediction = await loaded().predict(inputs);
-    return { tissues: prediction.tissues, values: prediction.values, units: prediction.units, randomWeights: prediction.randomWeights, modalities: prediction.modalities, stages: prediction.stages };
+  async predict({ inputs, options }, { signal }) {
+    return plainPrediction(await loaded().predict(inputs, { ...options, signal }));
   },
-  async embed({ modality, sequence, options }) {
-    return loaded().embed(modality, sequence, options);
+  async predictMany({ input, options }, { signal, id }) {
+    // Each result is posted as it is ready (copied: the final answer transfers the same arrays).
+    const onResult = (index, result) => postMessage({ type: "result", id, index, result: plainPrediction(result) });
+    const results = await loaded().predictMany(input, { ...options, signal, onResult });
+    return results.map(plainPrediction);
+  },
+  async embed({ modality, sequence, options }, { signal }) {
+    return loaded().embed(modality, sequence, { ...options, signal });
   },
   async "lose-device"() {
     if (!gpuDevice) throw new ApiError("INVALID_ARGUMENT", "this model runs on the CPU: there is no GPU device to lose");
@@ -129,6 +147,22 @@ const operations = {
     return null;
   },
 };
+
+function plainPrediction(p) {
+  const plain = { tissues: p.tissues, values: p.values, units: p.units, randomWeights: p.randomWeights, modalities: p.modalities, stages: p.stages };
+  return p.id === undefined ? plain : { id: p.id, ...plain };
+}
+
+// The loader's event with transformers.js's fields: `status` (the stage) and `progress`, the percent
+// of all the model's bytes loaded (the shard being downloaded counted as far as it has arrived; never
+// lower than an earlier event's, since a shard's verify step comes after its download counted it).
+let progressSoFar = 0;
+function progressEvent(event) {
+  const arrived = event.loaded + (event.stage === "download" ? event.fileLoaded ?? 0 : 0);
+  const progress = event.stage === "ready" ? 100 : event.total > 0 ? Math.min(100, (100 * arrived) / event.total) : 0;
+  progressSoFar = Math.max(progressSoFar, progress);
+  return { status: event.stage, progress: progressSoFar, ...event };
+}
 
 function loaded() {
   if (!model) throw new ApiError("DISPOSED", settings ? "the model is gone (its device was lost)" : "no model is loaded");
@@ -143,21 +177,50 @@ function transferables(value, found = []) {
 }
 
 let queue = Promise.resolve();
-onmessage = ({ data: { id, op, args } }) => {
+let running = null; // { id, controller } of the request being answered
+const abortedEarly = new Set(); // requests aborted before they started
+
+function abort(id) {
+  if (running?.id === id) running.controller.abort(new Error("the caller aborted the call"));
+  else abortedEarly.add(id);
+}
+
+// Frees the model and the GPU device now (before the page terminates this worker).
+function dispose() {
+  running?.controller.abort(new Error("the model was disposed"));
+  try {
+    model?.free();
+  } catch {
+    // A model still in use by the aborted call: terminating the worker frees it.
+  }
+  model = null;
+  gpuDevice?.destroy();
+  gpuDevice = null;
+  postMessage({ type: "disposed" });
+}
+
+onmessage = ({ data }) => {
+  if (data.type === "abort") return abort(data.id);
+  if (data.type === "dispose") return dispose();
+  const { id, op, args } = data;
   queue = queue.then(async () => {
     try {
+      if (abortedEarly.delete(id)) throw new ApiError("ABORTED", "the call was aborted before it started");
       const operation = operations[op];
       if (!operation) throw new ApiError("INVALID_ARGUMENT", `unknown operation ${op}`);
-      const result = await operation(args);
+      running = { id, controller: new AbortController() };
+      const result = await operation(args, { signal: running.controller.signal, id });
       postMessage({ id, ok: true, result }, transferables(result));
     } catch (error) {
       if (error?.code) {
-        postMessage({ id, ok: false, error: { code: error.code, message: error.message } });
+        postMessage({ id, ok: false, error: { code: error.code, message: error.message, transcript: error.transcript } });
       } else {
         // A Rust panic (or the wasm module failing to load) leaves the module unusable: end this worker.
         postMessage({ id, ok: false, error: { code: "WORKER_ERROR", message: `${error?.name ?? "Error"}: ${error?.message ?? error}` } });
         postMessage({ type: "fatal", message: String(error?.message ?? error) });
       }
+    } finally {
+      running = null;
     }
   });
 };

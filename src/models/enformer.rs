@@ -19,6 +19,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::config::{ENFORMER_SEQUENCE_LENGTH, EnformerConfig};
 use crate::error::{Error, Result};
 use crate::models::nn::{self, MAX_SCORE_ELEMENTS, TensorSpec, spec};
+use crate::runtime::cancel::Cancel;
 use crate::weights::params::ParamSource;
 
 /// `nn.BatchNorm1d`'s default epsilon.
@@ -493,8 +494,15 @@ impl Enformer {
     }
 
     /// The trunk on one sequence. `one_hot`: `[L, 4]` row-major on the host (L a multiple of
-    /// 2^num_downsamples, at least `target_length` bins) → `[1, target_length, 2·dim]`.
-    pub fn forward(&self, one_hot: &[f32], chunks: ConvChunks, device: &Device) -> Result<Tensor<3>> {
+    /// 2^num_downsamples, at least `target_length` bins) → `[1, target_length, 2·dim]`. `cancel`
+    /// is checked between the convolution windows and between the transformer layers.
+    pub async fn forward(
+        &self,
+        one_hot: &[f32],
+        chunks: ConvChunks,
+        device: &Device,
+        cancel: &Cancel,
+    ) -> Result<Tensor<3>> {
         let bin = 1usize << self.config.num_downsamples;
         let length = one_hot.len() / 4;
         if !length.is_multiple_of(bin) || length / bin < self.config.target_length {
@@ -506,6 +514,7 @@ impl Enformer {
         let bins = length / bin;
         let mut parts = Vec::new();
         for first in (0..bins).step_by(chunks.chunk_bins) {
+            cancel.checkpoint().await?;
             let last = (first + chunks.chunk_bins).min(bins);
             let (start, end) = (first.saturating_sub(chunks.halo_bins), (last + chunks.halo_bins).min(bins));
             let window = channels_first(&one_hot[start * bin * 4..end * bin * 4]);
@@ -519,6 +528,7 @@ impl Enformer {
             position_tensor(bins, &self.config, device)
         };
         for layer in &self.layers {
+            cancel.checkpoint().await?;
             x = layer.forward(x, &positions);
         }
         let target = self.config.target_length;

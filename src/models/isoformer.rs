@@ -9,9 +9,11 @@ use crate::config::AggregatorConfig;
 use crate::error::{Error, Modality, Result};
 use crate::models::aggregator::Aggregator;
 use crate::models::nn::ModalityEmbedding;
+use crate::runtime::cancel::Cancel;
 use crate::runtime::embed::{DnaEncoder, SequenceEncoder, TokensOnDevice, read_back};
 use crate::runtime::parts::PartSource;
 use crate::runtime::stages::{Stage, StageClock, StageTimes};
+use crate::tokenize::{AmbiguityPolicy, CropPolicy, DnaCropPolicy, DnaOneHot, NucleotideTokenizer, Tokenizer};
 use crate::weights::{LoadedWeights, Manifest, Part};
 
 /// The 30 GTEx tissues in the dataset card's order ("List of tissues V1"); that the head's outputs
@@ -60,6 +62,48 @@ pub struct IsoformerInputs<'a> {
     pub dna: Option<&'a str>,
     pub rna: Option<&'a str>,
     pub protein: Option<&'a str>,
+}
+
+/// Per-call choices: how this call reads RNA and DNA instead of the encoders' defaults (an error
+/// for anything too long or ambiguous), and when to stop.
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    /// Most RNA tokens, `<cls>` included (the RNA encoder's limit when `None`).
+    pub max_rna_tokens: Option<usize>,
+    /// RNA over the limit: an error, or its 5' start or 3' end tokens kept.
+    pub rna_crop: CropPolicy,
+    /// DNA over Enformer's window: an error, or its centre kept.
+    pub dna_crop: DnaCropPolicy,
+    /// IUPAC ambiguity codes in RNA and DNA: an error, or read as N.
+    pub ambiguous: AmbiguityPolicy,
+    /// Checked between stages, Enformer's windows and its layers.
+    pub cancel: Cancel,
+}
+
+impl RunOptions {
+    /// Whether the inputs are read as the encoders read them by default.
+    fn reads_by_default(&self) -> bool {
+        self.max_rna_tokens.is_none()
+            && self.rna_crop == CropPolicy::default()
+            && self.dna_crop == DnaCropPolicy::default()
+            && self.ambiguous == AmbiguityPolicy::default()
+    }
+
+    /// The RNA tokenizer these options ask for, in place of `encoder`'s.
+    pub fn rna_tokenizer(&self, encoder: &SequenceEncoder) -> Option<Tokenizer> {
+        let Tokenizer::Nucleotide(own) = encoder.tokenizer() else { return None };
+        (!self.reads_by_default()).then(|| {
+            let max_tokens = self.max_rna_tokens.unwrap_or(own.max_tokens());
+            Tokenizer::Nucleotide(
+                NucleotideTokenizer::new(max_tokens).with_crop(self.rna_crop).with_ambiguity(self.ambiguous),
+            )
+        })
+    }
+
+    /// The DNA one-hot encoder these options ask for, from `encoder`'s.
+    pub fn dna_one_hot(&self, encoder: &DnaEncoder) -> DnaOneHot {
+        encoder.one_hot().clone().with_crop(self.dna_crop).with_ambiguity(self.ambiguous)
+    }
 }
 
 /// The 30 tissue values, with what produced them.
@@ -185,18 +229,28 @@ impl Isoformer {
 
     /// Checks every given sequence (tokenizes it) without running anything, so a batch can refuse
     /// a bad row before spending time on the good ones.
-    pub fn check(&self, inputs: &IsoformerInputs<'_>) -> Result<()> {
+    pub fn check(&self, inputs: &IsoformerInputs<'_>, options: &RunOptions) -> Result<()> {
         inputs.require_one()?;
-        self.tokenize(inputs)?;
+        self.tokenize(inputs, options)?;
         if let Some(dna) = inputs.dna {
-            self.dna.one_hot().encode(dna)?;
+            self.one_hot(options).encode(dna)?;
         }
         Ok(())
     }
 
+    fn one_hot(&self, options: &RunOptions) -> DnaOneHot {
+        options.dna_one_hot(&self.dna)
+    }
+
     /// The RNA's and the protein's token ids (host side).
-    fn tokenize(&self, inputs: &IsoformerInputs<'_>) -> Result<(TokenIds, TokenIds)> {
-        let rna = inputs.rna.map(|s| Self::encoder(&self.rna, Modality::Rna)?.tokenize(s)).transpose()?;
+    fn tokenize(&self, inputs: &IsoformerInputs<'_>, options: &RunOptions) -> Result<(TokenIds, TokenIds)> {
+        let rna = inputs
+            .rna
+            .map(|s| {
+                let encoder = Self::encoder(&self.rna, Modality::Rna)?;
+                options.rna_tokenizer(encoder).map_or_else(|| encoder.tokenize(s), |tokenizer| tokenizer.encode(s))
+            })
+            .transpose()?;
         let protein =
             inputs.protein.map(|s| Self::encoder(&self.protein, Modality::Protein)?.tokenize(s)).transpose()?;
         Ok((rna, protein))
@@ -221,20 +275,20 @@ impl Isoformer {
 
     /// The Enformer trunk's `[1, bins, dna_dim]` embedding of a DNA window (N when absent), which
     /// [`Isoformer::predict_from`] reuses across the isoforms of one gene.
-    pub fn dna_embedding(&self, dna: Option<&str>) -> Result<Tensor<3>> {
+    pub async fn dna_embedding(&self, dna: Option<&str>, options: &RunOptions) -> Result<Tensor<3>> {
         match dna {
-            Some(dna) => self.dna.trunk(self.dna.one_hot(), dna),
-            None => self.absent_dna_embedding(),
+            Some(dna) => self.dna.trunk(&self.one_hot(options), dna, &options.cancel).await,
+            None => self.absent_dna_embedding(&options.cancel).await,
         }
     }
 
     /// Absent DNA is an all-N window: the same embedding every time, so it is computed once per
     /// model (the trunk is most of a prediction's cost).
-    fn absent_dna_embedding(&self) -> Result<Tensor<3>> {
+    async fn absent_dna_embedding(&self, cancel: &Cancel) -> Result<Tensor<3>> {
         match self.absent_dna.get() {
             Some(embedding) => Ok(embedding.clone()),
             None => {
-                let embedding = self.dna.trunk(self.dna.one_hot(), "N")?;
+                let embedding = self.dna.trunk(self.dna.one_hot(), "N", cancel).await?;
                 Ok(self.absent_dna.get_or_init(|| embedding).clone())
             }
         }
@@ -242,32 +296,44 @@ impl Isoformer {
 
     /// Predicts the tissue values of one transcript; `final_dna` also returns the final DNA embeddings.
     pub async fn predict(&self, inputs: &IsoformerInputs<'_>, final_dna: bool) -> Result<Prediction> {
+        self.predict_with(inputs, final_dna, &RunOptions::default()).await
+    }
+
+    /// [`Isoformer::predict`] reading the inputs as `options` says, stopping between stages (and
+    /// Enformer's windows and layers) once `options.cancel` asks.
+    pub async fn predict_with(
+        &self,
+        inputs: &IsoformerInputs<'_>,
+        final_dna: bool,
+        options: &RunOptions,
+    ) -> Result<Prediction> {
         inputs.require_one()?;
         let mut clock = StageClock::default();
-        let tokens = self.tokenize(inputs)?;
-        let one_hot = inputs.dna.map(|dna| self.dna.one_hot().encode(dna)).transpose()?;
+        let tokens = self.tokenize(inputs, options)?;
+        let one_hot = inputs.dna.map(|dna| self.one_hot(options).encode(dna)).transpose()?;
         clock.lap(Stage::Tokenize);
         let tokens = self.upload(tokens, &mut clock).await?;
         let dna = match one_hot {
-            Some(one_hot) => self.dna.trunk_of(&one_hot)?,
-            None => self.absent_dna_embedding()?,
+            Some(one_hot) => self.dna.trunk_of(&one_hot, &options.cancel).await?,
+            None => self.absent_dna_embedding(&options.cancel).await?,
         };
         clock.lap_after(Stage::Dna, &dna).await?;
-        self.encode_and_aggregate(dna, tokens, clock, inputs, final_dna).await
+        self.encode_and_aggregate(dna, tokens, clock, inputs, final_dna, &options.cancel).await
     }
 
-    /// [`Isoformer::predict`] with the DNA embedding already computed (from `inputs.dna`).
+    /// [`Isoformer::predict_with`] with the DNA embedding already computed (from `inputs.dna`).
     pub async fn predict_from(
         &self,
         dna: Tensor<3>,
         inputs: &IsoformerInputs<'_>,
         final_dna: bool,
+        options: &RunOptions,
     ) -> Result<Prediction> {
         let mut clock = StageClock::default();
-        let tokens = self.tokenize(inputs)?;
+        let tokens = self.tokenize(inputs, options)?;
         clock.lap(Stage::Tokenize);
         let tokens = self.upload(tokens, &mut clock).await?;
-        self.encode_and_aggregate(dna, tokens, clock, inputs, final_dna).await
+        self.encode_and_aggregate(dna, tokens, clock, inputs, final_dna, &options.cancel).await
     }
 
     /// Several transcripts of one gene at once: `dna` (`[1, bins, dna_dim]`, their shared window)
@@ -321,6 +387,7 @@ impl Isoformer {
         mut clock: StageClock,
         inputs: &IsoformerInputs<'_>,
         final_dna: bool,
+        cancel: &Cancel,
     ) -> Result<Prediction> {
         let mut encode = async |tokens: Option<TokensOnDevice>,
                                 encoder: &Option<SequenceEncoder>,
@@ -328,12 +395,14 @@ impl Isoformer {
                                 stage: Stage|
                -> Result<Option<ModalityEmbedding>> {
             let Some(tokens) = tokens else { return Ok(None) };
+            cancel.checkpoint().await?;
             let embedding = Self::encoder(encoder, modality)?.forward(tokens);
             clock.lap_after(stage, &embedding.hidden).await?;
             Ok(Some(embedding))
         };
         let rna = encode(rna, &self.rna, Modality::Rna, Stage::Rna).await?;
         let protein = encode(protein, &self.protein, Modality::Protein, Stage::Protein).await?;
+        cancel.checkpoint().await?;
         let outputs = self.aggregator.forward(dna, rna, protein)?;
         clock.lap_after(Stage::Aggregation, &outputs.0).await?;
         let mut prediction = prediction(outputs, inputs, final_dna, self.random_weights).await?;
@@ -400,6 +469,7 @@ pub async fn predict_part_by_part(
     device: &crate::ComputeDevice,
     inputs: &IsoformerInputs<'_>,
     final_dna: bool,
+    options: &RunOptions,
     source: &mut impl PartSource,
 ) -> Result<Prediction> {
     inputs.require_one()?;
@@ -414,9 +484,13 @@ pub async fn predict_part_by_part(
             embeddings.push(None);
             continue;
         };
+        options.cancel.checkpoint().await?;
         let (manifest, weights) = source.part(part, &device.device).await?;
-        let encoder = SequenceEncoder::new(device.clone(), &manifest, weights)?;
+        let mut encoder = SequenceEncoder::new(device.clone(), &manifest, weights)?;
         encoder.expect_modality(modality)?;
+        if let Some(tokenizer) = options.rna_tokenizer(&encoder) {
+            encoder = encoder.with_tokenizer(tokenizer)?;
+        }
         random |= encoder.random_weights();
         clock.lap(Stage::Load);
         let (_, embedding) = encoder.hidden(sequence)?;
@@ -426,11 +500,13 @@ pub async fn predict_part_by_part(
         clock.lap(if modality == Modality::Rna { Stage::Rna } else { Stage::Protein });
         embeddings.push(Some(ModalityEmbedding { hidden, mask: embedding.mask }));
     }
+    options.cancel.checkpoint().await?;
     let (manifest, weights) = source.part(Part::Dna, &device.device).await?;
     let encoder = DnaEncoder::new(device.clone(), &manifest, weights)?;
     random |= encoder.random_weights();
     clock.lap(Stage::Load);
-    let dna = settle(encoder.trunk(encoder.one_hot(), inputs.dna.unwrap_or("N"))?, device).await?;
+    let one_hot = options.dna_one_hot(&encoder);
+    let dna = settle(encoder.trunk(&one_hot, inputs.dna.unwrap_or("N"), &options.cancel).await?, device).await?;
     drop(encoder);
     device.device.memory_cleanup();
     clock.lap(Stage::Dna);
@@ -458,5 +534,5 @@ pub async fn predict_dir_part_by_part(
     final_dna: bool,
 ) -> Result<Prediction> {
     let mut source = crate::runtime::parts::IsoformerDir::open(dir)?;
-    predict_part_by_part(device, inputs, final_dna, &mut source).await
+    predict_part_by_part(device, inputs, final_dna, &RunOptions::default(), &mut source).await
 }

@@ -13,6 +13,7 @@ use crate::models::esm::Esm;
 use crate::models::nn::KeyMask;
 use crate::models::nn::ModalityEmbedding;
 use crate::runtime::backend::ComputeDevice;
+use crate::runtime::cancel::Cancel;
 use crate::tokenize::{DnaOneHot, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, ProteinTokenizer, Tokenizer, pad_batch};
 use crate::weights::{LoadedWeights, Manifest};
 
@@ -212,9 +213,19 @@ impl SequenceEncoder {
     /// counts from the end), from one forward pass that stops at the deepest one: per sequence,
     /// one [`Embedding`] per layer, in the order asked.
     pub async fn embed_layers(&self, sequences: &[&str], layers: &[i64]) -> Result<Vec<Vec<Embedding>>> {
+        self.embed_layers_with(&self.tokenizer, sequences, layers).await
+    }
+
+    /// [`Self::embed_layers`] with another tokenizer for this modality (per-request policies).
+    pub async fn embed_layers_with(
+        &self,
+        tokenizer: &Tokenizer,
+        sequences: &[&str],
+        layers: &[i64],
+    ) -> Result<Vec<Vec<Embedding>>> {
         let indices = self.resolve_layers(layers)?;
-        let (tokens, ids, mask) = self.inputs(&self.tokenizer, sequences)?;
-        let trailing = self.tokenizer.trailing_special_tokens();
+        let (tokens, ids, mask) = self.inputs(tokenizer, sequences)?;
+        let trailing = tokenizer.trailing_special_tokens();
         let mut per_sequence: Vec<Vec<Embedding>> = vec![Vec::with_capacity(indices.len()); tokens.len()];
         for states in self.model.hidden_states(ids, &mask, &indices) {
             for (b, (tokens, width, rows)) in read_rows(states, tokens.clone()).await?.enumerate() {
@@ -390,22 +401,22 @@ impl DnaEncoder {
 
     /// Embeds one DNA sequence and reads the result back asynchronously.
     pub async fn embed(&self, sequence: &str) -> Result<DnaEmbedding> {
-        self.embed_with(&self.one_hot, sequence).await
+        self.embed_with(&self.one_hot, sequence, &Cancel::never()).await
     }
 
     /// The trunk's output on the device, not read back: `[1, target_length, 2·dim]`.
-    pub fn trunk(&self, one_hot: &DnaOneHot, sequence: &str) -> Result<Tensor<3>> {
-        self.trunk_of(&one_hot.encode(sequence)?)
+    pub async fn trunk(&self, one_hot: &DnaOneHot, sequence: &str, cancel: &Cancel) -> Result<Tensor<3>> {
+        self.trunk_of(&one_hot.encode(sequence)?, cancel).await
     }
 
     /// [`Self::trunk`] on a sequence already one-hot encoded (`[L, 4]` row-major on the host).
-    pub fn trunk_of(&self, one_hot: &[f32]) -> Result<Tensor<3>> {
-        self.model.forward(one_hot, self.chunks, &self.device.device)
+    pub async fn trunk_of(&self, one_hot: &[f32], cancel: &Cancel) -> Result<Tensor<3>> {
+        self.model.forward(one_hot, self.chunks, &self.device.device, cancel).await
     }
 
-    /// [`Self::embed`] with another one-hot encoder (per-request policies).
-    pub async fn embed_with(&self, one_hot: &DnaOneHot, sequence: &str) -> Result<DnaEmbedding> {
-        let output = self.trunk(one_hot, sequence)?;
+    /// [`Self::embed`] with another one-hot encoder (per-request policies), stopping at `cancel`.
+    pub async fn embed_with(&self, one_hot: &DnaOneHot, sequence: &str, cancel: &Cancel) -> Result<DnaEmbedding> {
+        let output = self.trunk(one_hot, sequence, cancel).await?;
         let [_, bins, width] = output.dims();
         let mut tracks = BTreeMap::new();
         for (name, values) in self.model.heads(&output) {

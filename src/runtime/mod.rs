@@ -1,8 +1,9 @@
 //! Running the models: devices and backends (`backend`), encoders with their forward pass and
-//! asynchronous readback (`embed`), the one IsoFormer loader over any source of parts (`parts`), and
-//! per-stage timings (`stages`).
+//! asynchronous readback (`embed`), the one IsoFormer loader over any source of parts (`parts`),
+//! per-stage timings (`stages`) and cooperative cancellation (`cancel`).
 
 pub mod backend;
+pub mod cancel;
 pub mod embed;
 pub mod parts;
 pub mod stages;

@@ -7,14 +7,17 @@ pub mod loader;
 use std::rc::Rc;
 
 use js_sys::{Array, Float32Array, Object, Promise, Reflect, Uint32Array};
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::error::{Error, Modality};
-use crate::models::isoformer::{Isoformer, IsoformerInputs, Prediction, predict_part_by_part};
+use crate::models::isoformer::{Isoformer, IsoformerInputs, Prediction, RunOptions, predict_part_by_part};
 use crate::runtime::backend;
+use crate::runtime::cancel::Cancel;
 use crate::runtime::embed::{DnaEmbedding, DnaEncoder, Embedding, Pooling, SequenceEncoder};
 use crate::runtime::parts::{PartSource, load_isoformer};
+use crate::tokenize::fasta::read_sequences;
 use crate::tokenize::{
     AmbiguityPolicy, CropPolicy, DnaCropPolicy, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, Tokenizer,
 };
@@ -61,7 +64,84 @@ fn options_from_js<T: serde::de::DeserializeOwned + Default>(options: JsValue, c
     if options.is_undefined() || options.is_null() {
         return Ok(T::default());
     }
+    if !options.is_object() {
+        return Err(Error::InvalidArgument(format!("{call} options must be an object")));
+    }
     from_js(options, &format!("{call} options"))
+}
+
+/// The options object without `keys` (JS values that are not data: an `AbortSignal`, callbacks),
+/// and those keys' values (`undefined` when absent).
+fn take_fields(options: &JsValue, keys: &[&str]) -> (JsValue, Vec<JsValue>) {
+    if !options.is_object() {
+        return (options.clone(), vec![JsValue::UNDEFINED; keys.len()]);
+    }
+    let rest = Object::assign(&Object::new(), &Object::from(options.clone()));
+    let taken = keys
+        .iter()
+        .map(|key| {
+            let value = Reflect::get(&rest, &(*key).into()).unwrap_or(JsValue::UNDEFINED);
+            let _ = Reflect::delete_property(&rest, &(*key).into());
+            value
+        })
+        .collect();
+    (rest.into(), taken)
+}
+
+/// A sequence as given, or the one record of FASTA text (a `>` header first): several records
+/// are an error pointing to the call that takes them.
+fn single_sequence(text: String, what: &str) -> Result<String, Error> {
+    if !text.trim_start_matches('\u{feff}').trim_start().starts_with('>') {
+        return Ok(text);
+    }
+    let mut records = read_sequences(&text)?;
+    if records.len() > 1 {
+        return Err(Error::InvalidArgument(format!(
+            "{what}: FASTA text with {} records; one call reads one record (predictMany takes a gene's transcripts)",
+            records.len()
+        )));
+    }
+    Ok(records.remove(0).sequence)
+}
+
+/// `predict` / `predictMany` options: `{ maxTokens?, crop?: "none" | "keep-start" | "keep-end"
+/// (RNA over maxTokens), cropDna?: "none" | "centre" (DNA over 196,608 bp), ambiguous?: "reject" |
+/// "as-n" (IUPAC codes in RNA and DNA) }`; the `signal` is taken off first.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PredictOptions {
+    max_tokens: Option<usize>,
+    #[serde(default)]
+    crop: CropPolicy,
+    #[serde(default)]
+    crop_dna: DnaCropPolicy,
+    #[serde(default)]
+    ambiguous: AmbiguityPolicy,
+}
+
+impl PredictOptions {
+    fn run_options(self, cancel: Cancel) -> RunOptions {
+        RunOptions {
+            max_rna_tokens: self.max_tokens,
+            rna_crop: self.crop,
+            dna_crop: self.crop_dna,
+            ambiguous: self.ambiguous,
+            cancel,
+        }
+    }
+}
+
+/// A call's options with its `signal` (an `AbortSignal`) and `extra` function-valued keys taken
+/// off: the parsed data options, the cancellation, the extra values.
+fn call_options<T: serde::de::DeserializeOwned + Default>(
+    options: &JsValue,
+    call: &str,
+    extra: &[&str],
+) -> Result<(T, Cancel, Vec<JsValue>), Error> {
+    let keys: Vec<&str> = std::iter::once("signal").chain(extra.iter().copied()).collect();
+    let (rest, mut taken) = take_fields(options, &keys);
+    let signal = taken.remove(0);
+    Ok((options_from_js(rest, call)?, Cancel::from_signal(signal), taken))
 }
 
 /// A plain JS object as `T`, through a JSON value: serde-wasm-bindgen reads a struct's own fields
@@ -133,11 +213,16 @@ struct DnaOptions {
 /// `IsoformerModel.embed` options: `{ layer?: number | number[], pooling?: "cls" | "mean" | "none" }`.
 /// `layer` as the CLI's `--layer` (0 the embeddings … the last hidden state; negative counts from
 /// the end; several from one pass), ESM-2 and NT-v2 only; `pooling` (default mean) applies to it.
+/// Also how the sequence is read: `maxTokens` (RNA), `crop` (RNA: `"none" | "keep-start" |
+/// "keep-end"`; DNA: `"none" | "centre"`), `ambiguous` (RNA, DNA: `"reject" | "as-n"`).
 #[derive(serde::Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct EmbedOptions {
     layer: Option<OneOrMany>,
     pooling: Option<Pooling>,
+    max_tokens: Option<usize>,
+    crop: Option<String>,
+    ambiguous: Option<AmbiguityPolicy>,
 }
 
 #[derive(serde::Deserialize)]
@@ -148,6 +233,31 @@ enum OneOrMany {
 }
 
 impl EmbedOptions {
+    /// How `modality` is read, as [`RunOptions`] (an error for a policy the modality has not).
+    fn run_options(&self, modality: Modality, cancel: Cancel) -> Result<RunOptions, Error> {
+        let refuse = |what: &str| Err(Error::InvalidArgument(format!("embed: {what} does not apply to {modality}")));
+        let crop = self.crop.clone().map(serde_json::Value::String);
+        let invalid_crop = |e: serde_json::Error| Error::InvalidArgument(format!("embed options: crop: {e}"));
+        let mut run = RunOptions { ambiguous: self.ambiguous.unwrap_or_default(), cancel, ..Default::default() };
+        match modality {
+            Modality::Protein if self.max_tokens.is_some() => return refuse("maxTokens"),
+            Modality::Protein if self.crop.is_some() => return refuse("crop"),
+            Modality::Protein if self.ambiguous.is_some() => return refuse("ambiguous"),
+            Modality::Dna if self.max_tokens.is_some() => {
+                return refuse("maxTokens (DNA is read in a 196,608-bp window)");
+            }
+            Modality::Protein => {}
+            Modality::Rna => {
+                run.max_rna_tokens = self.max_tokens;
+                run.rna_crop = crop.map(serde_json::from_value).transpose().map_err(invalid_crop)?.unwrap_or_default();
+            }
+            Modality::Dna => {
+                run.dna_crop = crop.map(serde_json::from_value).transpose().map_err(invalid_crop)?.unwrap_or_default();
+            }
+        }
+        Ok(run)
+    }
+
     /// The layers asked for, or `None` for the plain last-hidden-state output.
     fn layers(&self) -> Result<Option<Vec<i64>>, Error> {
         match (&self.layer, self.pooling) {
@@ -163,12 +273,13 @@ impl EmbedOptions {
 /// sequence's hidden states at `layers` (one forward pass), pooled.
 async fn embed_layers_js(
     encoder: &SequenceEncoder,
+    tokenizer: &Tokenizer,
     sequence: &str,
     layers: &[i64],
     pooling: Pooling,
 ) -> Result<JsValue, Error> {
     let indices = encoder.resolve_layers(layers)?;
-    let per_layer = encoder.embed_layers(&[sequence], layers).await?.pop().unwrap_or_default();
+    let per_layer = encoder.embed_layers_with(tokenizer, &[sequence], layers).await?.pop().unwrap_or_default();
     let entries = Array::new();
     for (embedding, (&layer, &index)) in per_layer.iter().zip(layers.iter().zip(&indices)) {
         let (shape, values) = embedding.pooled(pooling);
@@ -188,11 +299,26 @@ async fn embed_layers_js(
 }
 
 /// A protein's or RNA's embedding as `embed`'s options ask: the plain output, or layers.
-async fn embed_sequence(encoder: &SequenceEncoder, sequence: &str, options: &EmbedOptions) -> Result<JsValue, Error> {
+async fn embed_sequence(
+    encoder: &SequenceEncoder,
+    sequence: &str,
+    options: &EmbedOptions,
+    run: &RunOptions,
+) -> Result<JsValue, Error> {
+    let tokenizer = run.rna_tokenizer(encoder).unwrap_or_else(|| encoder.tokenizer().clone());
+    run.cancel.checkpoint().await?;
     match options.layers()? {
-        None => embed_first(encoder, None, sequence).await,
-        Some(layers) => embed_layers_js(encoder, sequence, &layers, options.pooling.unwrap_or_default()).await,
+        None => embed_first(encoder, Some(&tokenizer), sequence).await,
+        Some(layers) => {
+            embed_layers_js(encoder, &tokenizer, sequence, &layers, options.pooling.unwrap_or_default()).await
+        }
     }
+}
+
+/// DNA's embedding (Enformer's trunk and heads) read as `run` asks.
+async fn embed_dna_js(encoder: &DnaEncoder, sequence: &str, run: &RunOptions) -> Result<JsValue, Error> {
+    let embedding = encoder.embed_with(&run.dna_one_hot(encoder), sequence, &run.cancel).await?;
+    Ok(dna_embedding_to_js(&embedding))
 }
 
 /// An encoder loaded on the browser's WebGPU device, whichever the weight directory holds:
@@ -284,7 +410,8 @@ impl EncoderModel {
             .map(|o| encoder.one_hot().clone().with_crop(o.crop).with_ambiguity(o.ambiguous));
         future_to_promise(async move {
             let one_hot = one_hot.map_err(|e| to_js_error(&e))?;
-            encoder.embed_with(&one_hot, &sequence).await.map(|e| dna_embedding_to_js(&e)).map_err(|e| to_js_error(&e))
+            let embedded = encoder.embed_with(&one_hot, &sequence, &Cancel::never()).await;
+            embedded.map(|e| dna_embedding_to_js(&e)).map_err(|e| to_js_error(&e))
         })
     }
 
@@ -381,10 +508,11 @@ async fn embed_with_model(
     modality: Modality,
     sequence: &str,
     options: &EmbedOptions,
+    run: &RunOptions,
 ) -> Result<JsValue, Error> {
     match modality {
-        Modality::Dna => Ok(dna_embedding_to_js(&model.dna_encoder().embed(sequence).await?)),
-        other => embed_sequence(model.sequence_encoder(other)?, sequence, options).await,
+        Modality::Dna => embed_dna_js(model.dna_encoder(), sequence, run).await,
+        other => embed_sequence(model.sequence_encoder(other)?, sequence, options, run).await,
     }
 }
 
@@ -464,6 +592,68 @@ struct PredictInputs {
     dna: Option<String>,
     rna: Option<String>,
     protein: Option<String>,
+}
+
+impl PredictInputs {
+    /// Each sequence as given, or its FASTA text's one record.
+    fn read_fasta(self) -> Result<Self, Error> {
+        let read = |text: Option<String>, what: &str| text.map(|t| single_sequence(t, what)).transpose();
+        Ok(PredictInputs {
+            dna: read(self.dna, "dna")?,
+            rna: read(self.rna, "rna")?,
+            protein: read(self.protein, "protein")?,
+        })
+    }
+
+    fn as_inputs(&self) -> IsoformerInputs<'_> {
+        IsoformerInputs { dna: self.dna.as_deref(), rna: self.rna.as_deref(), protein: self.protein.as_deref() }
+    }
+}
+
+/// `predictMany` argument: one DNA window and its gene's transcripts.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManyInputs {
+    dna: Option<String>,
+    transcripts: Vec<TranscriptInput>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TranscriptInput {
+    id: String,
+    rna: Option<String>,
+    protein: Option<String>,
+}
+
+impl ManyInputs {
+    /// Each sequence as given, or its FASTA text's one record; at least one transcript.
+    fn read_fasta(self) -> Result<Self, Error> {
+        if self.transcripts.is_empty() {
+            return Err(Error::InvalidArgument("predictMany: no transcripts".into()));
+        }
+        let read = |text: Option<String>, what: String| text.map(|t| single_sequence(t, &what)).transpose();
+        let transcripts = self
+            .transcripts
+            .into_iter()
+            .map(|t| {
+                Ok(TranscriptInput {
+                    rna: read(t.rna, format!("transcript {:?} rna", t.id))?,
+                    protein: read(t.protein, format!("transcript {:?} protein", t.id))?,
+                    id: t.id,
+                })
+            })
+            .collect::<Result<_, Error>>()?;
+        Ok(ManyInputs { dna: read(self.dna, "dna".into())?, transcripts })
+    }
+
+    fn inputs_of<'a>(&'a self, transcript: &'a TranscriptInput) -> IsoformerInputs<'a> {
+        IsoformerInputs {
+            dna: self.dna.as_deref(),
+            rna: transcript.rna.as_deref(),
+            protein: transcript.protein.as_deref(),
+        }
+    }
 }
 
 fn prediction_to_js(prediction: &Prediction) -> JsValue {
@@ -578,24 +768,27 @@ impl IsoformerModel {
     /// One encoder's embedding: `modality` `"protein"` or `"rna"` resolves like
     /// `EncoderModel.embedProtein` / `embedRna` (`{ data, shape, tokens, meanEmbedding }`), `"dna"` like
     /// `embedDna`. In low-memory mode only that part is fetched (through the fetch hook) and freed after.
-    /// `options` as [`EmbedOptions`] describes (hidden states of chosen layers, pooled).
+    /// `sequence`: plain, or FASTA text with one record. `options` as [`EmbedOptions`] describes
+    /// (hidden states of chosen layers, pooled; how the sequence is read), and `signal`.
     pub fn embed(&self, modality: JsValue, sequence: String, options: JsValue) -> Promise {
         let held = self.model.clone();
         let modality = serde_wasm_bindgen::from_value::<Modality>(modality).map_err(|e| {
             Error::InvalidArgument(format!("embed: modality {e}; expected \"dna\", \"rna\" or \"protein\""))
         });
-        let embed_options = options_from_js::<EmbedOptions>(options, "embed");
+        let parsed = call_options::<EmbedOptions>(&options, "embed", &[]);
         future_to_promise(async move {
-            let modality = modality.map_err(|e| to_js_error(&e))?;
-            let embed_options = embed_options.map_err(|e| to_js_error(&e))?;
             let run = async {
+                let modality = modality?;
+                let (embed_options, cancel, _) = parsed?;
+                let run = embed_options.run_options(modality, cancel)?;
+                let sequence = single_sequence(sequence, &modality.to_string())?;
                 if modality == Modality::Dna && embed_options.layer.is_some() {
                     return Err(Error::InvalidArgument(
                         "embed: Enformer gives its trunk output only (no layer)".into(),
                     ));
                 }
                 match held {
-                    Held::Whole(model) => embed_with_model(&model, modality, &sequence, &embed_options).await,
+                    Held::Whole(model) => embed_with_model(&model, modality, &sequence, &embed_options, &run).await,
                     Held::PartByPart { urls, options, device } => {
                         let mut loader = Loader::from_options(&options)?;
                         let mut parts = FetchedParts { urls: &urls, loader: &mut loader };
@@ -603,11 +796,11 @@ impl IsoformerModel {
                         // The encoder is dropped at the end of this block, before its GPU memory is released.
                         let embedded = if modality == Modality::Dna {
                             let encoder = DnaEncoder::new(device.clone(), &manifest, weights)?;
-                            encoder.embed(&sequence).await.map(|e| dna_embedding_to_js(&e))
+                            embed_dna_js(&encoder, &sequence, &run).await
                         } else {
                             let encoder = SequenceEncoder::new(device.clone(), &manifest, weights)?;
                             encoder.expect_modality(modality)?;
-                            embed_sequence(&encoder, &sequence, &embed_options).await
+                            embed_sequence(&encoder, &sequence, &embed_options, &run).await
                         };
                         device.device.memory_cleanup();
                         embedded
@@ -618,34 +811,94 @@ impl IsoformerModel {
         })
     }
 
-    /// `inputs`: `{ dna?, rna?, protein? }` → `{ tissues: string[30], values: Float32Array, units,
-    /// randomWeights, modalities }`.
-    pub fn predict(&self, inputs: JsValue) -> Promise {
+    /// `inputs`: `{ dna?, rna?, protein? }` (plain sequences, or FASTA text with one record) →
+    /// `{ tissues: string[30], values: Float32Array, units, randomWeights, modalities, stages }`.
+    /// `options` as [`PredictOptions`] describes, and `signal`: aborting it stops the prediction at
+    /// its next stage, Enformer window or layer (rejects with `ABORTED`; the model stays usable).
+    pub fn predict(&self, inputs: JsValue, options: JsValue) -> Promise {
         let held = self.model.clone();
         let parsed = from_js::<PredictInputs>(inputs, "predict");
+        let options = call_options::<PredictOptions>(&options, "predict", &[]);
         future_to_promise(async move {
             let run = async {
-                let inputs = parsed?;
-                let given = IsoformerInputs {
-                    dna: inputs.dna.as_deref(),
-                    rna: inputs.rna.as_deref(),
-                    protein: inputs.protein.as_deref(),
-                };
+                let inputs = parsed?.read_fasta()?;
+                let (options, cancel, _) = options?;
+                let run = options.run_options(cancel);
+                let given = inputs.as_inputs();
                 match held {
-                    Held::Whole(model) => model.predict(&given, false).await,
+                    Held::Whole(model) => model.predict_with(&given, false, &run).await,
                     Held::PartByPart { urls, options, device } => {
                         let mut loader = Loader::from_options(&options)?;
-                        predict_part_by_part(
-                            &device,
-                            &given,
-                            false,
-                            &mut FetchedParts { urls: &urls, loader: &mut loader },
-                        )
-                        .await
+                        let mut parts = FetchedParts { urls: &urls, loader: &mut loader };
+                        predict_part_by_part(&device, &given, false, &run, &mut parts).await
                     }
                 }
             };
             run.await.map(|p| prediction_to_js(&p)).map_err(|e| to_js_error(&e))
+        })
+    }
+
+    /// Every transcript of one gene against its DNA window: `input` `{ dna?, transcripts: [{ id,
+    /// rna?, protein? }] }` → one prediction per transcript (each with its `id`), in order. The DNA
+    /// embedding (most of a prediction's work) is computed once (in low-memory mode, per
+    /// transcript). Every transcript is checked before anything runs; an error names its
+    /// transcript (`error.transcript`). `options`: as `predict`'s, with `signal` and
+    /// `onResult(index, result)`, called as each transcript's prediction is ready.
+    #[wasm_bindgen(js_name = predictMany)]
+    pub fn predict_many(&self, input: JsValue, options: JsValue) -> Promise {
+        let held = self.model.clone();
+        let parsed = from_js::<ManyInputs>(input, "predictMany");
+        let options = call_options::<PredictOptions>(&options, "predictMany", &["onResult"]);
+        future_to_promise(async move {
+            let (options, cancel, extra) = options.map_err(|e| to_js_error(&e))?;
+            let on_result = extra[0].dyn_ref::<js_sys::Function>().cloned();
+            let run = options.run_options(cancel);
+            let input = parsed.and_then(ManyInputs::read_fasta).map_err(|e| to_js_error(&e))?;
+            let named = |id: &str| {
+                let id = id.to_string();
+                move |error: Error| {
+                    let js = to_js_error(&error);
+                    set(js.unchecked_ref(), "transcript", &id.as_str().into());
+                    js
+                }
+            };
+            let results = Array::new();
+            let report = |index: usize, id: &str, prediction: &Prediction| {
+                let js = prediction_to_js(prediction);
+                set(js.unchecked_ref(), "id", &id.into());
+                if let Some(on_result) = &on_result {
+                    let _ = on_result.call2(&JsValue::UNDEFINED, &(index as u32).into(), &js);
+                }
+                results.push(&js);
+            };
+            match held {
+                Held::Whole(model) => {
+                    for transcript in &input.transcripts {
+                        model.check(&input.inputs_of(transcript), &run).map_err(named(&transcript.id))?;
+                    }
+                    let dna = model.dna_embedding(input.dna.as_deref(), &run).await.map_err(|e| to_js_error(&e))?;
+                    for (index, transcript) in input.transcripts.iter().enumerate() {
+                        let given = input.inputs_of(transcript);
+                        let prediction = model
+                            .predict_from(dna.clone(), &given, false, &run)
+                            .await
+                            .map_err(named(&transcript.id))?;
+                        report(index, &transcript.id, &prediction);
+                    }
+                }
+                Held::PartByPart { urls, options, device } => {
+                    for (index, transcript) in input.transcripts.iter().enumerate() {
+                        let mut loader = Loader::from_options(&options).map_err(|e| to_js_error(&e))?;
+                        let mut parts = FetchedParts { urls: &urls, loader: &mut loader };
+                        let given = input.inputs_of(transcript);
+                        let prediction = predict_part_by_part(&device, &given, false, &run, &mut parts)
+                            .await
+                            .map_err(named(&transcript.id))?;
+                        report(index, &transcript.id, &prediction);
+                    }
+                }
+            }
+            Ok(results.into())
         })
     }
 }

@@ -6,12 +6,15 @@
 //      prediction from the example inputs, each equal to the native CLI's on the same input;
 //   3. the chart has 30 drawn bars carrying the predicted values; a screenshot is saved
 //      (target/e2e/demo.png);
+//   3b. every TP73 isoform against the gene's window: an isoforms × tissues heatmap equal to the
+//      CLI's batch, sorted by a tissue on a click, downloaded as TSV; the chart and the heatmap
+//      at 1,280 and 390 px (screenshots);
 //   4. embeddings of the three inputs; reloading the model keeps what was typed;
 //   5. privacy: weights on another site are refused, the CSP blocks a connection to another origin,
 //      and no request made after the model loaded carries any piece of the sequences (nor goes
 //      anywhere but this site).
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import assert from "node:assert/strict";
 import { launchChromium, maxRelativeDifference, newPage, staticServer } from "./harness.mjs";
@@ -100,6 +103,59 @@ try {
   const shot = await page.screenshot({ path: resolve(outDir, "demo.png"), fullPage: true });
   assert.ok(shot.length > 20_000, "the screenshot has content");
   await page.locator("#chart").screenshot({ path: resolve(outDir, "chart.png") });
+  // On a phone the chart is laid out again for the width, its text kept at 11 px.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForFunction(() => document.getElementById("chart").getBoundingClientRect().width <= 390);
+  const narrow = await page.evaluate(() => ({
+    width: document.getElementById("chart").getBoundingClientRect().width,
+    font: getComputedStyle(document.querySelector("#chart text.tissue")).fontSize,
+    overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  }));
+  assert.equal(narrow.font, "11px");
+  assert.ok(narrow.overflow <= 0, `the page scrolls sideways by ${narrow.overflow} px at 390`);
+  await page.locator("#chart").screenshot({ path: resolve(outDir, "chart-390.png") });
+  await page.setViewportSize({ width: 1280, height: 1800 });
+
+  // 3b. Every isoform of the gene against its window (the DNA embedding once): the heatmap.
+  await page.selectOption("#example", "all");
+  assert.match(await page.locator("#rna-count").textContent(), /transcripts: each is predicted/);
+  const isoformFasta = { rna: await page.inputValue("#rna"), protein: await page.inputValue("#protein") };
+  await page.click("#predict");
+  await page.waitForFunction(() => ["Done."].includes(document.getElementById("status").textContent) || document.getElementById("status").className === "error", null, { timeout: 900_000 });
+  assert.equal(await page.locator("#status").textContent(), "Done.");
+  const heatRows = () => page.evaluate(() => [...document.querySelectorAll("#heatmap tbody tr")].map((tr) => ({ id: tr.dataset.id, values: [...tr.querySelectorAll("td")].map((td) => Number(td.dataset.value)) })));
+  const heat = await heatRows();
+  const transcriptCount = (await page.locator("#example option").count()) - 1;
+  assert.equal(heat.length, transcriptCount, "one heatmap row per isoform");
+  assert.ok(heat.every((r) => r.values.length === 30));
+  for (const [modality, text] of Object.entries(isoformFasta)) writeFileSync(resolve(outDir, `isoforms-${modality}.fasta`), text);
+  writeFileSync(resolve(outDir, "window.fasta"), `>window\n${inputs.dna}\n`);
+  const batch = resolve(outDir, "isoforms.tsv");
+  execFileSync(cli, ["predict", "--weights", resolve(root, "weights/isoformer-tiny-random"), "--backend", "cpu", "--dna", `@${resolve(outDir, "window.fasta")}`,
+    "--rna-fasta", resolve(outDir, "isoforms-rna.fasta"), "--protein-fasta", resolve(outDir, "isoforms-protein.fasta"), "--out", batch], { stdio: "ignore" });
+  const native = new Map(readFileSync(batch, "utf8").trim().split("\n").slice(1).filter((l) => !l.startsWith("#")).map((l) => l.split("\t")).map(([id, ...v]) => [id, v.map(Number)]));
+  let heatWorst = 0;
+  for (const row of heat) heatWorst = Math.max(heatWorst, assertClose(row.values, native.get(row.id), `heatmap row ${row.id}`));
+  await page.click('#heatmap thead button[data-sort="5"]');
+  const sorted = (await heatRows()).map((r) => r.values[5]);
+  assert.deepEqual(sorted, [...sorted].sort((a, b) => b - a), "a tissue header sorts the rows by it, highest first");
+  const [saved] = await Promise.all([page.waitForEvent("download"), page.click("#heatmap-tsv")]);
+  const tsv = readFileSync(await saved.path(), "utf8").trim().split("\n").map((l) => l.split("\t"));
+  assert.equal(tsv.length, transcriptCount + 1);
+  assert.equal(tsv[0][0], "id");
+  assert.equal(tsv[0].length, 31);
+  assert.ok(maxRelativeDifference(tsv[1].slice(1).map(Number), native.get(tsv[1][0])) <= 1e-4);
+  await page.locator("#heatmap-section").screenshot({ path: resolve(outDir, "heatmap.png") }); // 1,280 px wide
+  await page.setViewportSize({ width: 390, height: 844 });
+  const narrowHeat = await page.evaluate(() => {
+    const box = document.querySelector(".heatmap-scroll");
+    return { width: box.getBoundingClientRect().width, scrolls: box.scrollWidth > box.clientWidth, overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth, cell: document.querySelector("#heatmap td").getBoundingClientRect().width };
+  });
+  assert.ok(narrowHeat.width <= 390 && narrowHeat.overflow <= 0, JSON.stringify(narrowHeat));
+  assert.ok(narrowHeat.cell >= 14, `heatmap cells stay visible at 390 px (${narrowHeat.cell} px)`);
+  await page.locator("#heatmap-section").screenshot({ path: resolve(outDir, "heatmap-390.png") });
+  await page.setViewportSize({ width: 1100, height: 1800 });
+  await page.selectOption("#example", "0");
 
   // 4. Embeddings, and the typed text kept across a model reload.
   await page.click("#embed");
@@ -110,7 +166,7 @@ try {
   assert.equal(rows[2][1].split(",")[0], `[${inputs.protein.length + 2}`);
   // The embedding map: the TP73 isoform proteins by default (one point each), then a FASTA file
   // opened in the page (read locally) with two labels, coloured with a legend; screenshots.
-  const isoformCount = await page.locator("#example option").count();
+  const isoformCount = await page.locator("#example option:not([value=all])").count();
   await page.click("#map");
   await page.waitForFunction((n) => document.querySelectorAll("#map-chart circle.point").length === n && document.getElementById("status").textContent === "Done.", isoformCount, { timeout: 600_000 });
   const fasta = [">a1 geneA:x\nMKTAYIAKQRQISFVK", ">a2 geneA:y\nMKTAYIAKQRQISFVR", ">a3 geneA\nMKTAYIAKQ", ">b1 geneB\nGGGGSGGGGSPPPW", ">b2 geneB\nGGGGSGGGGSPPPF", ">b3 geneB\nWWWWPPPPGGGG"].join("\n");
@@ -157,10 +213,11 @@ try {
     for (const piece of pieces) assert.ok(!text.includes(piece), `a request carries sequence data: ${request.url}`);
   }
   for (const { url } of pageRequests.slice(afterLoad.page)) {
-    assert.ok(url.startsWith(server.origin) || url === "http://127.0.0.2:9/leak", `a request left the site: ${url}`);
+    // (blob: URLs are the TSV download, made in the page)
+    assert.ok(url.startsWith(server.origin) || url.startsWith(`blob:${server.origin}/`) || url === "http://127.0.0.2:9/leak", `a request left the site: ${url}`);
   }
   assert.deepEqual(pageErrors, [], "no uncaught error in the page");
-  console.log(`demo_e2e: ok (protein-only relative max |Δ| vs CLI ${proteinWorst.toExponential(2)}, full ${fullWorst.toExponential(2)}; ${later.length} requests after loading, none with sequence data; screenshot target/e2e/demo.png)`);
+  console.log(`demo_e2e: ok (protein-only relative max |Δ| vs CLI ${proteinWorst.toExponential(2)}, full ${fullWorst.toExponential(2)}, heatmap ${heatWorst.toExponential(2)}; ${later.length} requests after loading, none with sequence data; screenshot target/e2e/demo.png)`);
 } finally {
   await browser.close();
   server.close();

@@ -11,9 +11,11 @@ const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/ja
  * Serves `root` on 127.0.0.1 (a random port). `requests` records `{ method, path, url, body }` of
  * each; `routes` maps a path to a handler `(request, response, url) => boolean` that may answer it
  * (return true) before the files are looked up; `rewrite(pathname)` maps a URL path to a file path;
- * `transform(path, bytes, url)` may change a file.
+ * `transform(path, bytes, url)` may change a file; `headers` are added to every file's response
+ * (e.g. CORS, to serve as a CDN does); `intercept(request, response, url)` sees every request
+ * first and may answer it (return true), e.g. by dropping the connection as a cut network does.
  */
-export async function staticServer(root, { routes = {}, rewrite = (pathname) => pathname, transform } = {}) {
+export async function staticServer(root, { routes = {}, rewrite = (pathname) => pathname, transform, headers = {}, intercept } = {}) {
   const base = resolve(root);
   const requests = [];
   const server = createServer(async (request, response) => {
@@ -21,6 +23,7 @@ export async function staticServer(root, { routes = {}, rewrite = (pathname) => 
     for await (const chunk of request) chunks.push(chunk);
     const url = new URL(request.url, "http://localhost");
     requests.push({ method: request.method, path: url.pathname, url: request.url, body: Buffer.concat(chunks).toString("latin1") });
+    if (intercept?.(request, response, url)) return;
     if (routes[url.pathname]?.(request, response, url)) return;
     let path = normalize(join(base, decodeURIComponent(rewrite(url.pathname))));
     if (!path.startsWith(base)) return response.writeHead(403).end();
@@ -28,7 +31,7 @@ export async function staticServer(root, { routes = {}, rewrite = (pathname) => 
     try {
       let bytes = await readFile(path);
       if (transform) bytes = transform(path, bytes, url) ?? bytes;
-      response.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream" });
+      response.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream", ...headers });
       response.end(request.method === "HEAD" ? undefined : bytes);
     } catch {
       response.writeHead(404).end();

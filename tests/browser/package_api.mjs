@@ -7,7 +7,11 @@
 //      give alone; a lost device rejects with DEVICE_LOST and the model can be loaded again;
 //   3. typed errors: bad options, a bad residue, missing weights, an unavailable dtype, after
 //      dispose(); `dtype: "q8"` loads the q8/ variant;
-//   4. a load aborted before or during it rejects with ABORTED;
+//   4. a load aborted before or during it rejects with ABORTED; call options (RNA crop and token
+//      limit, IUPAC codes as N), FASTA text, predictMany (DNA once, results as they finish, a bad
+//      transcript named), a prediction aborted while it runs or while queued (ABORTED, the model
+//      still usable), dispose() as a Promise and Symbol.asyncDispose; the package started from
+//      another origin (a CDN: the worker through a blob module) and from `workerUrl`;
 //   5. in a Chromium without WebGPU, `device: "auto"` falls back to Burn's CPU backend in wasm (same
 //      values within float tolerance, f32 and q8 — widened there, kept quantized on WebGPU) and
 //      `device: "webgpu"` is NO_GPU.
@@ -52,6 +56,7 @@ const inPage = (page, body, args = {}) =>
 
 const browser = await launchChromium();
 let webgpuFull;
+let webgpuProteinOnly;
 let q8OnWebgpu;
 try {
   const page = await newPage(browser);
@@ -64,7 +69,10 @@ try {
     const events = [];
     const model = await IsoFormer.load({ weights, onProgress: (e) => events.push(e) });
     const stages = events.map((e) => e.stage);
-    const badEvents = events.filter((e) => !Number.isFinite(e.loaded) || !Number.isFinite(e.total) || e.loaded > e.total);
+    const badEvents = events.filter((e) => !Number.isFinite(e.loaded) || !Number.isFinite(e.total) || e.loaded > e.total
+      || e.status !== e.stage || !(e.progress >= 0 && e.progress <= 100) || (e.stage === "download" && typeof e.file !== "string"));
+    const lastProgress = events.at(-1).progress;
+    const progressNeverFalls = events.every((e, i) => i === 0 || e.progress >= events[i - 1].progress);
     const proteinOnly = await model.predict({ protein });
     const rnaProtein = await model.predict({ rna, protein });
     const fullStarted = performance.now();
@@ -94,15 +102,16 @@ try {
       unknownOption: await codeOf(model.embed("protein", protein, { layers: 1 })),
     };
     const info = model.info;
-    await model.simulateDeviceLoss().catch(() => {});
+    const hookPublic = "simulateDeviceLoss" in model;
+    await IsoFormer.testing.loseDevice(model).catch(() => {});
     const lost = await model.predict({ protein }).then(() => "resolved", (e) => e.code);
     // The fresh load takes the parts' own URLs (no RNA part): the other form of `weights`.
     const again = await IsoFormer.load({ weights: { dna: `${weights}dna/`, protein: `${weights}protein/`, aggregator: `${weights}aggregator/` } });
     const afterLoss = Array.from((await again.predict({ protein })).values);
     const againModalities = again.info.modalities;
-    again.dispose();
+    await again.dispose();
     return {
-      info, stages, badEvents, embeddings, layered, lost, afterLoss, againModalities,
+      info, stages, badEvents, lastProgress, progressNeverFalls, hookPublic, embeddings, layered, lost, afterLoss, againModalities,
       proteinOnly: { tissues: proteinOnly.tissues, values: Array.from(proteinOnly.values), isFloat32: proteinOnly.values instanceof Float32Array, random: proteinOnly.randomWeights, modalities: proteinOnly.modalities },
       rnaProtein: Array.from(rnaProtein.values),
       full: Array.from(full.values), fullStages: full.stages, fullMs,
@@ -118,7 +127,10 @@ try {
   assert.equal(main.stages[0], "manifest");
   assert.deepEqual(main.stages.slice(-2), ["warm-up", "ready"]);
   assert.ok(main.stages.includes("verify"));
-  assert.deepEqual(main.badEvents, [], "every progress event has finite loaded ≤ total");
+  assert.deepEqual(main.badEvents, [], "every progress event has finite loaded ≤ total, status, progress 0–100, a download's file");
+  assert.equal(main.lastProgress, 100);
+  assert.ok(main.progressNeverFalls, "progress never goes back");
+  assert.equal(main.hookPublic, false, "the device-loss hook is not a method of the model");
   assert.equal(main.proteinOnly.tissues.length, 30);
   assert.equal(main.proteinOnly.values.length, 30);
   assert.ok(main.proteinOnly.isFloat32 && main.proteinOnly.random && main.proteinOnly.values.every(Number.isFinite));
@@ -143,6 +155,7 @@ try {
   assert.deepEqual(main.afterLoss, main.proteinOnly.values, "a model loaded after a device loss predicts as before");
   assert.deepEqual(main.againModalities, ["dna", "protein"]);
   webgpuFull = main.full;
+  webgpuProteinOnly = main.proteinOnly.values;
   // Stage timings: every stage in order, finite, within the call's time seen from the page (which
   // adds the worker's messaging).
   assert.deepEqual(Object.keys(main.fullStages), ["tokenize", "upload", "dna", "rna", "protein", "aggregation", "readback"]);
@@ -152,6 +165,207 @@ try {
   // stretches everything; speed belongs in BENCHMARKS.md).
   assert.ok(stageSum <= main.fullMs, `stages ${stageSum} ms, call ${main.fullMs} ms`);
   assert.ok(main.fullStages.dna > 0, JSON.stringify(main.fullStages));
+
+  // 2b. Call options, FASTA text, predictMany, abort while running or queued, dispose.
+  const calls = await inPage(page, async (IsoFormer, { weights, protein, rna, dna }) => {
+    const model = await IsoFormer.load({ weights });
+    const codeOf = (promise) => promise.then(() => "resolved", (e) => e.code);
+    const values = async (inputs, options) => Array.from((await model.predict(inputs, options)).values);
+    const out = {};
+    // IUPAC codes: an error by default, read as N when asked (= the sequence with N written in).
+    const ambiguous = `${rna.slice(0, 12)}RYK${rna.slice(15)}`;
+    out.ambiguousRefused = await codeOf(model.predict({ rna: ambiguous, protein }));
+    out.asN = await values({ rna: ambiguous, protein }, { ambiguous: "as-n" });
+    out.withN = await values({ rna: `${rna.slice(0, 12)}NNN${rna.slice(15)}`, protein });
+    // RNA over maxTokens: an error by default; keep-end / keep-start keep 4 whole 6-mers after <cls>.
+    const rna54 = rna.slice(0, 54).replaceAll("U", "T");
+    out.tooLong = await codeOf(model.predict({ rna: rna54, protein }, { maxTokens: 5 }));
+    out.keepEnd = await values({ rna: rna54, protein }, { maxTokens: 5, crop: "keep-end" });
+    out.lastFour = await values({ rna: rna54.slice(-24), protein });
+    out.keepStart = await values({ rna: rna54, protein }, { maxTokens: 5, crop: "keep-start" });
+    out.firstFour = await values({ rna: rna54.slice(0, 24), protein });
+    out.badOption = await codeOf(model.predict({ protein }, { crop: "middle" }));
+    out.unknownOption = await codeOf(model.predict({ protein }, { maxToken: 5 }));
+    out.dnaTooLong = await codeOf(model.predict({ dna: "A".repeat(196_609) }));
+    // FASTA text with one record reads as its sequence; several records point to predictMany.
+    out.fasta = await values({ protein: `>NP_1 a protein\n${protein.slice(0, 20)}\n${protein.slice(20)}\n` });
+    out.plain = await values({ protein });
+    out.severalRecords = await model.predict({ protein: `>a\n${protein}\n>b\n${protein}\n` }).then(() => "resolved", (e) => `${e.code}: ${e.message}`);
+    out.embedFasta = Array.from((await model.embed("protein", `>p\n${protein}`)).data.slice(0, 8));
+    out.embedPlain = Array.from((await model.embed("protein", protein)).data.slice(0, 8));
+    out.embedAsN = (await model.embed("rna", ambiguous, { ambiguous: "as-n" })).shape;
+    out.embedProteinCrop = await codeOf(model.embed("protein", protein, { crop: "keep-end" }));
+    // predictMany: one DNA window for every transcript, each result reported as it is ready.
+    const progress = [];
+    const many = await model.predictMany({
+      dna, transcripts: [{ id: "t1", rna, protein }, { id: "t2", protein }],
+      onProgress: (e) => progress.push({ status: e.status, index: e.index, id: e.id, done: e.done, total: e.total, progress: e.progress, n: e.result.values.length }),
+    });
+    out.many = many.map((r) => ({ id: r.id, values: Array.from(r.values), modalities: r.modalities }));
+    out.manyProgress = progress;
+    out.manySeparate = await values({ dna, protein });
+    const bad = await model.predictMany({ transcripts: [{ id: "ok", protein }, { id: "bad", protein: "MK1T" }] }).catch((e) => e);
+    out.manyBad = { code: bad.code, transcript: bad.transcript };
+    out.manyEmpty = await codeOf(model.predictMany({ transcripts: [] }));
+    // Abort: a running prediction stops at its next checkpoint; a queued one never starts; the
+    // model answers the next call as before.
+    const running = new AbortController();
+    const runningCall = codeOf(model.predict({ dna, rna, protein }, { signal: running.signal }));
+    setTimeout(() => running.abort(), 0);
+    const queued = new AbortController();
+    const first = model.predict({ rna, protein });
+    const queuedCall = codeOf(model.predict({ protein }, { signal: queued.signal }));
+    queued.abort();
+    out.abortedRunning = await runningCall;
+    out.abortedQueued = await queuedCall;
+    out.firstStillAnswers = Array.from((await first).values);
+    out.abortedBefore = await codeOf(model.predict({ protein }, { signal: AbortSignal.abort() }));
+    out.afterAborts = await values({ protein });
+    out.badSignal = await codeOf(model.predict({ protein }, { signal: "stop" }));
+    // dispose: a Promise; later calls DISPOSED; `await using` support.
+    const disposing = model.dispose();
+    out.disposeIsPromise = disposing instanceof Promise;
+    await disposing;
+    out.afterDispose = await codeOf(model.predict({ protein }));
+    out.asyncDispose = typeof model[Symbol.asyncDispose];
+    return out;
+  }, { weights: WEIGHTS, protein: PROTEIN, rna: RNA, dna: DNA });
+  assert.equal(calls.error, undefined, `${calls.error}: ${calls.message}`);
+  assert.equal(calls.ambiguousRefused, "INVALID_CHARACTER");
+  assert.deepEqual(calls.asN, calls.withN, "ambiguous: as-n reads R, Y, K as N");
+  assert.equal(calls.tooLong, "SEQUENCE_TOO_LONG");
+  assert.deepEqual(calls.keepEnd, calls.lastFour, "crop keep-end keeps the last 6-mers");
+  assert.deepEqual(calls.keepStart, calls.firstFour, "crop keep-start keeps the first 6-mers");
+  assert.notDeepEqual(calls.keepEnd, calls.keepStart);
+  assert.equal(calls.badOption, "INVALID_ARGUMENT");
+  assert.equal(calls.unknownOption, "INVALID_ARGUMENT");
+  assert.equal(calls.dnaTooLong, "SEQUENCE_TOO_LONG");
+  assert.deepEqual(calls.fasta, calls.plain, "FASTA text with one record reads as its sequence");
+  assert.deepEqual(calls.plain, main.proteinOnly.values);
+  assert.match(calls.severalRecords, /^INVALID_ARGUMENT: .*2 records.*predictMany/);
+  assert.deepEqual(calls.embedFasta, calls.embedPlain);
+  assert.equal(calls.embedAsN[0], 1 + Math.floor(RNA.length / 6) + (RNA.length % 6));
+  assert.equal(calls.embedProteinCrop, "INVALID_ARGUMENT");
+  assert.deepEqual(calls.many.map((r) => r.id), ["t1", "t2"]);
+  assert.deepEqual(calls.many[0].values, main.full, "predictMany equals predict for a transcript with DNA, RNA and protein");
+  assert.deepEqual(calls.many[1].values, calls.manySeparate);
+  assert.deepEqual(calls.many[1].modalities, ["dna", "protein"]);
+  assert.deepEqual(calls.manyProgress, [
+    { status: "predicted", index: 0, id: "t1", done: 1, total: 2, progress: 50, n: 30 },
+    { status: "predicted", index: 1, id: "t2", done: 2, total: 2, progress: 100, n: 30 },
+  ]);
+  assert.deepEqual(calls.manyBad, { code: "INVALID_CHARACTER", transcript: "bad" });
+  assert.equal(calls.manyEmpty, "INVALID_ARGUMENT");
+  assert.equal(calls.abortedRunning, "ABORTED", "a running prediction stops when its signal is aborted");
+  assert.equal(calls.abortedQueued, "ABORTED");
+  assert.deepEqual(calls.firstStillAnswers, main.rnaProtein, "a call queued before an aborted one still answers");
+  assert.equal(calls.abortedBefore, "ABORTED");
+  assert.deepEqual(calls.afterAborts, main.proteinOnly.values, "the model predicts as before after aborts");
+  assert.equal(calls.badSignal, "INVALID_ARGUMENT");
+  assert.ok(calls.disposeIsPromise);
+  assert.equal(calls.afterDispose, "DISPOSED");
+  assert.equal(calls.asyncDispose, "function");
+
+  // 2c. The package from another origin (a CDN): the worker starts through a blob module; and
+  //     `workerUrl` naming worker.js on the page's own origin.
+  const cdn = await staticServer(site, { headers: { "access-control-allow-origin": "*" } });
+  try {
+    const fromCdn = await page.evaluate(async ({ cdn, weights, protein }) => {
+      try {
+        const { IsoFormer } = await import(`${cdn}/index.js`);
+        const model = await IsoFormer.load({ weights, modalities: ["protein"] });
+        const values = Array.from((await model.predict({ protein })).values);
+        await model.dispose();
+        const local = await IsoFormer.load({ weights, modalities: ["protein"], workerUrl: "/worker.js" });
+        const localValues = Array.from((await local.predict({ protein })).values);
+        await local.dispose();
+        return { values, localValues };
+      } catch (error) {
+        return { error: error.code ?? String(error), message: error.message };
+      }
+    }, { cdn: cdn.origin, weights: WEIGHTS, protein: PROTEIN });
+    assert.equal(fromCdn.error, undefined, `${fromCdn.error}: ${fromCdn.message}`);
+    assert.deepEqual(fromCdn.values, main.proteinOnly.values, "the package loaded from another origin predicts the same");
+    assert.deepEqual(fromCdn.localValues, main.proteinOnly.values);
+    assert.ok(cdn.requests.some((r) => r.path === "/worker.js"), "the worker script came from the CDN");
+    assert.ok(cdn.requests.some((r) => r.path === "/pkg/isoformer_bg.wasm"), "the wasm module came from the CDN");
+  } finally {
+    cdn.close();
+  }
+
+  // 2d. Offline: a model loaded once loads again with every weight request cut (index, manifests
+  //     and shards from the cache; each fetched once per load); isCached says so per modality.
+  //     Model ids ("org/name") resolved against env.localModelPath and env.remoteHost.
+  let offline = false;
+  const weightRequests = () => host.requests.filter((r) => r.path.startsWith("/weights/") || r.path.startsWith("/test-org/") || r.path.startsWith("/models/"));
+  const host = await staticServer(site, {
+    routes: { "/test.html": blankPage("offline test") },
+    intercept: (request, response, url) => {
+      const weights = /^\/(weights|test-org|models)\//.test(url.pathname);
+      if (offline && weights) return Boolean(request.socket.destroy());
+      return false;
+    },
+    rewrite: (pathname) => pathname
+      .replace(/^\/test-org\/isoformer-tiny-random\/resolve\/main\//, "/weights/isoformer-tiny-random/")
+      .replace(/^\/models\/local-org\/tiny\//, "/weights/isoformer-tiny-random/"),
+  });
+  try {
+    const hostPage = await newPage(browser, "offline");
+    await hostPage.goto(`${host.origin}/test.html`);
+    const online = await inPage(hostPage, async (IsoFormer, { weights, protein }) => {
+      const before = await IsoFormer.isCached(weights);
+      const model = await IsoFormer.load({ weights, modalities: ["protein"] });
+      const values = Array.from((await model.predict({ protein })).values);
+      await model.dispose();
+      return { before, values, protein: await IsoFormer.isCached(weights, { modalities: ["protein"] }), all: await IsoFormer.isCached(weights) };
+    }, { weights: WEIGHTS, protein: PROTEIN });
+    assert.equal(online.error, undefined, `${online.error}: ${online.message}`);
+    assert.deepEqual([online.before, online.protein, online.all], [false, true, false], "isCached: nothing, then the protein parts, not the RNA part");
+    assert.deepEqual(online.values, main.proteinOnly.values);
+    const count = (path) => weightRequests().filter((r) => r.path === path).length;
+    assert.equal(count(`${WEIGHTS}isoformer.json`), 1, "the index is fetched once per load");
+    assert.equal(count(`${WEIGHTS}protein/manifest.json`), 1, "a manifest is fetched once per load");
+    offline = true;
+    const cut = await inPage(hostPage, async (IsoFormer, { weights, protein }) => {
+      const warnings = [];
+      const model = await IsoFormer.load({ weights, modalities: ["protein"], onWarning: (w) => warnings.push(w) });
+      const values = Array.from((await model.predict({ protein })).values);
+      await model.dispose();
+      const uncached = await IsoFormer.load({ weights, modalities: ["rna"] }).then(() => "resolved", (e) => e.code);
+      return { values, warnings, uncached };
+    }, { weights: WEIGHTS, protein: PROTEIN });
+    assert.equal(cut.error, undefined, `${cut.error}: ${cut.message}`);
+    assert.deepEqual(cut.values, main.proteinOnly.values, "offline, the cached model predicts as online");
+    assert.ok(cut.warnings.some((w) => w.includes("from the cache")), cut.warnings.join("; "));
+    assert.equal(cut.uncached, "NETWORK_ERROR", "offline, a part that was never cached cannot load");
+    offline = false;
+
+    const ids = await inPage(hostPage, async (IsoFormer, { protein }) => {
+      const { env } = IsoFormer;
+      const codeOf = (promise) => promise.then(() => "resolved", (e) => e.code);
+      Object.assign(env, { remoteHost: `${location.origin}/`, allowLocalModels: false });
+      const remote = await IsoFormer.load({ weights: "test-org/isoformer-tiny-random", modalities: ["protein"] });
+      const remoteValues = Array.from((await remote.predict({ protein })).values);
+      const remoteUrl = remote.info.weights;
+      await remote.dispose();
+      const missingRevision = await codeOf(IsoFormer.load({ weights: "test-org/isoformer-tiny-random", revision: "v9", cache: false }));
+      Object.assign(env, { allowLocalModels: true, allowRemoteModels: false, localModelPath: "/models/" });
+      const local = await IsoFormer.load({ weights: "local-org/tiny", modalities: ["protein"] });
+      const localUrl = local.info.weights;
+      await local.dispose();
+      Object.assign(env, { allowLocalModels: false });
+      const nowhere = await codeOf(IsoFormer.load({ weights: "local-org/tiny" }));
+      return { remoteValues, remoteUrl, missingRevision, localUrl, nowhere };
+    }, { protein: PROTEIN });
+    assert.equal(ids.error, undefined, `${ids.error}: ${ids.message}`);
+    assert.deepEqual(ids.remoteValues, main.proteinOnly.values);
+    assert.equal(ids.remoteUrl, `${host.origin}/test-org/isoformer-tiny-random/resolve/main/`);
+    assert.equal(ids.missingRevision, "NETWORK_ERROR");
+    assert.equal(ids.localUrl, `${host.origin}/models/local-org/tiny/`);
+    assert.equal(ids.nowhere, "INVALID_ARGUMENT");
+  } finally {
+    host.close();
+  }
 
   // 3. Typed errors, dtype variants.
   const errors = await inPage(page, async (IsoFormer, { weights }) => {
@@ -255,13 +469,24 @@ try {
     const model = await IsoFormer.load({ weights });
     const values = Array.from((await model.predict({ dna, rna, protein })).values);
     const { backend, device } = model.info;
-    model.dispose();
+    // DNA over the window, centre-cropped = its central 196,608 bp given as they are.
+    const window = dna.padEnd(196_608, "N");
+    const long = `${"ACGT".repeat(50)}${window}${"ACGT".repeat(50)}`;
+    const cropped = Array.from((await model.predict({ dna: long, protein }, { cropDna: "centre" })).values);
+    const centre = Array.from((await model.predict({ dna: window, protein })).values);
+    // The CPU computes synchronously between checkpoints: an abort still stops the prediction.
+    const controller = new AbortController();
+    const aborting = model.predict({ dna, rna, protein }, { signal: controller.signal }).then(() => "resolved", (e) => e.code);
+    setTimeout(() => controller.abort(), 0);
+    const aborted = await aborting;
+    const afterAbort = Array.from((await model.predict({ protein })).values);
+    await model.dispose();
     // q8 here is widened on upload; on WebGPU its matrices stayed quantized: the same values.
     const q8model = await IsoFormer.load({ weights, dtype: "q8", modalities: ["protein"] });
     const q8 = Array.from((await q8model.predict({ protein })).values);
     q8model.dispose();
     const webgpu = await IsoFormer.load({ weights, device: "webgpu" }).then(() => "resolved", (e) => e.code);
-    return { backend, device, values, q8, webgpu };
+    return { backend, device, values, q8, webgpu, cropped, centre, aborted, afterAbort };
   }, { weights: WEIGHTS, protein: PROTEIN, rna: RNA, dna: DNA });
   assert.equal(fallback.error, undefined, `${fallback.error}: ${fallback.message}`);
   assert.equal(fallback.backend, "cpu");
@@ -271,6 +496,9 @@ try {
   const q8worst = maxRelativeDifference(fallback.q8, q8OnWebgpu);
   assert.ok(q8worst < 1e-4, `q8 widened on the CPU and kept quantized on WebGPU differ by ${q8worst}`);
   assert.equal(fallback.webgpu, "NO_GPU");
+  assert.deepEqual(fallback.cropped, fallback.centre, "cropDna: centre keeps the central window");
+  assert.equal(fallback.aborted, "ABORTED", "an abort stops a CPU prediction");
+  assert.ok(maxRelativeDifference(fallback.afterAbort, webgpuProteinOnly) < 1e-4, "the CPU model predicts after an abort");
 } finally {
   await plain.close();
   server.close();

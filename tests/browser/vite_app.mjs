@@ -1,17 +1,23 @@
 #!/usr/bin/env node
 // The npm package through a real bundler (run by `make test-web` after `make wasm`):
-//   1. `npm pack` of www/dist holds the package's files and nothing of the demo or its weights;
+//   1. `npm pack` of www/dist holds the package's files and nothing of the demo or its weights, and
+//      its wasm module is the size-optimised one (`make dist`: wasm-opt -Oz) within the size budget;
 //   2. a small Vite app (tests/vite-app) installs the tarball, imports "isoformer-web" and is built
 //      with `vite build` (the worker and the wasm module must come out as assets);
 //   3. the built app, served statically, runs a prediction in headless Chromium on WebGPU, equal
 //      to the one the package gives in the demo site's own test page.
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { resolve } from "node:path";
 import assert from "node:assert/strict";
 import { blankPage, launchChromium, newPage, staticServer } from "./harness.mjs";
 
 const VITE = "8.3.8";
+// The published module, gzipped (what a page downloads): 5.13 MB (zlib level 9) on 2026-12-02 after
+// wasm-opt -Oz (20.7 MB raw; 6.26 MB gzipped without wasm-opt). The issue's goal is 2.5 MB; the
+// budget is the measurement plus 5 %, so growth fails here while the gap is worked on.
+const WASM_GZIP_BUDGET = 5_350_000;
 const site = resolve(process.argv[2] ?? "www/dist");
 const root = resolve(import.meta.dirname, "../..");
 const work = resolve(root, "target/vite-app");
@@ -24,6 +30,10 @@ mkdirSync(app, { recursive: true });
 const [packed] = JSON.parse(npm(["pack", site, "--pack-destination", work, "--json"], root));
 const files = packed.files.map((f) => f.path).sort();
 assert.deepEqual(files, ["README.md", "index.d.ts", "index.js", "package.json", "pkg/isoformer.js", "pkg/isoformer_bg.wasm", "weights-cache.d.ts", "weights-cache.js", "worker.js"]);
+const wasm = readFileSync(resolve(site, "pkg/isoformer_bg.wasm"));
+const gzipped = gzipSync(wasm, { level: 9 }).length;
+// (The development module, 6.26 MB gzipped, is over it too: packing it instead of `make dist`'s fails.)
+assert.ok(gzipped <= WASM_GZIP_BUDGET, `the wasm module is ${gzipped} bytes gzipped, over the ${WASM_GZIP_BUDGET}-byte budget (is it \`make dist\`'s?)`);
 
 // 2. The app, installed and built.
 cpSync(resolve(root, "tests/vite-app"), app, { recursive: true });
@@ -49,6 +59,9 @@ try {
   assert.ok(result.values.length === 30 && result.values.every(Number.isFinite));
   assert.equal(result.randomWeights, true);
   assert.equal(result.backend, "webgpu");
+  assert.deepEqual(result.many.map((r) => r.id), ["a", "b"]);
+  assert.deepEqual(result.many[0].values, result.values, "predictMany equals predict (FASTA text read as its record)");
+  assert.equal(result.finalProgress, 100);
 
   // The same call through the unbundled package (the demo site's copy) gives the same numbers.
   const direct = await staticServer(site, { routes: { "/test.html": blankPage("package test") } });
@@ -65,7 +78,7 @@ try {
   } finally {
     direct.close();
   }
-  console.log(`vite_app: ok (vite ${VITE}; ${assets.length} assets; package ${packed.filename}, ${(packed.size / 1e6).toFixed(1)} MB packed)`);
+  console.log(`vite_app: ok (vite ${VITE}; ${assets.length} assets; package ${packed.filename}, ${(packed.size / 1e6).toFixed(1)} MB packed; wasm ${(wasm.length / 1e6).toFixed(1)} MB, ${(gzipped / 1e6).toFixed(2)} MB gzipped)`);
 } finally {
   await browser.close();
   server.close();

@@ -1,2 +1,3 @@
 // The package's worker imports ES modules: bundle workers as ES modules (Vite's default is iife).
-export default { worker: { format: "es" }, build: { target: "es2022" } };
+// esnext: the app uses top-level await and `await using` as they are (current browsers run both).
+export default { worker: { format: "es" }, build: { target: "esnext" } };

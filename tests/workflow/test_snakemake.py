@@ -1,9 +1,10 @@
 """The Snakemake workflow (workflows/Snakefile) on the tiny random-weight model, locally:
 embeddings gathered from 4 shards equal one CLI run over the whole FASTA, in input order; a shard
 that fails is retried and finished shards are not redone; predictions gathered from 3 shards equal
-one `predict --batch` run. Run by `make test-workflow` (the venv of workflows/requirements.txt).
+one `predict --batch` run; `embed --format parquet` reads in pyarrow as the .npy rows. Run by `make test-workflow` (the venv of workflows/requirements.txt).
 """
 
+import json
 import os
 import random
 import subprocess
@@ -117,7 +118,30 @@ def test_predict(tmp):
     print("predict workflow: 3 shards gathered equal one batch run")
 
 
+def test_parquet(tmp):
+    """The CLI's Parquet table, read by pyarrow (not the crate that wrote it), holds the .npy rows."""
+    import pyarrow.parquet as pq
+
+    rng = random.Random(5)
+    fasta = os.path.join(tmp, "proteins.fa")
+    with open(fasta, "w") as handle:
+        for i in range(25):
+            handle.write(f">r{i:03d}\n" + "".join(rng.choice("ACDEFGHIKLMNPQRSTVWY") for _ in range(rng.randint(5, 90))) + "\n")
+    out = os.path.join(tmp, "table")
+    weights = os.path.join(WEIGHTS, "protein")
+    run([CLI, "embed", "--weights", weights, "--protein", f"@{fasta}", "--format", "parquet", "--out", out])
+    table = pq.read_table(os.path.join(out, "embeddings.parquet"))
+    assert table.column_names == ["row", "id", "length", "tokens", "embedding"], table.column_names
+    assert str(table.schema.field("embedding").type) == "list<element: float not null>", table.schema
+    assert table.column("id").to_pylist() == [f"r{i:03d}" for i in range(25)]
+    matrix = np.load(os.path.join(out, "embeddings.npy"))
+    assert np.array_equal(np.array(table.column("embedding").to_pylist(), dtype=np.float32), matrix)
+    settings = json.loads(table.schema.metadata[b"isoformer.run"])
+    assert settings == json.load(open(os.path.join(out, "run.json"))), settings
+    print("parquet: pyarrow reads the table as the npy rows and ids.tsv")
+
+
 if __name__ == "__main__":
-    for test in (test_embed, test_predict):
+    for test in (test_embed, test_predict, test_parquet):
         with tempfile.TemporaryDirectory() as tmp:
             test(tmp)

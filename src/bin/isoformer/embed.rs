@@ -9,19 +9,22 @@ use isoformer::runtime::backend;
 use isoformer::tokenize::NUCLEOTIDE_MAX_TOKENS;
 use isoformer::weights;
 use isoformer::{
-    AmbiguityPolicy, CropPolicy, DnaCropPolicy, DnaEmbedding, DnaEncoder, Error, EsmFamily, Modality,
+    AmbiguityPolicy, Cancel, CropPolicy, DnaCropPolicy, DnaEmbedding, DnaEncoder, Error, EsmFamily, Modality,
     NucleotideTokenizer, Pooling, ProteinTokenizer, Result, SequenceEncoder, SequenceRecord, Tokenizer, read_sequences,
 };
 
 use crate::cli::{Backend, RANDOM_WEIGHTS_NOTE, backend_kind, read_input};
 use crate::embed_set::{self, RunSettings, SetEncoder};
 use crate::npy_rows::npy_bytes;
+use crate::parquet_table;
 use crate::sequences::Source;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum Format {
     Json,
     Npy,
+    /// A directory run (as npy) plus `embeddings.parquet`: one row per record, a list column per output.
+    Parquet,
 }
 
 #[derive(clap::Args)]
@@ -50,6 +53,7 @@ pub struct EmbedArgs {
     /// Output file (json, or npy for one sequence), or, with --format npy and several sequences
     /// (or an existing directory), a directory: ids.tsv and one [N, D] matrix per layer, written
     /// as records stream in; a killed run given the same arguments resumes after the rows it wrote.
+    /// --format parquet: always a directory, with embeddings.parquet written once every row is.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Sequences per forward pass (padded to the longest; a directory run batches similar lengths).
@@ -124,13 +128,8 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
     }
     if into_directory {
         let set = SetEncoder::Sequence { encoder: &encoder, layers: args.layer.clone() };
-        return embed_set::run(
-            &set,
-            &source,
-            out_dir(args)?,
-            settings(args, &manifest.model, modality, encoder.random_weights()),
-            args.batch_size,
-        );
+        let settings = settings(args, &manifest.model, modality, encoder.random_weights());
+        return run_set(args, &set, &source, settings, args.batch_size);
     }
     let records = read_sequences(&read_input(input)?)?;
     check_records(&records, |s| encoder.tokenizer().encode(s).map(drop))?;
@@ -153,7 +152,10 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
     let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
     match args.format {
         Format::Json => write_json(&ids, &embeddings, args.out.as_deref()),
-        Format::Npy => write_npy(embeddings[0].shape, &embeddings[0].last_hidden_state, args.out.as_deref()),
+        // (parquet always writes a directory)
+        Format::Npy | Format::Parquet => {
+            write_npy(embeddings[0].shape, &embeddings[0].last_hidden_state, args.out.as_deref())
+        }
     }
 }
 
@@ -228,14 +230,14 @@ fn embed_dna(args: &EmbedArgs) -> Result<()> {
     if into_directory {
         let set = SetEncoder::Dna { encoder: &encoder, one_hot: &one_hot };
         let settings = settings(args, &manifest.model, Modality::Dna, encoder.random_weights());
-        return embed_set::run(&set, &source, out_dir(args)?, settings, 1);
+        return run_set(args, &set, &source, settings, 1);
     }
     let records = read_sequences(&read_input(input)?)?;
     check_records(&records, |s| one_hot.encode(s).map(drop))?;
     let mut embeddings: Vec<DnaEmbedding> = Vec::with_capacity(records.len());
     for record in &records {
         let started = Instant::now();
-        embeddings.push(pollster::block_on(encoder.embed_with(&one_hot, &record.sequence))?);
+        embeddings.push(pollster::block_on(encoder.embed_with(&one_hot, &record.sequence, &Cancel::never()))?);
         eprintln!(
             "embedded {:?} ({} bp) in {:.1} ms",
             record.id,
@@ -246,7 +248,10 @@ fn embed_dna(args: &EmbedArgs) -> Result<()> {
     let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
     match args.format {
         Format::Json => write_json(&ids, &embeddings, args.out.as_deref()),
-        Format::Npy => write_npy(embeddings[0].shape, &embeddings[0].last_hidden_state, args.out.as_deref()),
+        // (parquet always writes a directory)
+        Format::Npy | Format::Parquet => {
+            write_npy(embeddings[0].shape, &embeddings[0].last_hidden_state, args.out.as_deref())
+        }
     }
 }
 
@@ -289,11 +294,28 @@ fn write_npy(shape: [usize; 2], last_hidden_state: &[f32], out: Option<&Path>) -
     }
 }
 
+/// A gene-set run into `--out`; with `--format parquet`, its table once every row is written.
+fn run_set(args: &EmbedArgs, set: &SetEncoder, source: &Source, settings: RunSettings, batch: usize) -> Result<()> {
+    let dir = out_dir(args)?;
+    let settings = embed_set::run(set, source, dir, settings, batch)?;
+    if args.format == Format::Parquet {
+        parquet_table::write(dir, &settings)?;
+    }
+    Ok(())
+}
+
 /// `--format npy` writes a directory (see [`embed_set`]) for several records, or into a directory
 /// that exists or is named with a trailing `/`; one record otherwise goes to one file.
 fn writes_directory(args: &EmbedArgs, source: &Source) -> Result<bool> {
-    if args.format != Format::Npy {
-        return Ok(false);
+    match args.format {
+        Format::Json => return Ok(false),
+        Format::Parquet if args.pooling == Pooling::None => {
+            return Err(Error::InvalidArgument(
+                "--format parquet writes one row per record: --pooling mean or cls (none writes npy files)".into(),
+            ));
+        }
+        Format::Parquet => return Ok(true),
+        Format::Npy => {}
     }
     let named_directory =
         args.out.as_ref().is_some_and(|out| out.is_dir() || out.as_os_str().to_string_lossy().ends_with('/'));
@@ -301,9 +323,9 @@ fn writes_directory(args: &EmbedArgs, source: &Source) -> Result<bool> {
 }
 
 fn out_dir(args: &EmbedArgs) -> Result<&Path> {
-    args.out
-        .as_deref()
-        .ok_or_else(|| Error::InvalidArgument("--format npy with several sequences needs --out DIRECTORY".into()))
+    args.out.as_deref().ok_or_else(|| {
+        Error::InvalidArgument("--format npy with several sequences (or parquet) needs --out DIRECTORY".into())
+    })
 }
 
 /// What a directory run's rows depend on, kept in its run.json so a resume cannot mix settings.

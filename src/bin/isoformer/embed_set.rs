@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use isoformer::tokenize::DnaOneHot;
-use isoformer::{DnaEncoder, Embedding, Error, Pooling, Result, SequenceEncoder, SequenceRecord};
+use isoformer::{Cancel, DnaEncoder, Embedding, Error, Pooling, Result, SequenceEncoder, SequenceRecord};
 
 use crate::npy_rows::{NpyRows, npy_bytes};
 use crate::sequences::Source;
@@ -57,7 +57,7 @@ impl SetEncoder<'_> {
             SetEncoder::Dna { encoder, one_hot } => sequences
                 .iter()
                 .map(|sequence| {
-                    let e = pollster::block_on(encoder.embed_with(one_hot, sequence))?;
+                    let e = pollster::block_on(encoder.embed_with(one_hot, sequence, &Cancel::never()))?;
                     Ok(vec![Embedding {
                         tokens: Vec::new(),
                         shape: e.shape,
@@ -93,13 +93,14 @@ struct Pending {
 
 /// The run: checks every record first (streaming; a bad record is named before anything is
 /// computed), resumes after the rows `dir` already holds, then embeds the rest window by window.
+/// Returns the settings as written to run.json (with the outputs' names).
 pub fn run(
     encoder: &SetEncoder,
     source: &Source,
     dir: &Path,
     mut settings: RunSettings,
     batch_size: usize,
-) -> Result<()> {
+) -> Result<RunSettings> {
     let pooling = settings.pooling;
     if pooling == Pooling::Cls && matches!(encoder, SetEncoder::Dna { .. }) {
         return Err(Error::InvalidArgument("Enformer has no <cls> token: --pooling mean or none".into()));
@@ -138,7 +139,7 @@ pub fn run(
     output.write_window(encoder, &mut window, batch_size, &progress)?;
     progress.finish_with_message("done");
     eprintln!("wrote {} rows to {} (ids.tsv names each row)", total, dir.display());
-    Ok(())
+    Ok(settings)
 }
 
 /// The first pass: every record embeddable; returns how many there are.

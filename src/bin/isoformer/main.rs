@@ -16,6 +16,7 @@ mod embed_set;
 mod init;
 mod inspect;
 mod npy_rows;
+mod parquet_table;
 mod predict;
 mod sequences;
 

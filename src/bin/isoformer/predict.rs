@@ -12,7 +12,7 @@ use isoformer::models::isoformer::predict_dir_part_by_part;
 use isoformer::runtime::backend;
 use isoformer::runtime::parts::{self, PartDirs};
 use isoformer::weights::Part;
-use isoformer::{Error, Isoformer, IsoformerInputs, Prediction, Result, TISSUES, read_sequences};
+use isoformer::{Error, Isoformer, IsoformerInputs, Prediction, Result, RunOptions, TISSUES, read_sequences};
 
 use crate::cli::{Backend, RANDOM_WEIGHTS_NOTE, backend_kind, read_input};
 use crate::sequences::FastaById;
@@ -302,7 +302,7 @@ fn predict_batch(args: &PredictArgs) -> Result<()> {
             rna: sequences.1.as_deref(),
             protein: sequences.2.as_deref(),
         };
-        model.check(&inputs).inspect_err(|_| eprintln!("in transcript {:?}:", row.id))?;
+        model.check(&inputs, &RunOptions::default()).inspect_err(|_| eprintln!("in transcript {:?}:", row.id))?;
         todo += 1;
     }
     let mut file =
@@ -397,7 +397,8 @@ impl GroupRun<'_> {
         };
         let embedding = match &self.last_dna {
             Some((previous, embedding)) if *previous == first.dna => embedding.clone(),
-            _ => self.model.dna_embedding(first.dna.as_deref()).map_err(in_group)?,
+            _ => pollster::block_on(self.model.dna_embedding(first.dna.as_deref(), &RunOptions::default()))
+                .map_err(in_group)?,
         };
         self.last_dna = Some((first.dna.clone(), embedding.clone()));
         if batch_size > 1 {
