@@ -354,16 +354,22 @@ fn embed_one(loaded: &Loaded, sequence: String, modality: Modality, tokenizer: O
 impl EncoderModel {
     /// Fetches `<baseUrl>/manifest.json` and its shards (each verified by SHA-256 and uploaded as
     /// it arrives), builds the encoder on WebGPU and runs one warm-up pass. `options`: `{ fetch?,
-    /// onProgress? }` (src/web/loader.rs).
+    /// onProgress? }` (src/web/loader.rs), `device` and `fusion` ([`LoadOptions`]).
     pub async fn load(base_url: String, options: JsValue) -> Result<EncoderModel, JsValue> {
         Self::load_inner(&base_url, &options).await.map_err(|e| to_js_error(&e))
     }
 
     async fn load_inner(base_url: &str, options: &JsValue) -> Result<EncoderModel, Error> {
+        let settings = LoadOptions::from_js(options, "EncoderModel.load")?;
+        if settings.modalities.is_some() || settings.low_memory {
+            return Err(Error::InvalidArgument(
+                "EncoderModel.load: modalities and lowMemory are IsoformerModel.load's".into(),
+            ));
+        }
         let mut loader = Loader::from_options(options)?;
         let manifest = loader.manifest(base_url).await?;
         loader.announce(&[&manifest]);
-        let device = device_from_options(options).await?;
+        let device = settings.device().await?;
         let weights = loader.weights(base_url, &manifest, &device.device).await?;
         // A warm-up pass compiles the shaders now, not on the user's first request.
         loader.report("warm-up", None);
@@ -546,32 +552,40 @@ impl PartSource for FetchedParts<'_> {
     }
 }
 
-/// One field of a JS options object, `None` when the object or the field is absent.
-fn option_field<T: serde::de::DeserializeOwned>(options: &JsValue, name: &str) -> Result<Option<T>, Error> {
-    if options.is_undefined() || options.is_null() {
-        return Ok(None);
-    }
-    let value = Reflect::get(options, &name.into()).unwrap_or(JsValue::UNDEFINED);
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
-    }
-    serde_wasm_bindgen::from_value(value).map(Some).map_err(|e| Error::InvalidArgument(format!("options.{name}: {e}")))
+/// Load options, read like every other call's (unknown keys are errors), besides the loader's
+/// `fetch` and `onProgress` hooks (src/web/loader.rs): `device` — `"auto"` (default: WebGPU, else
+/// the CPU), `"webgpu"`, `"cpu"`; `fusion: false` runs every GPU operation as its own kernel
+/// (diagnosis); and for `IsoformerModel.load`, `modalities` and `lowMemory`.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LoadOptions {
+    #[serde(default)]
+    device: backend::BrowserDevice,
+    fusion: Option<bool>,
+    modalities: Option<Vec<Part>>,
+    #[serde(default)]
+    low_memory: bool,
 }
 
-/// The device `options.device` asks for: `"auto"` (default: WebGPU, else the CPU), `"webgpu"`, `"cpu"`;
-/// `options.fusion: false` runs every GPU operation as its own kernel (diagnosis; before any GPU work).
-async fn device_from_options(options: &JsValue) -> Result<backend::ComputeDevice, Error> {
-    backend::set_fusion(option_field(options, "fusion")?.unwrap_or(true))?;
-    backend::init_browser(option_field(options, "device")?.unwrap_or_default()).await
+impl LoadOptions {
+    fn from_js(options: &JsValue, call: &str) -> Result<Self, Error> {
+        let (rest, _) = take_fields(options, &["fetch", "onProgress"]);
+        options_from_js(rest, call)
+    }
+
+    /// The device asked for (fusion is set before any GPU work).
+    async fn device(&self) -> Result<backend::ComputeDevice, Error> {
+        backend::set_fusion(self.fusion.unwrap_or(true))?;
+        backend::init_browser(self.device).await
+    }
 }
 
 /// The part URLs of the IsoFormer weight directory at `base`, for the modalities asked for.
-async fn part_urls(base: &str, options: &JsValue, loader: &Loader) -> Result<IsoformerUrls, Error> {
-    let modalities: Option<Vec<Part>> = option_field(options, "modalities")?;
+async fn part_urls(base: &str, modalities: Option<&Vec<Part>>, loader: &Loader) -> Result<IsoformerUrls, Error> {
     let base = base.trim_end_matches('/');
     let index = loader.isoformer_index(base).await?;
     let wanted = |part: Part| -> Result<Option<String>, Error> {
-        let asked = modalities.as_ref().is_none_or(|m| m.contains(&part));
+        let asked = modalities.is_none_or(|m| m.contains(&part));
         if asked && !index.has(part) && modalities.is_some() {
             return Err(Error::InvalidArgument(format!("{base} has no {} part", part.dir_name())));
         }
@@ -705,17 +719,14 @@ impl IsoformerModel {
     }
 
     async fn load_inner(source: JsValue, options: JsValue) -> Result<IsoformerModel, Error> {
+        let settings = LoadOptions::from_js(&options, "IsoformerModel.load")?;
         let mut loader = Loader::from_options(&options)?;
         let urls: IsoformerUrls = match source.as_string() {
-            Some(base) => part_urls(&base, &options, &loader).await?,
-            None => serde_wasm_bindgen::from_value(source)
-                .map_err(|e| Error::InvalidArgument(format!("IsoformerModel.load: {e}")))?,
+            Some(base) => part_urls(&base, settings.modalities.as_ref(), &loader).await?,
+            None => from_js(source, "IsoformerModel.load weights")?,
         };
-        let low_memory = !options.is_undefined()
-            && !options.is_null()
-            && Reflect::get(&options, &"lowMemory".into()).is_ok_and(|v| v.is_truthy());
-        let device = device_from_options(&options).await?;
-        if low_memory {
+        let device = settings.device().await?;
+        if settings.low_memory {
             // Nothing is fetched now; each prediction fetches (or takes from the cache) one part at a time.
             loader.report("ready", None);
             return Ok(IsoformerModel { model: Held::PartByPart { urls: Rc::new(urls), options, device } });

@@ -96,7 +96,7 @@ try {
   assert.equal(await page.evaluate(async () => (await import("/weights-cache.js")).deleteCachedWeights()), manifest.files.length);
   const before = requests.length;
   const isoformer = await page.evaluate(async () => {
-    const { default: init, IsoformerModel } = await import("/pkg/isoformer.js");
+    const { default: init, IsoformerModel, EncoderModel } = await import("/pkg/isoformer.js");
     const { cachedFetch } = await import("/weights-cache.js");
     await init();
     const events = [];
@@ -105,7 +105,12 @@ try {
     const prediction = await model.predict(inputs);
     const lowMemory = await IsoformerModel.load("/weights/isoformer-tiny-random/", { modalities: ["protein"], fetch: cachedFetch(), lowMemory: true });
     const partByPart = await lowMemory.predict(inputs);
-    return { events, modalities: model.modalities, tissues: prediction.tissues.length, values: Array.from(prediction.values), random: prediction.randomWeights,
+    // Load options are read like every call's: a misspelt key or a wrong type is an error, not ignored.
+    const codeOf = (promise) => promise.then(() => "resolved", (e) => e.code);
+    const misspelt = await codeOf(IsoformerModel.load("/weights/isoformer-tiny-random/", { modalitie: ["protein"], fetch: cachedFetch() }));
+    const wrongType = await codeOf(IsoformerModel.load("/weights/isoformer-tiny-random/", { lowMemory: "yes", fetch: cachedFetch() }));
+    const encoderLowMemory = await codeOf(EncoderModel.load("/weights/isoformer-tiny-random/protein/", { lowMemory: true }));
+    return { misspelt, wrongType, encoderLowMemory, events, modalities: model.modalities, tissues: prediction.tissues.length, values: Array.from(prediction.values), random: prediction.randomWeights,
              lowMemoryInfo: lowMemory.info, lowMemoryModalities: lowMemory.modalities, lowMemoryValues: Array.from(partByPart.values), lowMemoryRandom: partByPart.randomWeights };
   });
   const fetched = requests.slice(before).map((r) => r.path);
@@ -124,6 +129,7 @@ try {
   assert.ok(isoformer.lowMemoryRandom);
   const difference = maxRelativeDifference(isoformer.lowMemoryValues, isoformer.values);
   assert.ok(difference <= 1e-5, `low-memory values differ by ${difference} of the values' scale`);
+  assert.deepEqual([isoformer.misspelt, isoformer.wrongType, isoformer.encoderLowMemory], ["INVALID_ARGUMENT", "INVALID_ARGUMENT", "INVALID_ARGUMENT"]);
 
   console.log(`weights_cache: ok (${requests.length} requests, ${manifest.files.length} shard(s))`);
 } finally {
