@@ -81,18 +81,17 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
-    /// Whether the inputs are read as the encoders read them by default.
-    fn reads_by_default(&self) -> bool {
+    /// Whether RNA is read as the RNA encoder reads it by default (the DNA options aside).
+    fn reads_rna_by_default(&self) -> bool {
         self.max_rna_tokens.is_none()
             && self.rna_crop == CropPolicy::default()
-            && self.dna_crop == DnaCropPolicy::default()
             && self.ambiguous == AmbiguityPolicy::default()
     }
 
-    /// The RNA tokenizer these options ask for, in place of `encoder`'s.
+    /// The RNA tokenizer these options ask for, in place of `encoder`'s (`None`: the encoder's own).
     pub fn rna_tokenizer(&self, encoder: &SequenceEncoder) -> Option<Tokenizer> {
         let Tokenizer::Nucleotide(own) = encoder.tokenizer() else { return None };
-        (!self.reads_by_default()).then(|| {
+        (!self.reads_rna_by_default()).then(|| {
             let max_tokens = self.max_rna_tokens.unwrap_or(own.max_tokens());
             Tokenizer::Nucleotide(
                 NucleotideTokenizer::new(max_tokens).with_crop(self.rna_crop).with_ambiguity(self.ambiguous),

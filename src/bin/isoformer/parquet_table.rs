@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use isoformer::{Error, Result};
 use parquet::basic::Compression;
-use parquet::data_type::{ByteArray, ByteArrayType, FloatType, Int64Type};
+use parquet::data_type::{ByteArray, ByteArrayType, DataType, FloatType, Int64Type};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
-use parquet::file::writer::SerializedFileWriter;
+use parquet::file::writer::{SerializedFileWriter, SerializedRowGroupWriter};
 use parquet::schema::parser::parse_message_type;
 
 use crate::embed_set::RunSettings;
@@ -51,7 +51,6 @@ pub fn write(dir: &Path, settings: &RunSettings) -> Result<()> {
         schema += &format!(" required group {column} (LIST) {{ repeated group list {{ required float element; }} }}");
     }
     schema += " }";
-    let parquet_error = |e: parquet::errors::ParquetError| Error::io(FILE_NAME, e);
     let schema = Arc::new(parse_message_type(&schema).map_err(parquet_error)?);
     let metadata = serde_json::to_string(settings).map_err(|e| Error::io(FILE_NAME, e))?;
     let properties = WriterProperties::builder()
@@ -64,24 +63,17 @@ pub fn write(dir: &Path, settings: &RunSettings) -> Result<()> {
     for group in ids.chunks(ROWS_PER_GROUP) {
         let mut row_group = writer.next_row_group().map_err(parquet_error)?;
         let int64 = |f: fn(&IdRow) -> i64| group.iter().map(f).collect::<Vec<_>>();
-        write_int64(&mut row_group, &int64(|r| r.row))?;
+        write_column::<Int64Type, _>(&mut row_group, &int64(|r| r.row), None)?;
         let names: Vec<ByteArray> = group.iter().map(|r| ByteArray::from(r.id.as_str())).collect();
-        let mut column = row_group.next_column().map_err(parquet_error)?.ok_or_else(missing_column)?;
-        column.typed::<ByteArrayType>().write_batch(&names, None, None).map_err(parquet_error)?;
-        column.close().map_err(parquet_error)?;
-        write_int64(&mut row_group, &int64(|r| r.length))?;
-        write_int64(&mut row_group, &int64(|r| r.tokens))?;
+        write_column::<ByteArrayType, _>(&mut row_group, &names, None)?;
+        write_column::<Int64Type, _>(&mut row_group, &int64(|r| r.length), None)?;
+        write_column::<Int64Type, _>(&mut row_group, &int64(|r| r.tokens), None)?;
         for matrix in &mut matrices {
             let values = matrix.next_rows(group.len())?;
             // A list per row: the first element starts a row (repetition 0), the others continue it.
             let repetition: Vec<i16> = (0..values.len()).map(|i| i16::from(i % matrix.width != 0)).collect();
             let definition = vec![1i16; values.len()];
-            let mut column = row_group.next_column().map_err(parquet_error)?.ok_or_else(missing_column)?;
-            column
-                .typed::<FloatType>()
-                .write_batch(&values, Some(&definition), Some(&repetition))
-                .map_err(parquet_error)?;
-            column.close().map_err(parquet_error)?;
+            write_column::<FloatType, _>(&mut row_group, &values, Some((&definition, &repetition)))?;
         }
         row_group.close().map_err(parquet_error)?;
     }
@@ -90,17 +82,20 @@ pub fn write(dir: &Path, settings: &RunSettings) -> Result<()> {
     Ok(())
 }
 
-fn missing_column() -> Error {
-    Error::io(FILE_NAME, "the schema has fewer columns than written")
+fn parquet_error(e: parquet::errors::ParquetError) -> Error {
+    Error::io(FILE_NAME, e)
 }
 
-fn write_int64<W: std::io::Write + Send>(
-    row_group: &mut parquet::file::writer::SerializedRowGroupWriter<'_, W>,
-    values: &[i64],
+/// The row group's next column, all of `values`; `levels` (definition, repetition) for a list column.
+fn write_column<T: DataType, W: std::io::Write + Send>(
+    row_group: &mut SerializedRowGroupWriter<'_, W>,
+    values: &[T::T],
+    levels: Option<(&[i16], &[i16])>,
 ) -> Result<()> {
-    let parquet_error = |e: parquet::errors::ParquetError| Error::io(FILE_NAME, e);
-    let mut column = row_group.next_column().map_err(parquet_error)?.ok_or_else(missing_column)?;
-    column.typed::<Int64Type>().write_batch(values, None, None).map_err(parquet_error)?;
+    let missing = || Error::io(FILE_NAME, "the schema has fewer columns than written");
+    let mut column = row_group.next_column().map_err(parquet_error)?.ok_or_else(missing)?;
+    let (definition, repetition) = levels.unzip();
+    column.typed::<T>().write_batch(values, definition, repetition).map_err(parquet_error)?;
     column.close().map_err(parquet_error)
 }
 
