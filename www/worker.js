@@ -2,8 +2,7 @@
 // answers one request at a time ({ id, op, args } → { id, ok, result | error }). Progress,
 // warnings, per-transcript results and device loss are posted as they happen ({ type: "progress" |
 // "warning" | "result" | "lost" | "fatal" | "disposed" }). `{ type: "abort", id }` aborts that
-// request (running: at its next checkpoint; queued: before it starts); `{ type: "dispose" }` frees
-// the model and the device.
+// request at its next checkpoint; `{ type: "dispose" }` frees the model and the device.
 import init, { IsoformerModel, builtWithSimd } from "./pkg/isoformer.js";
 import { CACHE_NAME, cachedFetch } from "./weights-cache.js";
 
@@ -34,12 +33,13 @@ class ApiError extends Error {
 }
 
 // An index or manifest through the load's fetch hook (fetched once per load; offline, the cached copy).
+// A NETWORK_ERROR keeps the HTTP status when there was an answer (`status`).
 async function getJson(fetchDocument, url) {
   let bytes;
   try {
     bytes = await fetchDocument(url, null);
   } catch (error) {
-    throw new ApiError("NETWORK_ERROR", `could not fetch ${url}: ${error.message}`);
+    throw Object.assign(new ApiError("NETWORK_ERROR", `could not fetch ${url}: ${error.message}`), { status: error.status });
   }
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
@@ -65,14 +65,11 @@ async function resolveWeights(fetchDocument, weights, dtype) {
   const own = await dtypesOf(fetchDocument, base, index.parts);
   if (!dtype || Object.values(own).every((d) => d === dtype)) return { source: base, dtypes: own };
   const variant = new URL(`${dtype}/`, base).href;
-  let variantIndex;
-  try {
-    variantIndex = JSON.parse(new TextDecoder().decode(await fetchDocument(new URL("isoformer.json", variant).href, null)));
-  } catch (error) {
-    if (error.status === undefined && !(error instanceof SyntaxError)) throw new ApiError("NETWORK_ERROR", `could not fetch ${variant}isoformer.json: ${error.message}`);
+  const variantIndex = await getJson(fetchDocument, new URL("isoformer.json", variant).href).catch((error) => {
+    if (error.status === undefined) throw error; // no answer at all, or not JSON
     const have = [...new Set(Object.values(own))].join("+");
     throw new ApiError("DTYPE_UNAVAILABLE", `${base} holds ${have} weights and has no ${dtype}/ variant`);
-  }
+  });
   return { source: variant, dtypes: await dtypesOf(fetchDocument, variant, variantIndex.parts ?? []) };
 }
 
@@ -98,16 +95,19 @@ const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 
 const operations = {
   async load(args) {
     settings = args;
-    progressSoFar = 0;
     if (!WebAssembly.validate(SIMD_PROBE))
       throw new ApiError("NO_WASM_SIMD", "this browser's WebAssembly has no SIMD (simd128), which isoformer-web is built with; use a current Chrome, Edge, Firefox or Safari");
     await init();
     const warn = (warning) => postMessage({ type: "warning", warning });
     // The cache's byte-level download events carry no totals: they get the loader's latest.
     let totals = { loaded: 0, total: 0 };
+    let furthest = 0;
     const onProgress = (event) => {
       if (event.total !== undefined) totals = { loaded: event.loaded, total: event.total };
-      postMessage({ type: "progress", event: progressEvent({ ...totals, ...event }) });
+      const full = { ...totals, ...event };
+      // Never lower than an earlier event's: a shard's verify step comes after its download counted it.
+      furthest = Math.max(furthest, progressOf(full));
+      postMessage({ type: "progress", event: { status: full.stage, progress: furthest, ...full } });
     };
     // One hook for the whole load: the index and each manifest are fetched once (here and in the
     // wasm loader), kept in the cache with the shards, and read from it when offline.
@@ -153,15 +153,11 @@ function plainPrediction(p) {
   return p.id === undefined ? plain : { id: p.id, ...plain };
 }
 
-// The loader's event with transformers.js's fields: `status` (the stage) and `progress`, the percent
-// of all the model's bytes loaded (the shard being downloaded counted as far as it has arrived; never
-// lower than an earlier event's, since a shard's verify step comes after its download counted it).
-let progressSoFar = 0;
-function progressEvent(event) {
+// transformers.js's `progress` for a loader event: the percent of all the model's bytes loaded, the
+// shard being downloaded counted as far as it has arrived.
+function progressOf(event) {
   const arrived = event.loaded + (event.stage === "download" ? event.fileLoaded ?? 0 : 0);
-  const progress = event.stage === "ready" ? 100 : event.total > 0 ? Math.min(100, (100 * arrived) / event.total) : 0;
-  progressSoFar = Math.max(progressSoFar, progress);
-  return { status: event.stage, progress: progressSoFar, ...event };
+  return event.stage === "ready" ? 100 : event.total > 0 ? Math.min(100, (100 * arrived) / event.total) : 0;
 }
 
 function loaded() {
@@ -178,11 +174,11 @@ function transferables(value, found = []) {
 
 let queue = Promise.resolve();
 let running = null; // { id, controller } of the request being answered
-const abortedEarly = new Set(); // requests aborted before they started
 
+// index.js sends a request only once the previous one is answered, so an abort is for the running
+// request, or arrives after its answer (then there is nothing to stop).
 function abort(id) {
   if (running?.id === id) running.controller.abort(new Error("the caller aborted the call"));
-  else abortedEarly.add(id);
 }
 
 // Frees the model and the GPU device now (before the page terminates this worker).
@@ -205,7 +201,6 @@ onmessage = ({ data }) => {
   const { id, op, args } = data;
   queue = queue.then(async () => {
     try {
-      if (abortedEarly.delete(id)) throw new ApiError("ABORTED", "the call was aborted before it started");
       const operation = operations[op];
       if (!operation) throw new ApiError("INVALID_ARGUMENT", `unknown operation ${op}`);
       running = { id, controller: new AbortController() };
