@@ -73,6 +73,15 @@ pub enum Error {
     /// The caller cancelled the work (an `AbortSignal`; see `runtime::cancel`).
     #[error("aborted: {0}")]
     Aborted(String),
+
+    #[error("annotation: {0}")]
+    Annotation(String),
+
+    #[error("{record}: {reason}")]
+    Variant { record: String, reason: String },
+
+    #[error("{record}: REF does not match the annotated sequence, which reads {expected:?} there")]
+    ReferenceMismatch { record: String, expected: String },
 }
 
 impl Error {
@@ -95,6 +104,9 @@ impl Error {
             Error::Io { .. } => "IO_ERROR",
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
             Error::Aborted(_) => "ABORTED",
+            Error::Annotation(_) => "INVALID_ANNOTATION",
+            Error::Variant { .. } => "INVALID_VARIANT",
+            Error::ReferenceMismatch { .. } => "REF_MISMATCH",
         }
     }
 

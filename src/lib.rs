@@ -18,6 +18,7 @@ pub mod runtime;
 #[doc(hidden)]
 pub mod synthetic;
 pub mod tokenize;
+pub mod variants;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 pub mod weights;

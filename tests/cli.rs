@@ -783,3 +783,173 @@ fn gene_set_as_a_parquet_table() {
     let no_out = isoformer(&args);
     assert_eq!(code(&no_out), "INVALID_ARGUMENT");
 }
+
+/// The TP73 fixture VCF cut to a few records: a missense and a synonymous SNV, a multi-allelic
+/// site, a REF mismatch and a malformed line.
+fn tp73_vcf_subset() -> PathBuf {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/variants/tp73.vcf")).unwrap();
+    let keep = ["missense_snv", "synonymous_snv", "multi_allelic", "ref_mismatch", "malformed"];
+    let lines: Vec<&str> =
+        text.lines().filter(|l| l.starts_with('#') || keep.iter().any(|k| l.contains(&format!("\t{k}\t")))).collect();
+    let path = temp("tp73.vcf");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+#[test]
+fn variants_score_a_vcf_on_the_tp73_record_and_resume() {
+    let vcf = tp73_vcf_subset();
+    let out = temp("variants.tsv");
+    let weights = root().join("weights/isoformer-tiny-random");
+    let annotation = support::data_path("gentle_rs/tp73.ncbi.gb");
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "variants",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--annotation",
+            annotation.to_str().unwrap(),
+            "--vcf",
+            vcf.to_str().unwrap(),
+            "--gene",
+            "TP73",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        isoformer(&args)
+    };
+    let first = run(&out, &[]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(stderr.contains("error[REF_MISMATCH]") && stderr.contains("RANDOM"), "{stderr}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let header: Vec<&str> = text.lines().take_while(|l| l.starts_with('#')).collect();
+    assert!(header.contains(&"# random_weights=true"), "{header:?}");
+    let hash = header.iter().find_map(|l| l.strip_prefix("# weights_sha256=")).unwrap();
+    assert_eq!(hash.split(' ').next().unwrap().len(), 64);
+    let columns: Vec<&str> = text.lines().find(|l| l.starts_with("variant\t")).unwrap().split('\t').collect();
+    assert_eq!(columns.len(), 16 + 2 * 30 + 1);
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("variant\t"))
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert!(rows.iter().all(|r| r.len() == columns.len()));
+    // 4 variants (the multi-allelic site is two) × 15 TP73 isoforms, and 2 refused records.
+    let scored: Vec<&Vec<&str>> = rows.iter().filter(|r| !r[0].is_empty()).collect();
+    assert_eq!(scored.len(), 4 * 15);
+    let errors: Vec<&str> = rows.iter().filter(|r| r[0].is_empty()).map(|r| r[columns.len() - 1]).collect();
+    assert_eq!(errors.len(), 2);
+    assert!(
+        errors.iter().any(|e| e.starts_with("REF_MISMATCH")) && errors.iter().any(|e| e.starts_with("INVALID_VARIANT"))
+    );
+    let cell = |row: &[&str], name: &str| row[columns.iter().position(|c| *c == name).unwrap()].to_string();
+    let missense = scored.iter().find(|r| r[0] == "missense_snv" && r[5] == "NM_005427.4").unwrap();
+    assert_eq!(cell(missense, "consequences"), "missense_variant");
+    assert!(cell(missense, "esm_llr").parse::<f32>().is_ok(), "an ESM-2 score for the missense change");
+    let synonymous = scored.iter().find(|r| r[0] == "synonymous_snv" && r[5] == "NM_005427.4").unwrap();
+    assert_eq!(
+        (cell(synonymous, "consequences"), cell(synonymous, "esm_llr")),
+        ("synonymous_variant".into(), String::new())
+    );
+
+    // Cut short in the middle of the second variant: the resume drops its partial rows, scores
+    // what is missing, and ends with the same rows.
+    let partial = temp("partial.tsv");
+    let cut: Vec<&str> = text.lines().take(header.len() + 1 + 15 + 4).collect();
+    std::fs::write(&partial, cut.join("\n") + "\n").unwrap();
+    let resumed = run(&partial, &[]);
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    assert!(String::from_utf8_lossy(&resumed.stderr).contains("1 resumed"));
+    let sorted = |text: &str| {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(sorted(&std::fs::read_to_string(&partial).unwrap()), sorted(&text));
+    // A finished run resumes to nothing new; other settings are refused, not mixed in.
+    let again = run(&out, &[]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("0 variant(s) scored"));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), text);
+    assert_eq!(code(&run(&out, &["--window-strand", "transcript"])), "INVALID_ARGUMENT");
+
+    let json_out = temp("variants.json");
+    assert!(run(&json_out, &["--format", "json"]).status.success());
+    let document: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json_out).unwrap()).unwrap();
+    assert_eq!(document["variants"].as_array().unwrap().len(), 4);
+    assert_eq!(document["errors"].as_array().unwrap().len(), 2);
+    assert_eq!(document["variants"][0]["transcripts"].as_array().unwrap().len(), 15);
+}
+
+#[test]
+fn variants_protein_form_matches_transformers_and_refuses_bad_mutations() {
+    let weights = support::esm2_8m_weights("cli-variants");
+    let protein = support::genbank_translation(&support::data_text("gentle_rs/tp73.ncbi.gb"), "NP_005418.1");
+    let fasta = temp("np_005418.fa");
+    std::fs::write(&fasta, format!(">NP_005418.1\n{protein}\n")).unwrap();
+    let protein_argument = format!("@{}", fasta.display());
+    let run = |mutations: &str| {
+        isoformer(&[
+            "variants",
+            "--weights",
+            weights.weights.to_str().unwrap(),
+            "--protein",
+            &protein_argument,
+            "--mutations",
+            mutations,
+        ])
+    };
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/esm2/esm2_8M_llr.json")).unwrap())
+            .unwrap();
+    let single: Vec<(&str, f64)> = expected["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["mutations"].as_array().unwrap().len() == 1)
+        .map(|c| (c["mutations"][0].as_str().unwrap(), c["llr"].as_f64().unwrap()))
+        .collect();
+    let names: Vec<&str> = single.iter().map(|(name, _)| *name).collect();
+    let output = run(&names.join(","));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(document["random_weights"], true);
+    for ((name, theirs), ours) in single.iter().zip(document["mutations"].as_array().unwrap()) {
+        assert_eq!(ours["mutation"], *name);
+        let ours = ours["llr"].as_f64().unwrap();
+        assert!((ours - theirs).abs() <= 1e-4, "{name}: {ours} vs transformers {theirs}");
+    }
+    assert_eq!(code(&run("R293")), "INVALID_ARGUMENT");
+    assert_eq!(code(&run("A293H")), "INVALID_ARGUMENT", "the reference residue is checked");
+    assert_eq!(code(&run("R900H")), "INVALID_ARGUMENT");
+}
+
+#[test]
+fn variants_refuse_bad_annotations_with_typed_errors() {
+    let weights = root().join("weights/isoformer-tiny-random");
+    let vcf = tp73_vcf_subset();
+    let empty = temp("empty.gb");
+    std::fs::write(
+        &empty,
+        "LOCUS       X 4 bp DNA linear\nFEATURES             Location/Qualifiers\nORIGIN\n        1 acgt\n//\n",
+    )
+    .unwrap();
+    let run = |annotation: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "variants",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--annotation",
+            annotation.to_str().unwrap(),
+            "--vcf",
+            vcf.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        isoformer(&args)
+    };
+    assert_eq!(code(&run(&empty, &[])), "INVALID_ANNOTATION");
+    assert_eq!(code(&run(Path::new("/nonexistent.gb"), &[])), "IO_ERROR");
+    let tp73 = support::data_path("gentle_rs/tp73.ncbi.gb");
+    assert_eq!(code(&run(&tp73, &["--gene", "BRCA1"])), "INVALID_ANNOTATION");
+}

@@ -11,10 +11,9 @@ use std::path::{Path, PathBuf};
 
 use isoformer::SequenceEncoder;
 use isoformer::config::EsmFamily;
-use isoformer::convert::{ConvertOptions, convert_esm};
 use isoformer::runtime::backend::{self, BackendKind, ComputeDevice};
 use isoformer::weights::load_dir;
-use support::{Case, PARITY_TOLERANCE, TempWeights, cases, max_abs_diff_rows};
+use support::{Case, PARITY_TOLERANCE, TempWeights, cases, esm2_8m_weights, max_abs_diff_rows};
 
 fn fixtures(family: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(family)
@@ -88,32 +87,10 @@ fn nt_tiny_weights() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/isoformer-tiny-random/rna")
 }
 
-/// A published configuration with generated weights, written as a Hugging Face directory
-/// (`config` copied as config.json, the tensors regenerated from `weights_json`) and converted;
-/// returns the weight directory.
-fn generated_weights(config: &Path, weights_json: &Path, family: EsmFamily, tag: &str) -> TempWeights {
-    let root = std::env::temp_dir().join(format!("isoformer-{tag}-{}", std::process::id()));
-    let (hf, out) = (root.join("hf"), root.join("weights"));
-    std::fs::create_dir_all(&hf).unwrap();
-    std::fs::copy(config, hf.join("config.json")).expect("the config file");
-    let weights_json = std::fs::read_to_string(weights_json).unwrap();
-    std::fs::write(hf.join("model.safetensors"), support::generated_safetensors(&weights_json)).unwrap();
-    let options = ConvertOptions { random_weights: true, ..Default::default() };
-    convert_esm(&hf, &out, family, &options).unwrap();
-    let _ = std::fs::remove_dir_all(&hf);
-    TempWeights { root, weights: out }
-}
-
-/// ESM-2 8M with the real `config.json` from data/.
-fn esm2_8m_weights(tag: &str) -> TempWeights {
-    let config = support::data_path("esm2_hf_configs/esm2_t6_8M_UR50D/config.json");
-    generated_weights(&config, &fixtures("esm2").join("esm2_8M_weights.json"), EsmFamily::Esm2, &format!("8m-{tag}"))
-}
-
 /// NT-v2 50M multi-species with its published config fields.
 fn nt_50m_weights(tag: &str) -> TempWeights {
     let nt = fixtures("nt");
-    generated_weights(
+    support::generated_weights(
         &nt.join("nt_50M_config.json"),
         &nt.join("nt_50M_weights.json"),
         EsmFamily::NucleotideTransformer,

@@ -16,6 +16,7 @@ export const CORE_ERROR_CODES = Object.freeze([
   "INVALID_CHARACTER", "EMPTY_SEQUENCE", "SEQUENCE_TOO_LONG", "WRONG_MODALITY", "INVALID_FASTA", "INVALID_CONFIG",
   "INVALID_MANIFEST", "WEIGHTS_CORRUPT", "INVALID_WEIGHT_FILE", "CHECKPOINT_MISMATCH", "NO_GPU", "DEVICE_ERROR",
   "NETWORK_ERROR", "IO_ERROR", "INVALID_ARGUMENT", "ABORTED", // `signal` was aborted
+  "INVALID_ANNOTATION", "INVALID_VARIANT", "REF_MISMATCH", // scoreVariants' annotation and VCF records
 ]);
 
 /** Error codes of the JavaScript layer: the worker and the model's lifetime. */

@@ -265,12 +265,52 @@ impl SequenceEncoder {
         if !self.model.has_lm_head() {
             return Err(no_head());
         }
-        let (tokens, ids, mask) = self.inputs(&self.tokenizer, sequences)?;
+        let (tokens, _, _) = self.inputs(&self.tokenizer, sequences)?;
+        self.logits_of(tokens).await
+    }
+
+    /// Masked-LM logits of token rows already encoded (a row may hold `<mask>` ids): per row
+    /// `[tokens, vocab]`; an error if the weights carry no LM head.
+    pub async fn logits_of(&self, tokens: Vec<Vec<u32>>) -> Result<Vec<Logits>> {
+        let no_head = || Error::InvalidArgument("these weights have no masked-LM head".into());
+        if !self.model.has_lm_head() {
+            return Err(no_head());
+        }
+        if tokens.is_empty() {
+            return Err(Error::InvalidArgument("no sequences given".into()));
+        }
+        let (ids, mask) = self.upload_batch(&tokens, self.tokenizer.pad_id());
         let logits = self.model.logits(self.model.forward(ids, &mask)).ok_or_else(no_head)?;
         let per_sequence = read_rows(logits, tokens).await?;
         Ok(per_sequence
             .map(|(tokens, vocab, logits)| Logits { shape: [tokens.len(), vocab], tokens, logits })
             .collect())
+    }
+
+    /// The masked-marginal score of `alternate` against `reference` (token rows of one length,
+    /// differing at some positions): every differing position masked at once in the reference,
+    /// Σ log p(alternate token) − log p(reference token) there (ESM-1v's masked marginal).
+    /// `None` when the rows differ in length or not at all.
+    pub async fn masked_marginal(&self, reference: &[u32], alternate: &[u32]) -> Result<Option<f32>> {
+        if reference.len() != alternate.len() || reference == alternate {
+            return Ok(None);
+        }
+        let positions: Vec<usize> = (0..reference.len()).filter(|&i| reference[i] != alternate[i]).collect();
+        let mut masked = reference.to_vec();
+        for &i in &positions {
+            masked[i] = self.tokenizer.mask_id();
+        }
+        let logits = self.logits_of(vec![masked]).await?.pop().expect("one row");
+        let vocab = logits.shape[1];
+        let mut score = 0f64;
+        for &i in &positions {
+            let row = &logits.logits[i * vocab..(i + 1) * vocab];
+            let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) as f64;
+            let log_sum = row.iter().map(|&v| (v as f64 - max).exp()).sum::<f64>().ln() + max;
+            let log_p = |token: u32| row[token as usize] as f64 - log_sum;
+            score += log_p(alternate[i]) - log_p(reference[i]);
+        }
+        Ok(Some(score as f32))
     }
 }
 
@@ -414,15 +454,23 @@ impl DnaEncoder {
         self.model.forward(one_hot, self.chunks, &self.device.device, cancel).await
     }
 
+    /// The heads' track predictions (`human`, `mouse`; none when the weights carry no heads) from
+    /// the trunk's output `[1, bins, 2·dim]`, read back.
+    pub async fn tracks(&self, output: &Tensor<3>) -> Result<BTreeMap<String, Tracks>> {
+        let bins = output.dims()[1];
+        let mut tracks = BTreeMap::new();
+        for (name, values) in self.model.heads(output) {
+            let count = values.dims()[2];
+            tracks.insert(name, Tracks { shape: [bins, count], values: read_back(values).await? });
+        }
+        Ok(tracks)
+    }
+
     /// [`Self::embed`] with another one-hot encoder (per-request policies), stopping at `cancel`.
     pub async fn embed_with(&self, one_hot: &DnaOneHot, sequence: &str, cancel: &Cancel) -> Result<DnaEmbedding> {
         let output = self.trunk(one_hot, sequence, cancel).await?;
         let [_, bins, width] = output.dims();
-        let mut tracks = BTreeMap::new();
-        for (name, values) in self.model.heads(&output) {
-            let count = values.dims()[2];
-            tracks.insert(name, Tracks { shape: [bins, count], values: read_back(values).await? });
-        }
+        let tracks = self.tracks(&output).await?;
         let last_hidden_state = read_back(output).await?;
         let mean_embedding = mean_rows(&last_hidden_state, width);
         Ok(DnaEmbedding {

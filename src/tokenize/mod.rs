@@ -362,6 +362,14 @@ impl Tokenizer {
         }
     }
 
+    /// `<mask>`, which masked-LM scoring puts where a variant is.
+    pub fn mask_id(&self) -> u32 {
+        match self {
+            Tokenizer::Protein(_) => PROTEIN_MASK,
+            Tokenizer::Nucleotide(_) => NUCLEOTIDE_MASK,
+        }
+    }
+
     /// Special tokens after the sequence's own (`<eos>` for proteins, none for NT-v2); `<cls>`
     /// always comes first.
     pub fn trailing_special_tokens(&self) -> usize {

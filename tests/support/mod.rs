@@ -277,3 +277,37 @@ pub fn assert_layers_match(fixture: &LayersFixture, per_sequence: &[Vec<isoforme
         }
     }
 }
+
+#[cfg(not(target_arch = "wasm32"))]
+/// A published configuration with generated weights, written as a Hugging Face directory
+/// (`config` copied as config.json, the tensors regenerated from `weights_json`) and converted;
+/// returns the weight directory.
+pub fn generated_weights(
+    config: &std::path::Path,
+    weights_json: &std::path::Path,
+    family: isoformer::config::EsmFamily,
+    tag: &str,
+) -> TempWeights {
+    let root = std::env::temp_dir().join(format!("isoformer-{tag}-{}", std::process::id()));
+    let (hf, out) = (root.join("hf"), root.join("weights"));
+    std::fs::create_dir_all(&hf).unwrap();
+    std::fs::copy(config, hf.join("config.json")).expect("the config file");
+    let weights_json = std::fs::read_to_string(weights_json).unwrap();
+    std::fs::write(hf.join("model.safetensors"), generated_safetensors(&weights_json)).unwrap();
+    let options = isoformer::convert::ConvertOptions { random_weights: true, ..Default::default() };
+    isoformer::convert::convert_esm(&hf, &out, family, &options).unwrap();
+    let _ = std::fs::remove_dir_all(&hf);
+    TempWeights { root, weights: out }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+/// ESM-2 8M with the real `config.json` from data/.
+pub fn esm2_8m_weights(tag: &str) -> TempWeights {
+    let config = data_path("esm2_hf_configs/esm2_t6_8M_UR50D/config.json");
+    generated_weights(
+        &config,
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/esm2/esm2_8M_weights.json"),
+        isoformer::config::EsmFamily::Esm2,
+        &format!("8m-{tag}"),
+    )
+}

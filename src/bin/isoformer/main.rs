@@ -19,6 +19,7 @@ mod npy_rows;
 mod parquet_table;
 mod predict;
 mod sequences;
+mod variants;
 
 mod cli {
     use std::process::ExitCode;
@@ -59,6 +60,9 @@ mod cli {
         Bench(crate::bench::BenchArgs),
         /// Predict expression in 30 tissues with IsoFormer: one transcript, or a batch (TSV or FASTA).
         Predict(crate::predict::PredictArgs),
+        /// Score VCF variants per transcript isoform and tissue on a gene's annotation (GenBank,
+        /// or GFF3/GTF + FASTA); or protein mutations with ESM-2 weights alone.
+        Variants(crate::variants::VariantsArgs),
     }
 
     #[derive(Clone, Copy, ValueEnum)]
@@ -94,6 +98,7 @@ mod cli {
             Command::Embed(args) => crate::embed::run(&args),
             Command::Bench(args) => crate::bench::run(&args),
             Command::Predict(args) => crate::predict::run(&args),
+            Command::Variants(args) => crate::variants::run(&args),
         }
     }
 
