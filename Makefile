@@ -63,12 +63,14 @@ test-native:
 # Then, on the built site — the size-optimised module the package publishes (`make dist`) — with
 # playwright-core driving Debian's chromium (no browser download): the
 # weight loader's cache and progress events, the npm package's API (worker, errors, CPU fallback,
-# device loss), the demo end to end against the native CLI, and the package bundled by Vite.
+# device loss), its variant scoring against the native CLI, the demo end to end against the native
+# CLI, and the package bundled by Vite (and type-checked).
 test-web: dist setup-node cli
 	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=1800 WASM_BINDGEN_TEST_DRIVER_TIMEOUT=300 \
 	  cargo test --release --target wasm32-unknown-unknown --test web
 	node tests/browser/weights_cache.mjs www/dist
 	node tests/browser/package_api.mjs www/dist
+	node tests/browser/variants.mjs www/dist
 	node tests/browser/demo_e2e.mjs www/dist
 	node tests/browser/vite_app.mjs www/dist
 

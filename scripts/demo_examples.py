@@ -12,11 +12,17 @@ One gene window and one entry per Ensembl TP73 cDNA:
     of the record's RefSeq /translation values; the few isoforms whose protein RefSeq does not list
     take their longest open reading frame instead, and their name says so.
 Output: {"gene", "source", "dna", "isoforms": [{"id", "name", "rna", "protein"}]}.
+
+For the variant view: tp73.gb (the GenBank record itself) and tp73.vcf, a few of the constructed
+records of tests/fixtures/variants/tp73.vcf (a missense, a synonymous and a stop-gain SNV, a
+splice-donor SNV, and one whose REF does not match, to show a refused record). They are examples
+built on the reference, not observed variants.
 """
 import argparse
 import json
 import os
 import re
+import shutil
 import sys
 
 from sequences import TP73, fasta_records, tp73_genbank
@@ -71,7 +77,14 @@ def main():
             "dna": dna,
             "isoforms": entries,
         }, f)
-    print(f"examples: {len(entries)} TP73 isoforms, gene window {len(dna):,} bp", file=sys.stderr)
+    shutil.copyfile(os.path.join(TP73, "tp73.ncbi.gb"), os.path.join(args.out_dir, "tp73.gb"))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    vcf = open(os.path.join(root, "tests", "fixtures", "variants", "tp73.vcf")).read().splitlines()
+    keep = ("missense_snv", "synonymous_snv", "stop_gain", "donor_snv", "ref_mismatch")
+    records = [line for line in vcf if not line.startswith("#") and line.split("\t")[2] in keep]
+    with open(os.path.join(args.out_dir, "tp73.vcf"), "w") as f:
+        f.write("#CHROM\tPOS\tID\tREF\tALT\n" + "".join("\t".join(r.split("\t")[:5]) + "\n" for r in records))
+    print(f"examples: {len(entries)} TP73 isoforms, gene window {len(dna):,} bp; {len(records)} example variants", file=sys.stderr)
 
 
 if __name__ == "__main__":

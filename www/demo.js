@@ -4,6 +4,7 @@
 import { IsoFormer } from "./index.js";
 import { drawMap, fastaRecords, project } from "./embedding-map.js";
 import { download, drawHeatmap, predictionsTsv } from "./heatmap.js";
+import { setUpVariants } from "./variants-view.js";
 
 const $ = (id) => document.getElementById(id);
 const MODALITIES = ["dna", "rna", "protein"];
@@ -74,7 +75,7 @@ async function loadModel() {
   if (new URL(url, location.href).origin !== location.origin) return showError(`${url} is on another site: this demo loads weights from its own site only (copy them here).`);
   model?.dispose();
   model = null;
-  for (const id of ["predict", "embed", "map", "load"]) $(id).disabled = true;
+  for (const id of ["predict", "embed", "map", "load", "score-variants"]) $(id).disabled = true;
   $("random-banner").hidden = true;
   setStatus("Loading…");
   const started = performance.now();
@@ -105,7 +106,7 @@ async function loadModel() {
   $("progress-text").textContent = `Ready: ${modelLabel}${info.lowMemory ? " (low memory: parts are fetched from the cache per prediction)" : ""}.`;
   showTimings();
   setStatus("Model loaded. Paste sequences or pick an example, then predict.");
-  for (const id of ["predict", "embed", "map", "load"]) $(id).disabled = false;
+  for (const id of ["predict", "embed", "map", "load", "score-variants"]) $(id).disabled = false;
 }
 
 // The sequences in the boxes: { dna?, rna?, protein? } (empty boxes left out).
@@ -359,6 +360,7 @@ async function main() {
   // A file to map is read here, in the page, never uploaded.
   $("map-file").addEventListener("change", async (event) => (mapFile = event.target.files[0] ? await event.target.files[0].text() : null));
   $("map").addEventListener("click", () => map(isoforms));
+  await setUpVariants({ model: () => model, status: setStatus, fail: showError });
   if (!navigator.gpu) setStatus("This browser has no WebGPU: the model runs on the CPU (slowly). Chrome/Edge 113+, Safari 26 or Firefox 141+ use the GPU.");
   if (models.length) await loadModel();
 }

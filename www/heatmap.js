@@ -20,12 +20,13 @@ function colour(t) {
 
 /**
  * Draws `rows` (`[{ id, tissues, values }]`) into `table`, sorted by `sort` (`"id"` or a tissue
- * index); a header click re-sorts. Cells carry `data-value`; rows `data-id`.
+ * index); a header click re-sorts. Cells carry `data-value`; rows `data-id`. Colours diverge
+ * around the table's median, or around `centre` when given (0 for changes).
  */
-export function drawHeatmap(table, rows, sort = "id") {
+export function drawHeatmap(table, rows, sort = "id", centre = undefined) {
   const tissues = rows[0].tissues;
   const all = rows.flatMap((row) => Array.from(row.values)).sort((a, b) => a - b);
-  const median = all[Math.floor(all.length / 2)];
+  const median = centre ?? all[Math.floor(all.length / 2)];
   const spread = Math.max(median - all[0], all[all.length - 1] - median) || 1;
   const order = [...rows].sort((a, b) => (sort === "id" ? a.id.localeCompare(b.id) : b.values[sort] - a.values[sort]));
 
@@ -39,7 +40,7 @@ export function drawHeatmap(table, rows, sort = "id") {
     button.title = title;
     button.dataset.sort = String(key);
     button.setAttribute("aria-pressed", String(sort === key));
-    button.addEventListener("click", () => drawHeatmap(table, rows, key));
+    button.addEventListener("click", () => drawHeatmap(table, rows, key, centre));
     th.append(button);
     return th;
   };

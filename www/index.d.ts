@@ -139,6 +139,34 @@ export interface PredictManyRequest extends PredictOptions {
   onProgress?: (event: PredictManyProgress) => void;
 }
 
+/** A gene's annotation: a GenBank record's text, or GFF3/GTF text with its sequence's FASTA. */
+export type Annotation = { genbank: string } | { gff: string; fasta: string };
+
+export interface ScoreVariantsRequest extends PredictOptions {
+  annotation: Annotation;
+  /** VCF text (the header may be left out). CHROM names the annotated sequence (accession, `chr1`, `1`). */
+  variants: string;
+  /** Only this gene's transcripts (GenBank /gene, GFF3 Name, GTF gene_name). */
+  gene?: string;
+  /** The strand the DNA window is read on (default `genome`; `transcript` reverse-complements minus-strand windows). */
+  windowStrand?: "genome" | "transcript";
+  onProgress?: (event: ScoreVariantsProgress) => void;
+}
+
+export interface ScoreVariantsProgress {
+  status: "scored";
+  index: number;
+  variant?: VariantScore;
+  error?: VariantError;
+  done: number;
+  total: number;
+  progress: number;
+}
+
+/** The scores' shapes, declared once with the wasm surface that produces them (pkg/isoformer.d.ts). */
+export type { TranscriptScore, VariantError, VariantScore, VariantScores } from "./pkg/isoformer.js";
+import type { VariantError, VariantScore, VariantScores } from "./pkg/isoformer.js";
+
 export interface Prediction {
   /** The 30 tissue names, in the order of `values`. */
   tissues: string[];
@@ -215,6 +243,8 @@ export declare class IsoFormer {
   /** Sequences plain, or FASTA text with one record. */
   predict(inputs: PredictInputs, options?: PredictOptions): Promise<Prediction>;
   predictMany(request: PredictManyRequest): Promise<(Prediction & { id: string })[]>;
+  /** A gene's VCF variants scored on every transcript isoform, in the worker (nothing leaves the page). */
+  scoreVariants(request: ScoreVariantsRequest): Promise<VariantScores>;
   embed(modality: Modality, sequence: string, options?: Omit<EmbedOptions, "layer" | "pooling">): Promise<Embedding>;
   embed(modality: "protein" | "rna", sequence: string, options: EmbedOptions & { layer: number | number[] }): Promise<LayerEmbeddings>;
   /** Frees the GPU memory and ends the worker. */

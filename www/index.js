@@ -152,6 +152,8 @@ function abortError(signal, what = "the load") {
 
 // A call's options: the data ones go to the worker; `signal` (and callbacks) stay here.
 const PREDICT_OPTIONS = ["maxTokens", "crop", "cropDna", "ambiguous", "signal"];
+const ANNOTATION_FIELDS = ["genbank", "gff", "fasta"];
+const WINDOW_STRANDS = ["genome", "transcript"];
 const EMBED_OPTIONS = ["layer", "pooling", "maxTokens", "crop", "ambiguous", "signal"];
 
 function callOptions(call, options, known) {
@@ -232,7 +234,7 @@ export class IsoFormer {
     if (message.type === "disposed") return this.#disposed?.();
     const pending = this.#pending.get(message.id);
     if (!pending) return;
-    if (message.type === "result") return pending.onResult?.(message.index, message.result);
+    if (message.type === "result") return pending.onResult?.(message.index, message.result, message.total);
     this.#pending.delete(message.id);
     if (message.ok) pending.resolve(message.result);
     else pending.reject(new IsoFormerError(message.error.code, message.error.message, message.error));
@@ -348,6 +350,42 @@ export class IsoFormer {
     const input = { transcripts: transcripts.map(({ id, rna, protein }) => ({ id, rna, protein })) };
     if (dna !== undefined) input.dna = dna;
     return this.#request("predictMany", { input, options: data }, { signal, onResult, what: "predictMany" });
+  }
+
+  /**
+   * What each variant does to each transcript isoform of one gene, scored in the worker (nothing
+   * leaves the page): `annotation` is `{ genbank }` (a GenBank record's text) or `{ gff, fasta }`
+   * (GFF3 or GTF text and its sequence's FASTA); `variants` is VCF text (the header may be left
+   * out; CHROM names the annotated sequence: its accession, `chr1` or `1`). Resolves to `{ tissues,
+   * randomWeights, transcripts, variants, errors }`: per variant and transcript its consequences,
+   * IsoFormer's Δ per tissue and share Δ, ESM-2's and NT-v2's masked marginals, NT-v2's embedding
+   * distances and Enformer's track Δ; a bad VCF record is an entry of `errors` naming it (code
+   * `INVALID_VARIANT` or `REF_MISMATCH`) and the others are still scored. `onProgress` gets
+   * `{ status: "scored", index, variant | error, done, total, progress }` per record.
+   */
+  async scoreVariants(request) {
+    if (!request || typeof request !== "object") throw invalid("scoreVariants({ annotation, variants }): an object is required");
+    const { annotation, variants, gene, windowStrand, onProgress, ...rest } = request;
+    if (!annotation || typeof annotation !== "object") throw invalid("scoreVariants: `annotation` is { genbank } or { gff, fasta }");
+    for (const [key, value] of Object.entries(annotation)) {
+      if (!ANNOTATION_FIELDS.includes(key)) throw invalid(`scoreVariants: unknown annotation field ${JSON.stringify(key)}; expected genbank, or gff and fasta`);
+      if (typeof value !== "string") throw invalid(`scoreVariants: annotation.${key} must be the file's text`);
+    }
+    if (typeof variants !== "string") throw invalid("scoreVariants: `variants` must be VCF text");
+    if (gene !== undefined && typeof gene !== "string") throw invalid("scoreVariants: `gene` must be a string");
+    if (windowStrand !== undefined && !WINDOW_STRANDS.includes(windowStrand)) throw invalid(`scoreVariants: windowStrand ${JSON.stringify(windowStrand)}; expected ${WINDOW_STRANDS.join(" or ")}`);
+    if (onProgress !== undefined && typeof onProgress !== "function") throw invalid("scoreVariants: onProgress must be a function");
+    const { data, signal } = callOptions("scoreVariants", rest, PREDICT_OPTIONS);
+    let done = 0;
+    const onResult = (index, entry, total) => {
+      done += 1;
+      const scored = entry.error ? { error: entry.error } : { variant: entry };
+      onProgress?.({ status: "scored", index, ...scored, done, total, progress: (100 * done) / total });
+    };
+    const input = { annotation, vcf: variants };
+    if (gene !== undefined) input.gene = gene;
+    if (windowStrand !== undefined) input.windowStrand = windowStrand;
+    return this.#request("scoreVariants", { input, options: data }, { signal, onResult, what: "scoreVariants" });
   }
 
   /**

@@ -138,6 +138,11 @@ const operations = {
     const results = await loaded().predictMany(input, { ...options, signal, onResult });
     return results.map(plainPrediction);
   },
+  async scoreVariants({ input, options }, { signal, id }) {
+    // Each record's scores are posted as they are ready (plain objects: copied, like the answer).
+    const onResult = (index, entry, total) => postMessage({ type: "result", id, index, total, result: entry });
+    return loaded().scoreVariants(input, { ...options, signal, onResult });
+  },
   async embed({ modality, sequence, options }, { signal }) {
     return loaded().embed(modality, sequence, { ...options, signal });
   },

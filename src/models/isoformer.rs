@@ -105,6 +105,13 @@ impl RunOptions {
     }
 }
 
+/// A transcript's encoders' outputs on the device (`[1, tokens, width]` each) with their token ids.
+#[derive(Clone)]
+pub struct EncodedTranscript {
+    pub rna: Option<(Vec<u32>, ModalityEmbedding)>,
+    pub protein: Option<(Vec<u32>, ModalityEmbedding)>,
+}
+
 /// The 30 tissue values, with what produced them.
 #[derive(Debug, Clone, Serialize)]
 pub struct Prediction {
@@ -333,6 +340,53 @@ impl Isoformer {
         clock.lap(Stage::Tokenize);
         let tokens = self.upload(tokens, &mut clock).await?;
         self.encode_and_aggregate(dna, tokens, clock, inputs, final_dna, &options.cancel).await
+    }
+
+    /// A transcript's RNA and protein through their encoders, kept on the device with their token
+    /// ids, so several DNA windows can be predicted against them ([`Isoformer::predict_encoded`];
+    /// variant scoring: a variant that changes only the DNA re-runs only the aggregator).
+    pub async fn encode_transcript(
+        &self,
+        inputs: &IsoformerInputs<'_>,
+        options: &RunOptions,
+    ) -> Result<EncodedTranscript> {
+        options.cancel.checkpoint().await?;
+        let rna = inputs.rna.map(|rna| self.encode_part(Modality::Rna, rna, options)).transpose()?;
+        let protein =
+            inputs.protein.map(|protein| self.encode_part(Modality::Protein, protein, options)).transpose()?;
+        Ok(EncodedTranscript { rna, protein })
+    }
+
+    /// One RNA or protein through its encoder (queued on the device), with its token ids.
+    pub fn encode_part(
+        &self,
+        modality: Modality,
+        sequence: &str,
+        options: &RunOptions,
+    ) -> Result<(Vec<u32>, ModalityEmbedding)> {
+        let inputs = match modality {
+            Modality::Rna => IsoformerInputs { rna: Some(sequence), ..Default::default() },
+            Modality::Protein => IsoformerInputs { protein: Some(sequence), ..Default::default() },
+            Modality::Dna => return Err(Error::InvalidArgument("DNA is embedded by Enformer (dna_embedding)".into())),
+        };
+        let (rna, protein) = self.tokenize(&inputs, options)?;
+        let tokens = rna.or(protein).expect("one sequence given");
+        let encoder = self.sequence_encoder(modality)?;
+        let embedding = encoder.forward(encoder.upload(&tokens));
+        Ok((tokens, embedding))
+    }
+
+    /// The aggregator over `dna` (`[1, bins, dna_dim]`) and an encoded transcript; `inputs` name
+    /// the modalities given (DNA included when `dna` is a given window).
+    pub async fn predict_encoded(
+        &self,
+        dna: Tensor<3>,
+        encoded: &EncodedTranscript,
+        inputs: &IsoformerInputs<'_>,
+    ) -> Result<Prediction> {
+        let embedding = |part: &Option<(Vec<u32>, ModalityEmbedding)>| part.as_ref().map(|(_, e)| e.clone());
+        let outputs = self.aggregator.forward(dna, embedding(&encoded.rna), embedding(&encoded.protein))?;
+        prediction(outputs, inputs, false, self.random_weights).await
     }
 
     /// Several transcripts of one gene at once: `dna` (`[1, bins, dna_dim]`, their shared window)

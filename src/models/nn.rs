@@ -157,6 +157,7 @@ impl KeyMask {
 
 /// An encoder's output as the aggregator reads it: the hidden states `[b, n, width]` and the
 /// `[b, n]` 1/0 key mask.
+#[derive(Clone)]
 pub struct ModalityEmbedding {
     pub hidden: Tensor<3>,
     pub mask: KeyMask,

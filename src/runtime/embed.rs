@@ -258,6 +258,20 @@ impl SequenceEncoder {
             .collect()
     }
 
+    /// The mean over its own tokens of a sequence already encoded on the device ([`Self::forward`]'s
+    /// output for `tokens`), read back: [`Embedding::mean_embedding`] without a second pass.
+    pub async fn mean_of(&self, tokens: &[u32], embedding: &ModalityEmbedding) -> Result<Vec<f32>> {
+        let mut rows = read_rows(embedding.hidden.clone(), vec![tokens.to_vec()]).await?;
+        let (tokens, width, values) = rows.next().expect("one sequence");
+        let trailing = self.tokenizer.trailing_special_tokens();
+        Ok(Embedding::from_rows(tokens, width, values, trailing).mean_embedding)
+    }
+
+    /// Whether the weights carry the masked-LM head ([`Self::logits`], [`Self::masked_marginal`]).
+    pub fn has_lm_head(&self) -> bool {
+        self.model.has_lm_head()
+    }
+
     /// Masked-LM logits per token; an error if the weights carry no LM head.
     pub async fn logits(&self, sequences: &[&str]) -> Result<Vec<Logits>> {
         let no_head = || Error::InvalidArgument("these weights have no masked-LM head".into());

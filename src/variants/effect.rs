@@ -33,6 +33,7 @@ impl Reference {
 
 /// One variant on one transcript.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Effect {
     /// Sequence Ontology terms, most severe first.
     pub consequences: Vec<&'static str>,

@@ -15,5 +15,5 @@ pub mod vcf;
 pub use annotation::Annotation;
 pub use effect::Effect;
 pub use gene::{GeneRecord, Strand, Transcript, WindowStrand};
-pub use score::{GeneScorer, TranscriptScore, VariantScore, protein_llr};
+pub use score::{GeneScorer, TranscriptScore, VariantScore, protein_llr, refuses_record};
 pub use vcf::{Edit, Variant, read_vcf};

@@ -1,8 +1,10 @@
 //! Scores of variants × transcripts with a loaded IsoFormer: its Δ per tissue and the change of
 //! the isoform's share of the gene's expression, ESM-2's masked marginal for missense changes,
 //! NT-v2's embedding distances and masked marginal on the transcript, Enformer's track Δ at the
-//! variant. The reference (sequences, DNA embeddings, predictions, RNA embeddings) is computed
-//! once per gene and reused by every variant.
+//! variant. The reference (sequences, DNA embeddings, the encoders' outputs, predictions, RNA
+//! mean embeddings) is computed once per gene and reused by every variant: a variant that changes
+//! a transcript's DNA window only runs Enformer once per window and the aggregator per transcript;
+//! RNA and protein go through their encoders again only when they change.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +12,7 @@ use burn::tensor::Tensor;
 use serde::Serialize;
 
 use crate::error::{Error, Modality, Result};
-use crate::models::isoformer::{Isoformer, IsoformerInputs, Prediction, RunOptions};
+use crate::models::isoformer::{EncodedTranscript, Isoformer, IsoformerInputs, Prediction, RunOptions};
 use crate::runtime::embed::{SequenceEncoder, Tracks};
 use crate::variants::effect::{Effect, Reference, alternate_window, effect};
 use crate::variants::gene::{GeneRecord, Transcript, WINDOW_LENGTH, WindowStrand, window_start};
@@ -23,6 +25,7 @@ type WindowKey = (i64, bool);
 struct ReferenceState {
     sequences: Reference,
     window: WindowKey,
+    encoded: EncodedTranscript,
     prediction: Prediction,
     rna_mean: Option<Vec<f32>>,
 }
@@ -40,6 +43,7 @@ pub struct GeneScorer<'a> {
 /// Enformer's track change at the variant: alt − ref summed over the variant's 128-bp bin and its
 /// two neighbours, per head and track.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TrackDelta {
     pub bin: usize,
     pub heads: BTreeMap<String, Vec<f32>>,
@@ -62,6 +66,7 @@ impl TrackDelta {
 
 /// One variant on one transcript.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TranscriptScore {
     pub transcript: String,
     pub gene: String,
@@ -84,6 +89,7 @@ pub struct TranscriptScore {
 
 /// Every transcript's scores for one variant.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VariantScore {
     #[serde(flatten)]
     pub variant: Variant,
@@ -105,14 +111,18 @@ impl<'a> GeneScorer<'a> {
                 let embedded = scorer.embed_window(&text).await?;
                 scorer.dna.insert(window, embedded);
             }
-            let protein = scorer.protein_input(&sequences.protein);
-            let inputs = IsoformerInputs { dna: None, rna: Some(&sequences.rna), protein };
-            let dna = scorer.dna[&window].0.clone();
-            let prediction = scorer.model.predict_from(dna, &inputs, false, &scorer.run).await.map_err(|e| {
-                Error::Annotation(format!("transcript {}: the reference does not predict: {e}", transcript.id))
+            let inputs = scorer.inputs(&sequences.rna, &sequences.protein);
+            let encoded = scorer.model.encode_transcript(&inputs, &scorer.run).await.map_err(|e| {
+                if is_input_error(&e) {
+                    Error::Annotation(format!("transcript {}: the reference cannot be read: {e}", transcript.id))
+                } else {
+                    e
+                }
             })?;
-            let rna_mean = scorer.rna_mean(&sequences.rna).await?;
-            scorer.references.push(ReferenceState { sequences, window, prediction, rna_mean });
+            let dna = scorer.dna[&window].0.clone();
+            let prediction = scorer.model.predict_encoded(dna, &encoded, &inputs).await?;
+            let rna_mean = scorer.rna_mean(&encoded).await?;
+            scorer.references.push(ReferenceState { sequences, window, encoded, prediction, rna_mean });
         }
         Ok(scorer)
     }
@@ -132,21 +142,40 @@ impl<'a> GeneScorer<'a> {
         Ok((trunk, tracks))
     }
 
-    /// The protein when the model reads proteins (a protein-less IsoFormer ignores it).
-    fn protein_input<'s>(&self, protein: &'s Option<String>) -> Option<&'s str> {
-        let reads = self.model.modalities().contains(&Modality::Protein);
-        protein.as_deref().filter(|p| reads && !p.is_empty())
+    /// A transcript's inputs as the model reads them: the RNA when it has an RNA encoder, the
+    /// protein (a non-coding transcript has none) when it has a protein encoder.
+    fn inputs<'s>(&self, rna: &'s str, protein: &'s Option<String>) -> IsoformerInputs<'s> {
+        let reads = self.model.modalities();
+        IsoformerInputs {
+            dna: None,
+            rna: Some(rna).filter(|_| reads.contains(&Modality::Rna)),
+            protein: protein.as_deref().filter(|p| reads.contains(&Modality::Protein) && !p.is_empty()),
+        }
     }
 
     fn rna_encoder(&self) -> Option<&SequenceEncoder> {
         self.model.sequence_encoder(Modality::Rna).ok()
     }
 
-    async fn rna_mean(&self, rna: &str) -> Result<Option<Vec<f32>>> {
-        let Some(encoder) = self.rna_encoder() else { return Ok(None) };
-        let tokenizer = self.run.rna_tokenizer(encoder).unwrap_or_else(|| encoder.tokenizer().clone());
-        let embedded = encoder.embed_with(&tokenizer, &[rna]).await?;
-        Ok(embedded.into_iter().next().map(|e| e.mean_embedding))
+    /// The RNA's mean embedding from its encoded hidden states (no second pass).
+    async fn rna_mean(&self, encoded: &EncodedTranscript) -> Result<Option<Vec<f32>>> {
+        let (Some(encoder), Some((tokens, embedding))) = (self.rna_encoder(), &encoded.rna) else { return Ok(None) };
+        encoder.mean_of(tokens, embedding).await.map(Some)
+    }
+
+    /// The alternate transcript's encoders' outputs: the reference's for a part the variant leaves
+    /// as it was, a new pass for one it changes.
+    fn encode_alternate(&self, reference: &ReferenceState, effect: &Effect) -> Result<EncodedTranscript> {
+        let inputs = self.inputs(&effect.rna, &effect.protein);
+        let mut encoded = reference.encoded.clone();
+        if effect.rna_changed(&reference.sequences) {
+            encoded.rna = inputs.rna.map(|rna| self.model.encode_part(Modality::Rna, rna, &self.run)).transpose()?;
+        }
+        if effect.protein_changed(&reference.sequences) {
+            encoded.protein =
+                inputs.protein.map(|p| self.model.encode_part(Modality::Protein, p, &self.run)).transpose()?;
+        }
+        Ok(encoded)
     }
 
     /// Scores one variant on every transcript. Its errors (a REF mismatch, a position off the
@@ -168,15 +197,19 @@ impl<'a> GeneScorer<'a> {
             let unchanged = !effect.in_window
                 && !effect.rna_changed(&reference.sequences)
                 && !effect.protein_changed(&reference.sequences);
+            let encoded = self.encode_alternate(reference, &effect).map_err(|e| {
+                if is_input_error(&e) {
+                    let reason = format!("transcript {}: the alternate cannot be read: {e}", transcript.id);
+                    Error::Variant { record: variant.label(), reason }
+                } else {
+                    e
+                }
+            })?;
             let prediction = if unchanged {
                 reference.prediction.clone()
             } else {
-                let inputs =
-                    IsoformerInputs { dna: None, rna: Some(&effect.rna), protein: self.protein_input(&effect.protein) };
-                self.model.predict_from(dna.0.clone(), &inputs, false, &self.run).await.map_err(|e| Error::Variant {
-                    record: variant.label(),
-                    reason: format!("transcript {}: the alternate does not predict: {e}", transcript.id),
-                })?
+                let inputs = self.inputs(&effect.rna, &effect.protein);
+                self.model.predict_encoded(dna.0.clone(), &encoded, &inputs).await?
             };
             let delta: Vec<f32> =
                 prediction.values.iter().zip(&reference.prediction.values).map(|(a, r)| a - r).collect();
@@ -184,7 +217,7 @@ impl<'a> GeneScorer<'a> {
                 .in_window
                 .then(|| track_delta(transcript, &edit, self.strand, &self.dna[&reference.window].1, &dna.1))
                 .flatten();
-            let (nt_cosine, nt_l2, nt_llr) = self.rna_scores(reference, &effect).await?;
+            let (nt_cosine, nt_l2, nt_llr) = self.rna_scores(reference, &effect, &encoded).await?;
             let esm_llr = self.esm_llr(reference, &effect).await?;
             predictions.push(prediction);
             scores.push(TranscriptScore {
@@ -215,23 +248,23 @@ impl<'a> GeneScorer<'a> {
         &self,
         reference: &ReferenceState,
         effect: &Effect,
+        encoded: &EncodedTranscript,
     ) -> Result<(Option<f32>, Option<f32>, Option<f32>)> {
-        let (Some(encoder), Some(reference_mean)) = (self.rna_encoder(), &reference.rna_mean) else {
+        let (Some(encoder), Some(reference_mean), Some((reference_tokens, _)), Some((tokens, _))) =
+            (self.rna_encoder(), &reference.rna_mean, &reference.encoded.rna, &encoded.rna)
+        else {
             return Ok((None, None, None));
         };
         if !effect.rna_changed(&reference.sequences) {
             return Ok((Some(1.0), Some(0.0), None));
         }
-        let Some(alternate_mean) = self.rna_mean(&effect.rna).await? else { return Ok((None, None, None)) };
+        let Some(alternate_mean) = self.rna_mean(encoded).await? else { return Ok((None, None, None)) };
         let dot: f64 = reference_mean.iter().zip(&alternate_mean).map(|(a, b)| *a as f64 * *b as f64).sum();
         let norm = |v: &[f32]| v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
         let l2 = reference_mean.iter().zip(&alternate_mean).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>().sqrt();
         let cosine = dot / (norm(reference_mean) * norm(&alternate_mean)).max(f64::MIN_POSITIVE);
-        let tokenizer = self.run.rna_tokenizer(encoder).unwrap_or_else(|| encoder.tokenizer().clone());
-        let llr = encoder
-            .masked_marginal(&tokenizer.encode(&reference.sequences.rna)?, &tokenizer.encode(&effect.rna)?)
-            .await
-            .or_else(no_head)?;
+        // Weights without the masked-LM head give the distances only.
+        let llr = if encoder.has_lm_head() { encoder.masked_marginal(reference_tokens, tokens).await? } else { None };
         Ok((Some(cosine as f32), Some(l2 as f32), llr))
     }
 
@@ -242,16 +275,22 @@ impl<'a> GeneScorer<'a> {
         else {
             return Ok(None);
         };
-        if effect.substitutions.is_empty() {
+        if effect.substitutions.is_empty() || !encoder.has_lm_head() {
             return Ok(None);
         }
-        protein_llr(encoder, protein, alternate).await.or_else(no_head)
+        protein_llr(encoder, protein, alternate).await
     }
 }
 
-/// A missing masked-LM head leaves the score empty rather than failing the variant.
-fn no_head(error: Error) -> Result<Option<f32>> {
-    if error.to_string().contains("no masked-LM head") { Ok(None) } else { Err(error) }
+/// Whether an error is about one record (the others can still be scored), not about the run
+/// (a device error, an abort).
+pub fn refuses_record(error: &Error) -> bool {
+    matches!(error, Error::Variant { .. } | Error::ReferenceMismatch { .. })
+}
+
+/// Errors of reading a sequence (a letter, a length), as opposed to running the model.
+fn is_input_error(error: &Error) -> bool {
+    matches!(error, Error::InvalidCharacter { .. } | Error::SequenceTooLong { .. } | Error::EmptySequence { .. })
 }
 
 /// ESM-2's masked marginal of `alternate` (same length as `protein`), on a window of the

@@ -3,10 +3,13 @@
 //! [`Error::code`]. No tensors here: the model side hands back plain vectors.
 
 pub mod loader;
+mod typescript;
+mod variants;
 
 use std::rc::Rc;
 
 use js_sys::{Array, Float32Array, Object, Promise, Reflect, Uint32Array};
+use tsify::Tsify;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -107,15 +110,19 @@ fn single_sequence(text: String, what: &str) -> Result<String, Error> {
 /// `predict` / `predictMany` options: `{ maxTokens?, crop?: "none" | "keep-start" | "keep-end"
 /// (RNA over maxTokens), cropDna?: "none" | "centre" (DNA over 196,608 bp), ambiguous?: "reject" |
 /// "as-n" (IUPAC codes in RNA and DNA) }`; the `signal` is taken off first.
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, Tsify)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PredictOptions {
+    #[tsify(optional)]
     max_tokens: Option<usize>,
     #[serde(default)]
+    #[tsify(optional, type = "RnaCrop")]
     crop: CropPolicy,
     #[serde(default)]
+    #[tsify(optional, type = "DnaCrop")]
     crop_dna: DnaCropPolicy,
     #[serde(default)]
+    #[tsify(optional, type = "Ambiguity")]
     ambiguous: AmbiguityPolicy,
 }
 
@@ -182,13 +189,16 @@ fn embedding_to_js(embedding: &Embedding) -> JsValue {
 /// `embedRna` options: `{ maxTokens?: number, crop?: "none" | "keep-start" | "keep-end",
 /// ambiguous?: "reject" | "as-n" }` (defaults: 2048 tokens with `<cls>`, an error when longer, an
 /// error on IUPAC ambiguity codes).
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, Tsify)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RnaOptions {
+    #[tsify(optional)]
     max_tokens: Option<usize>,
     #[serde(default)]
+    #[tsify(optional, type = "RnaCrop")]
     crop: CropPolicy,
     #[serde(default)]
+    #[tsify(optional, type = "Ambiguity")]
     ambiguous: AmbiguityPolicy,
 }
 
@@ -201,12 +211,14 @@ impl RnaOptions {
 
 /// `embedDna` options: `{ crop?: "none" | "centre", ambiguous?: "reject" | "as-n" }` (defaults:
 /// an error above 196,608 bp, an error on IUPAC ambiguity codes).
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, Tsify)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DnaOptions {
     #[serde(default)]
+    #[tsify(optional, type = "DnaCrop")]
     crop: DnaCropPolicy,
     #[serde(default)]
+    #[tsify(optional, type = "Ambiguity")]
     ambiguous: AmbiguityPolicy,
 }
 
@@ -215,13 +227,18 @@ struct DnaOptions {
 /// the end; several from one pass), ESM-2 and NT-v2 only; `pooling` (default mean) applies to it.
 /// Also how the sequence is read: `maxTokens` (RNA), `crop` (RNA: `"none" | "keep-start" |
 /// "keep-end"`; DNA: `"none" | "centre"`), `ambiguous` (RNA, DNA: `"reject" | "as-n"`).
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, Tsify)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct EmbedOptions {
+    #[tsify(optional, type = "number | number[]")]
     layer: Option<OneOrMany>,
+    #[tsify(optional, type = "Pooling")]
     pooling: Option<Pooling>,
+    #[tsify(optional)]
     max_tokens: Option<usize>,
+    #[tsify(optional, type = "RnaCrop | DnaCrop")]
     crop: Option<String>,
+    #[tsify(optional, type = "Ambiguity")]
     ambiguous: Option<AmbiguityPolicy>,
 }
 
@@ -355,7 +372,10 @@ impl EncoderModel {
     /// Fetches `<baseUrl>/manifest.json` and its shards (each verified by SHA-256 and uploaded as
     /// it arrives), builds the encoder on WebGPU and runs one warm-up pass. `options`: `{ fetch?,
     /// onProgress? }` (src/web/loader.rs), `device` and `fusion` ([`LoadOptions`]).
-    pub async fn load(base_url: String, options: JsValue) -> Result<EncoderModel, JsValue> {
+    pub async fn load(
+        base_url: String,
+        #[wasm_bindgen(unchecked_param_type = "LoadOptions & LoaderHooks | undefined")] options: JsValue,
+    ) -> Result<EncoderModel, JsValue> {
         Self::load_inner(&base_url, &options).await.map_err(|e| to_js_error(&e))
     }
 
@@ -389,14 +409,18 @@ impl EncoderModel {
 
     /// Resolves to `{ data: Float32Array, shape: [L, D], tokens: Uint32Array, meanEmbedding: Float32Array }`;
     /// rejects with code `WRONG_MODALITY` if the weights are not ESM-2.
-    #[wasm_bindgen(js_name = embedProtein)]
+    #[wasm_bindgen(js_name = embedProtein, unchecked_return_type = "Promise<Embedding>")]
     pub fn embed_protein(&self, sequence: String) -> Promise {
         embed_one(&self.loaded, sequence, Modality::Protein, None)
     }
 
     /// Like `embedProtein`, for RNA on NT-v2 weights; `options` as [`RnaOptions`] describes.
-    #[wasm_bindgen(js_name = embedRna)]
-    pub fn embed_rna(&self, sequence: String, options: JsValue) -> Promise {
+    #[wasm_bindgen(js_name = embedRna, unchecked_return_type = "Promise<Embedding>")]
+    pub fn embed_rna(
+        &self,
+        sequence: String,
+        #[wasm_bindgen(unchecked_param_type = "RnaOptions | undefined")] options: JsValue,
+    ) -> Promise {
         match options_from_js::<RnaOptions>(options, "embedRna").map(|o| o.tokenizer()) {
             Ok(tokenizer) => embed_one(&self.loaded, sequence, Modality::Rna, Some(tokenizer)),
             Err(error) => Promise::reject(&to_js_error(&error)),
@@ -405,8 +429,12 @@ impl EncoderModel {
 
     /// Resolves to `{ data: Float32Array, shape: [896, 3072], meanEmbedding, bases, tracks: { human?:
     /// { data, shape }, mouse?: … } }` on Enformer weights; shorter DNA is N-padded around its centre.
-    #[wasm_bindgen(js_name = embedDna)]
-    pub fn embed_dna(&self, sequence: String, options: JsValue) -> Promise {
+    #[wasm_bindgen(js_name = embedDna, unchecked_return_type = "Promise<DnaEmbedding>")]
+    pub fn embed_dna(
+        &self,
+        sequence: String,
+        #[wasm_bindgen(unchecked_param_type = "DnaOptions | undefined")] options: JsValue,
+    ) -> Promise {
         let Loaded::Dna(encoder) = &self.loaded else {
             let loaded = self.modality();
             return Promise::reject(&to_js_error(&Error::WrongModality { requested: Modality::Dna, loaded }));
@@ -430,7 +458,7 @@ impl EncoderModel {
 
     /// `{ modality: "protein" | "rna" | "dna", device, randomWeights, hiddenSize, layers, maxLength }`;
     /// `maxLength` is residues for proteins, tokens (with `<cls>`) for RNA, base pairs for DNA.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "EncoderInfo")]
     pub fn info(&self) -> JsValue {
         let object = Object::new();
         let (device, random, hidden, layers, max_length) = match &self.loaded {
@@ -472,11 +500,13 @@ impl EncoderModel {
 
 /// `IsoformerModel.load` argument: the weight directories of the parts (`rna` and `protein` may be
 /// left out; predictions then cannot use that modality).
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Tsify)]
 #[serde(deny_unknown_fields)]
 struct IsoformerUrls {
     dna: String,
+    #[tsify(optional)]
     rna: Option<String>,
+    #[tsify(optional)]
     protein: Option<String>,
     aggregator: String,
 }
@@ -556,14 +586,18 @@ impl PartSource for FetchedParts<'_> {
 /// `fetch` and `onProgress` hooks (src/web/loader.rs): `device` — `"auto"` (default: WebGPU, else
 /// the CPU), `"webgpu"`, `"cpu"`; `fusion: false` runs every GPU operation as its own kernel
 /// (diagnosis); and for `IsoformerModel.load`, `modalities` and `lowMemory`.
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, Tsify)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct LoadOptions {
     #[serde(default)]
+    #[tsify(optional, type = "\"auto\" | \"webgpu\" | \"cpu\"")]
     device: backend::BrowserDevice,
+    #[tsify(optional)]
     fusion: Option<bool>,
+    #[tsify(optional, type = "(\"rna\" | \"protein\")[]")]
     modalities: Option<Vec<Part>>,
     #[serde(default)]
+    #[tsify(optional)]
     low_memory: bool,
 }
 
@@ -600,11 +634,14 @@ async fn part_urls(base: &str, modalities: Option<&Vec<Part>>, loader: &Loader) 
 }
 
 /// `predict` argument: any non-empty subset of the three sequences.
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, Tsify)]
 #[serde(deny_unknown_fields)]
 struct PredictInputs {
+    #[tsify(optional)]
     dna: Option<String>,
+    #[tsify(optional)]
     rna: Option<String>,
+    #[tsify(optional)]
     protein: Option<String>,
 }
 
@@ -625,18 +662,21 @@ impl PredictInputs {
 }
 
 /// `predictMany` argument: one DNA window and its gene's transcripts.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Tsify)]
 #[serde(deny_unknown_fields)]
 struct ManyInputs {
+    #[tsify(optional)]
     dna: Option<String>,
     transcripts: Vec<TranscriptInput>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Tsify)]
 #[serde(deny_unknown_fields)]
 struct TranscriptInput {
     id: String,
+    #[tsify(optional)]
     rna: Option<String>,
+    #[tsify(optional)]
     protein: Option<String>,
 }
 
@@ -714,7 +754,10 @@ impl IsoformerModel {
     /// Only the parts needed are fetched. `options.lowMemory: true` fetches nothing now and runs
     /// each prediction one part at a time (peak GPU memory: the largest part). Also `options.fetch` and `options.onProgress` as for
     /// `EncoderModel.load` (the total is announced once every manifest is read).
-    pub async fn load(source: JsValue, options: JsValue) -> Result<IsoformerModel, JsValue> {
+    pub async fn load(
+        #[wasm_bindgen(unchecked_param_type = "string | IsoformerUrls")] source: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "LoadOptions & LoaderHooks | undefined")] options: JsValue,
+    ) -> Result<IsoformerModel, JsValue> {
         Self::load_inner(source, options).await.map_err(|e| to_js_error(&e))
     }
 
@@ -747,7 +790,7 @@ impl IsoformerModel {
     }
 
     /// The modalities this model reads (`"dna"` always: absent DNA is read as N).
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "Modality[]")]
     pub fn modalities(&self) -> JsValue {
         let modalities = match &self.model {
             Held::Whole(model) => model.modalities(),
@@ -763,7 +806,7 @@ impl IsoformerModel {
 
     /// `{ device, lowMemory, randomWeights }` (`randomWeights` is known once parts are loaded:
     /// `null` in low-memory mode; every prediction says it).
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "IsoformerInfo")]
     pub fn info(&self) -> JsValue {
         let object = Object::new();
         let (device, low_memory, random) = match &self.model {
@@ -781,7 +824,13 @@ impl IsoformerModel {
     /// `embedDna`. In low-memory mode only that part is fetched (through the fetch hook) and freed after.
     /// `sequence`: plain, or FASTA text with one record. `options` as [`EmbedOptions`] describes
     /// (hidden states of chosen layers, pooled; how the sequence is read), and `signal`.
-    pub fn embed(&self, modality: JsValue, sequence: String, options: JsValue) -> Promise {
+    #[wasm_bindgen(unchecked_return_type = "Promise<Embedding | DnaEmbedding | LayerEmbeddings>")]
+    pub fn embed(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Modality")] modality: JsValue,
+        sequence: String,
+        #[wasm_bindgen(unchecked_param_type = "EmbedOptions & CallOptions | undefined")] options: JsValue,
+    ) -> Promise {
         let held = self.model.clone();
         let modality = serde_wasm_bindgen::from_value::<Modality>(modality).map_err(|e| {
             Error::InvalidArgument(format!("embed: modality {e}; expected \"dna\", \"rna\" or \"protein\""))
@@ -826,7 +875,12 @@ impl IsoformerModel {
     /// `{ tissues: string[30], values: Float32Array, units, randomWeights, modalities, stages }`.
     /// `options` as [`PredictOptions`] describes, and `signal`: aborting it stops the prediction at
     /// its next stage, Enformer window or layer (rejects with `ABORTED`; the model stays usable).
-    pub fn predict(&self, inputs: JsValue, options: JsValue) -> Promise {
+    #[wasm_bindgen(unchecked_return_type = "Promise<Prediction>")]
+    pub fn predict(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PredictInputs")] inputs: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "PredictOptions & CallOptions | undefined")] options: JsValue,
+    ) -> Promise {
         let held = self.model.clone();
         let parsed = from_js::<PredictInputs>(inputs, "predict");
         let options = call_options::<PredictOptions>(&options, "predict", &[]);
@@ -855,8 +909,12 @@ impl IsoformerModel {
     /// transcript). Every transcript is checked before anything runs; an error names its
     /// transcript (`error.transcript`). `options`: as `predict`'s, with `signal` and
     /// `onResult(index, result)`, called as each transcript's prediction is ready.
-    #[wasm_bindgen(js_name = predictMany)]
-    pub fn predict_many(&self, input: JsValue, options: JsValue) -> Promise {
+    #[wasm_bindgen(js_name = predictMany, unchecked_return_type = "Promise<Prediction[]>")]
+    pub fn predict_many(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ManyInputs")] input: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "PredictManyOptions | undefined")] options: JsValue,
+    ) -> Promise {
         let held = self.model.clone();
         let parsed = from_js::<ManyInputs>(input, "predictMany");
         let options = call_options::<PredictOptions>(&options, "predictMany", &["onResult"]);
@@ -910,6 +968,35 @@ impl IsoformerModel {
                 }
             }
             Ok(results.into())
+        })
+    }
+
+    /// A gene's variants scored on every transcript: `input` `{ annotation: { genbank } | { gff,
+    /// fasta }, vcf, gene?, windowStrand? }` → `{ tissues, randomWeights, transcripts (each with
+    /// its reference prediction), variants, errors }`. A bad VCF record is an entry of `errors`
+    /// (and of `onResult`) naming it, and the others are scored; `options`: as `predict`'s, with
+    /// `signal` and `onResult(index, entry, total)`. Needs the whole model (not `lowMemory`).
+    #[wasm_bindgen(js_name = scoreVariants, unchecked_return_type = "Promise<VariantScores>")]
+    pub fn score_variants(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "VariantsInput")] input: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ScoreVariantsOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        let held = self.model.clone();
+        let parsed = from_js::<variants::VariantsInput>(input, "scoreVariants");
+        let options = call_options::<PredictOptions>(&options, "scoreVariants", &["onResult"]);
+        future_to_promise(async move {
+            let run = async {
+                let (options, cancel, extra) = options?;
+                let on_result = extra[0].dyn_ref::<js_sys::Function>().cloned();
+                let Held::Whole(model) = held else {
+                    return Err(Error::InvalidArgument(
+                        "scoreVariants needs the whole model in memory (load it without lowMemory)".into(),
+                    ));
+                };
+                variants::score_variants(&model, parsed?, options.run_options(cancel), on_result).await
+            };
+            run.await.map_err(|e| to_js_error(&e))
         })
     }
 }

@@ -9,21 +9,19 @@
 //   3b. every TP73 isoform against the gene's window: an isoforms × tissues heatmap equal to the
 //      CLI's batch, sorted by a tissue on a click, downloaded as TSV; the chart and the heatmap
 //      at 1,280 and 390 px (screenshots);
+//   3c. variant effects: the TP73 example annotation and typed VCF lines scored in the page (the
+//      variant table, a refused record, the Δ heatmap equal to the CLI's `variants`, the TSV);
 //   4. embeddings of the three inputs; reloading the model keeps what was typed;
 //   5. privacy: weights on another site are refused, the CSP blocks a connection to another origin,
 //      and no request made after the model loaded carries any piece of the sequences (nor goes
 //      anywhere but this site).
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import assert from "node:assert/strict";
-import { launchChromium, maxRelativeDifference, newPage, staticServer } from "./harness.mjs";
+import { launchChromium, maxRelativeDifference, newPage, staticServer, testPaths } from "./harness.mjs";
 
-const site = resolve(process.argv[2] ?? "www/dist");
-const root = resolve(import.meta.dirname, "../..");
-const cli = resolve(root, "target/release/isoformer");
-const outDir = resolve(root, "target/e2e");
-mkdirSync(outDir, { recursive: true });
+const { site, root, cli, outDir } = testPaths();
 
 // The native CLI's prediction on the same weights and inputs (sequences passed as @files).
 function nativePrediction(inputs) {
@@ -157,6 +155,48 @@ try {
   await page.setViewportSize({ width: 1100, height: 1800 });
   await page.selectOption("#example", "0");
 
+  // 3c. Variant effects: the TP73 example annotation (fetched from the site) and VCF lines typed
+  //     here, scored in the page on every TP73 isoform: the variant table with a refused record,
+  //     the isoforms × tissues Δ heatmap equal to the CLI's `variants` on the same files, the TSV.
+  const vcfText = "chr1\t3727663\tmissense_snv\tG\tA\nchr1\t3697516\tref_mismatch\tA\tG\n";
+  assert.match(await page.inputValue("#vcf"), /missense_snv/, "the example VCF lines are filled in");
+  await page.fill("#vcf", vcfText);
+  await page.click("#score-variants");
+  await page.waitForFunction(() => document.getElementById("status").textContent === "Done." || document.getElementById("status").className === "error", null, { timeout: 1_800_000 });
+  assert.equal(await page.locator("#status").textContent(), "Done.");
+  const variantRows = await page.locator("#variant-table tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  assert.equal(variantRows.length, 2);
+  assert.equal(variantRows[0][0], "missense_snv");
+  assert.match(variantRows[0][3], /missense_variant \(15\)/);
+  assert.match(variantRows[1][0], /^REF_MISMATCH: VCF record 2/);
+  assert.match(await page.locator("#variant-summary").textContent(), /1 variants on 15 isoforms, 1 records refused.*RANDOM WEIGHTS/);
+  const deltaRows = await page.evaluate(() => [...document.querySelectorAll("#variant-heatmap tbody tr")].map((tr) => ({ id: tr.dataset.id, values: [...tr.querySelectorAll("td")].map((td) => Number(td.dataset.value)) })));
+  assert.equal(deltaRows.length, 15);
+  const vcfFile = resolve(outDir, "typed.vcf");
+  writeFileSync(vcfFile, vcfText);
+  const scoresTsv = resolve(outDir, "variants.tsv");
+  execFileSync(cli, ["variants", "--weights", resolve(root, "weights/isoformer-tiny-random"), "--annotation", resolve(root, "data/gentle_rs/tp73.ncbi.gb"), "--vcf", vcfFile, "--gene", "TP73", "--out", scoresTsv], { stdio: "ignore" });
+  const scoreLines = readFileSync(scoresTsv, "utf8").trim().split("\n").filter((l) => !l.startsWith("#")).map((l) => l.split("\t"));
+  const deltaColumn = scoreLines[0].indexOf("delta:Adipose Tissue");
+  const nativeDelta = new Map(scoreLines.slice(1).filter((r) => r[0]).map((r) => [r[5], r.slice(deltaColumn, deltaColumn + 30).map(Number)]));
+  const predictionScale = Math.max(...[...native.values()].flat().map(Math.abs));
+  let deltaWorst = 0;
+  for (const row of deltaRows) {
+    const expected = nativeDelta.get(row.id);
+    assert.ok(expected, `the CLI scored ${row.id}`);
+    for (const [i, value] of row.values.entries()) deltaWorst = Math.max(deltaWorst, Math.abs(value - expected[i]) / predictionScale);
+  }
+  assert.ok(deltaWorst <= 1e-4, `variant Δ: the page and the CLI differ by ${deltaWorst} of the predictions' scale`);
+  const [savedScores] = await Promise.all([page.waitForEvent("download"), page.click("#variant-tsv")]);
+  const scoreTsv = readFileSync(await savedScores.path(), "utf8").trim().split("\n");
+  assert.equal(scoreTsv.length, 1 + 15);
+  await page.locator("#variants-section").screenshot({ path: resolve(outDir, "variants.png") });
+  await page.setViewportSize({ width: 390, height: 844 });
+  const narrowVariants = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(narrowVariants <= 0, `the variant view scrolls the page sideways by ${narrowVariants} px at 390`);
+  await page.locator("#variants-section").screenshot({ path: resolve(outDir, "variants-390.png") });
+  await page.setViewportSize({ width: 1100, height: 1800 });
+
   // 4. Embeddings, and the typed text kept across a model reload.
   await page.click("#embed");
   await page.waitForFunction(() => document.querySelectorAll("#embedding-table tbody tr").length === 3 && document.getElementById("status").textContent === "Done.", null, { timeout: 600_000 });
@@ -207,7 +247,7 @@ try {
   }));
   assert.equal(violated, "connect-src");
   const later = [...server.requests.slice(afterLoad.server).map((r) => ({ url: r.url, body: r.body })), ...pageRequests.slice(afterLoad.page)];
-  const pieces = [...windows(inputs.dna.slice(0, 4000)), ...windows(inputs.rna), ...windows(inputs.protein), ...windows(protein), "MKTAYIAKQRQ"];
+  const pieces = [...windows(inputs.dna.slice(0, 4000)), ...windows(inputs.rna), ...windows(inputs.protein), ...windows(protein), "MKTAYIAKQRQ", "3727663", "MISSENSE_SNV", "REF_MISMATCH"];
   for (const request of later) {
     const text = decodeURIComponent(`${request.url} ${request.body}`).toUpperCase();
     for (const piece of pieces) assert.ok(!text.includes(piece), `a request carries sequence data: ${request.url}`);

@@ -1,6 +1,7 @@
 // What the browser tests share: a static file server that records every request, and Debian's
 // headless Chromium through playwright-core (no browser download).
 import { createServer } from "node:http";
+import { mkdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -65,4 +66,16 @@ export const blankPage = (title) => (request, response) => Boolean(response.writ
 export function maxRelativeDifference(values, reference) {
   const scale = Math.max(...Array.from(reference, Math.abs));
   return Math.max(...Array.from(values, (v, i) => Math.abs(v - reference[i]))) / scale;
+}
+
+/**
+ * Where a test comparing the page with the native CLI works: the site (the script's first
+ * argument, www/dist by default), the repository, the release CLI, and target/e2e (created) for
+ * the files it writes.
+ */
+export function testPaths() {
+  const root = resolve(import.meta.dirname, "../..");
+  const outDir = resolve(root, "target/e2e");
+  mkdirSync(outDir, { recursive: true });
+  return { site: resolve(process.argv[2] ?? "www/dist"), root, cli: resolve(root, "target/release/isoformer"), outDir };
 }

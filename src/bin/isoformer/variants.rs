@@ -11,7 +11,7 @@ use clap::ValueEnum;
 use isoformer::models::isoformer::{Isoformer, RunOptions, TISSUES};
 use isoformer::runtime::backend;
 use isoformer::variants::score::{GeneScorer, VariantScore};
-use isoformer::variants::{Annotation, WindowStrand, protein_llr, read_vcf};
+use isoformer::variants::{Annotation, WindowStrand, protein_llr, read_vcf, refuses_record};
 use isoformer::weights::{self, Part};
 use isoformer::{AmbiguityPolicy, CropPolicy, Error, Modality, Result, SequenceEncoder};
 use sha2::{Digest, Sha256};
@@ -122,6 +122,7 @@ pub fn run(args: &VariantsArgs) -> Result<()> {
                 scored += 1;
                 output.write(&score)?;
             }
+            Err(error) if !refuses_record(&error) => return Err(error),
             Err(error) => {
                 failed += 1;
                 progress.suspend(|| eprintln!("error[{}]: {error}", error.code()));

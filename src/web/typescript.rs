@@ -1,0 +1,116 @@
+//! TypeScript declarations for what the wasm surface hands back (built by hand as JS objects in
+//! src/web/mod.rs and src/web/variants.rs) and for the option shapes that are not data: the option
+//! and input structs declare themselves (tsify), and each exported method names its types
+//! (`unchecked_param_type` / `unchecked_return_type`), so pkg/isoformer.d.ts has no `any`.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const DECLARATIONS: &str = r#"
+export type Modality = "dna" | "rna" | "protein";
+export type RnaCrop = "none" | "keep-start" | "keep-end";
+export type DnaCrop = "none" | "centre" | "center";
+export type Ambiguity = "reject" | "as-n";
+export type Pooling = "cls" | "mean" | "none";
+
+/** Every call's cancellation. */
+export interface CallOptions { signal?: AbortSignal }
+
+/** The loaders' hooks (src/web/loader.rs). */
+export interface LoaderHooks {
+  fetch?: (url: string, expected?: { name: string; bytes: number; sha256: string }) => Promise<ArrayBuffer | Uint8Array>;
+  onProgress?: (event: LoaderEvent) => void;
+}
+export interface LoaderEvent {
+  stage: "manifest" | "download" | "verify" | "upload" | "warm-up" | "ready";
+  loaded: number;
+  total: number;
+  file?: string;
+  fileBytes?: number;
+}
+
+export interface Embedding { data: Float32Array; shape: [number, number]; tokens: Uint32Array; meanEmbedding: Float32Array }
+export interface DnaEmbedding {
+  data: Float32Array;
+  shape: [number, number];
+  meanEmbedding: Float32Array;
+  bases: number;
+  tracks: { [head: string]: { data: Float32Array; shape: [number, number] } };
+}
+export interface LayerEmbeddings {
+  tokens: Uint32Array;
+  pooling: Pooling;
+  layers: { layer: number; index: number; shape: number[]; data: Float32Array }[];
+}
+export interface EncoderInfo { modality: Modality; device: string; randomWeights: boolean; hiddenSize: number; layers: number; maxLength: number }
+export interface IsoformerInfo { device: string; lowMemory: boolean; randomWeights: boolean | null }
+
+export interface Prediction {
+  tissues: string[];
+  values: Float32Array;
+  units: string;
+  randomWeights: boolean;
+  modalities: Modality[];
+  stages: { [stage: string]: number };
+  /** predictMany: the transcript's id. */
+  id?: string;
+}
+export interface PredictManyOptions extends PredictOptions, CallOptions {
+  onResult?: (index: number, result: Prediction) => void;
+}
+
+export interface ScoreVariantsOptions extends PredictOptions, CallOptions {
+  onResult?: (index: number, entry: VariantScore | { error: VariantError }, total: number) => void;
+}
+/** A VCF record refused (the others are still scored). */
+export interface VariantError {
+  /** The record's place among the VCF's alleles. */
+  index: number;
+  code: "INVALID_VARIANT" | "REF_MISMATCH";
+  message: string;
+}
+/** Enformer's track Δ around the variant's 128-bp bin (±1 bin), per head. */
+export interface TrackDelta { bin: number; heads: { [head: string]: number[] } }
+/** One variant on one transcript isoform. */
+export interface TranscriptScore {
+  transcript: string;
+  gene: string;
+  /** Sequence Ontology terms, as VEP names them (missense_variant, splice_donor_variant, …). */
+  consequences: string[];
+  /** `R248W`, `R248*`, `R248fs`, `=` …, for coding changes. */
+  proteinChange: string | null;
+  /** Whether the variant lies in this transcript's 196,608-bp DNA window. */
+  inWindow: boolean;
+  /** IsoFormer alt − ref per tissue (the order of `tissues`). */
+  delta: number[];
+  /** The change of this isoform's share of the gene's predicted expression per tissue. */
+  shareDelta: (number | null)[];
+  /** ESM-2's masked marginal, log p(alt) − log p(ref), summed over substituted residues (missense only). */
+  esmLlr: number | null;
+  /** NT-v2: cosine similarity and L2 distance of the transcript's mean embeddings, masked marginal of the changed 6-mers. */
+  ntCosine: number | null;
+  ntL2: number | null;
+  ntLlr: number | null;
+  /** When the weights carry heads and the variant lies in the bins they predict. */
+  enformer: TrackDelta | null;
+}
+/** One VCF allele scored on every transcript. */
+export interface VariantScore {
+  /** The VCF data line (1-based). */
+  record: number;
+  id: string;
+  chrom: string;
+  position: number;
+  reference: string;
+  alternate: string;
+  transcripts: TranscriptScore[];
+}
+export interface VariantScores {
+  tissues: string[];
+  randomWeights: boolean;
+  /** The gene's transcripts, each with its reference prediction. */
+  transcripts: { id: string; gene: string; kind: string; strand: "+" | "-"; proteinId: string | null; reference: number[] }[];
+  variants: VariantScore[];
+  errors: VariantError[];
+}
+"#;
