@@ -2,7 +2,8 @@
 //! of DOC2B's GFF3/GTF equal Biopython's splicing and translation; the VCF records of
 //! tests/fixtures/variants/tp73.vcf get their constructed consequence and Biopython's alternate
 //! RNA and protein; ESM-2's masked marginal equals transformers' `EsmForMaskedLM` on the random
-//! ESM-2 8M model; IsoFormer's Δ equals two separate predictions (tiny random weights, CPU).
+//! ESM-2 8M model; IsoFormer's Δ equals two separate predictions, and NT-v2's and ESM-2's
+//! zero-shot scores their PyTorch references (tiny random weights, CPU).
 #![cfg(not(target_arch = "wasm32"))]
 
 mod support;
@@ -305,6 +306,21 @@ fn isoformer_delta_equals_two_separate_predictions() {
         assert!(scored.nt_cosine.is_some_and(|c| c < 1.0) == (alternate_rna != rna));
         assert!(scored.nt_llr.is_some() == (alternate_rna != rna), "{}: NT-v2's masked marginal", transcript.id);
     }
+    // The zero-shot scores against their references (the same tiny NT-v2 and ESM-2 in
+    // nt_reference.py and transformers' EsmForMaskedLM, tests/fixtures/variant_fixtures.py).
+    let expected = fixture("variants/tp73_variants.json")["missense_scores"].clone();
+    let tap73 = score.transcripts.iter().find(|t| t.transcript == "NM_005427.4").unwrap();
+    for (name, ours, tolerance) in [
+        ("nt_cosine", tap73.nt_cosine, 1e-5),
+        ("nt_l2", tap73.nt_l2, 1e-5),
+        ("nt_llr", tap73.nt_llr, 1e-4),
+        ("esm_llr", tap73.esm_llr, 1e-4),
+    ] {
+        let theirs = expected[name].as_f64().unwrap() as f32;
+        let ours = ours.unwrap_or_else(|| panic!("{name}: a score"));
+        println!("{name}: ours {ours:.7}, reference {theirs:.7}");
+        assert!((ours - theirs).abs() <= tolerance, "{name}: {ours} vs the reference {theirs}");
+    }
     // Shares: the isoforms' share changes sum to 0 in every tissue where they are defined.
     for tissue in 0..score.transcripts[0].share_delta.len() {
         let shares: Option<Vec<f32>> = score.transcripts.iter().map(|t| t.share_delta[tissue]).collect();
@@ -319,6 +335,17 @@ fn isoformer_delta_equals_two_separate_predictions() {
     let tracks = by_id["NM_001126240.3"].enformer.as_ref().expect("ΔNp73's window predicts the variant's bin");
     assert_eq!(tracks.heads.keys().collect::<Vec<_>>(), ["human", "mouse"]);
     assert!(tracks.largest().is_some_and(|(_, d)| d != 0.0));
+    // … equal to enformer-pytorch's on the same two windows.
+    let reference = &expected["enformer"];
+    assert_eq!(tracks.bin as u64, reference["bin"].as_u64().unwrap());
+    for (head, deltas) in &tracks.heads {
+        let theirs: Vec<f32> =
+            reference["heads"][head].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        let worst = deltas.iter().zip(&theirs).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        println!("enformer {head}: max |ours − enformer-pytorch| = {worst:.2e}");
+        assert_eq!(deltas.len(), theirs.len());
+        assert!(worst <= 1e-4, "enformer {head}: track Δ differs from enformer-pytorch's by {worst}");
+    }
 }
 
 #[test]

@@ -250,11 +250,6 @@ export declare class IsoFormer {
   /** Frees the GPU memory and ends the worker. */
   dispose(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
-  /** Hooks for testing an application's recovery; not part of the stable API. */
-  static readonly testing: {
-    /** Destroys the model's GPU device, as a driver reset would: later calls reject with DEVICE_LOST. */
-    loseDevice(model: IsoFormer): Promise<null>;
-  };
 }
 
 export { cachedFetch, listCachedWeights, deleteCachedWeights, CACHE_NAME } from "./weights-cache.js";

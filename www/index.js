@@ -171,7 +171,8 @@ function checkSequences(call, inputs, keys) {
   for (const [key, value] of Object.entries(inputs)) if (value !== undefined && typeof value !== "string") throw invalid(`${call}: ${key} must be a string`);
 }
 
-const LOSE_DEVICE = Symbol("isoformer-web.loseDevice");
+// The test hook's key, shared with testing.js through the global symbol registry (not exported here).
+const LOSE_DEVICE = Symbol.for("isoformer-web.loseDevice");
 
 /** IsoFormer running in its own worker. Create with `IsoFormer.load`. */
 export class IsoFormer {
@@ -402,7 +403,7 @@ export class IsoFormer {
   }
 
   // Testing hook, not public API: destroys the GPU device as a driver reset would (later calls
-  // reject with DEVICE_LOST). Reached through `IsoFormer.testing.loseDevice(model)`.
+  // reject with DEVICE_LOST). Reached through `loseDevice(model)` of "isoformer-web/testing".
   [LOSE_DEVICE]() {
     return this.#request("lose-device", {});
   }
@@ -428,12 +429,6 @@ export class IsoFormer {
 }
 
 if (Symbol.asyncDispose) IsoFormer.prototype[Symbol.asyncDispose] = IsoFormer.prototype.dispose;
-
-/** Hooks for testing an application's recovery; not part of the stable API. */
-IsoFormer.testing = Object.freeze({
-  /** Destroys the model's GPU device, as a driver reset would: later calls reject with DEVICE_LOST. */
-  loseDevice: (model) => model[LOSE_DEVICE](),
-});
 
 const LOAD_TOKEN = Symbol("IsoFormer.load");
 

@@ -102,8 +102,9 @@ try {
       unknownOption: await codeOf(model.embed("protein", protein, { layers: 1 })),
     };
     const info = model.info;
-    const hookPublic = "simulateDeviceLoss" in model;
-    await IsoFormer.testing.loseDevice(model).catch(() => {});
+    const hookPublic = "simulateDeviceLoss" in model || "testing" in IsoFormer;
+    const { loseDevice } = await import("/testing.js");
+    await loseDevice(model).catch(() => {});
     const lost = await model.predict({ protein }).then(() => "resolved", (e) => e.code);
     // The fresh load takes the parts' own URLs (no RNA part): the other form of `weights`.
     const again = await IsoFormer.load({ weights: { dna: `${weights}dna/`, protein: `${weights}protein/`, aggregator: `${weights}aggregator/` } });
@@ -130,7 +131,7 @@ try {
   assert.deepEqual(main.badEvents, [], "every progress event has finite loaded ≤ total, status, progress 0–100, a download's file");
   assert.equal(main.lastProgress, 100);
   assert.ok(main.progressNeverFalls, "progress never goes back");
-  assert.equal(main.hookPublic, false, "the device-loss hook is not a method of the model");
+  assert.equal(main.hookPublic, false, "the device-loss hook is neither a method of the model nor on IsoFormer (it is isoformer-web/testing)");
   assert.equal(main.proteinOnly.tissues.length, 30);
   assert.equal(main.proteinOnly.values.length, 30);
   assert.ok(main.proteinOnly.isFloat32 && main.proteinOnly.random && main.proteinOnly.values.every(Number.isFinite));

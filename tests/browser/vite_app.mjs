@@ -17,8 +17,9 @@ import { blankPage, launchChromium, newPage, staticServer } from "./harness.mjs"
 const VITE = "8.3.8";
 const TYPESCRIPT = "5.9.3";
 // The published module, gzipped (what a page downloads): 5.13 MB (zlib level 9) on 2026-12-02 after
-// wasm-opt -Oz (20.7 MB raw; 6.26 MB gzipped without wasm-opt). The issue's goal is 2.5 MB; the
-// budget is the measurement plus 5 %, so growth fails here while the gap is worked on.
+// wasm-opt -Oz (20.7 MB raw; 6.26 MB gzipped without wasm-opt); 5.24 MB with variant scoring and the
+// typed surface. The issue's goal is 2.5 MB (three quarters of the code is Burn's and CubeCL's GPU
+// stack: BENCHMARKS.md); the budget, set from the first measurement, makes growth fail here.
 const WASM_GZIP_BUDGET = 5_350_000;
 const site = resolve(process.argv[2] ?? "www/dist");
 const root = resolve(import.meta.dirname, "../..");
@@ -31,7 +32,7 @@ rmSync(work, { recursive: true, force: true });
 mkdirSync(app, { recursive: true });
 const [packed] = JSON.parse(npm(["pack", site, "--pack-destination", work, "--json"], root));
 const files = packed.files.map((f) => f.path).sort();
-assert.deepEqual(files, ["README.md", "index.d.ts", "index.js", "package.json", "pkg/isoformer.d.ts", "pkg/isoformer.js", "pkg/isoformer_bg.wasm", "weights-cache.d.ts", "weights-cache.js", "worker.js"]);
+assert.deepEqual(files, ["README.md", "index.d.ts", "index.js", "package.json", "pkg/isoformer.d.ts", "pkg/isoformer.js", "pkg/isoformer_bg.wasm", "testing.d.ts", "testing.js", "weights-cache.d.ts", "weights-cache.js", "worker.js"]);
 const wasm = readFileSync(resolve(site, "pkg/isoformer_bg.wasm"));
 const gzipped = gzipSync(wasm, { level: 9 }).length;
 // (The development module, 6.26 MB gzipped, is over it too: packing it instead of `make dist`'s fails.)

@@ -3,6 +3,7 @@
 // wasm/) as an application sees them. Each `@ts-expect-error` fails the check if the line it
 // guards type-checks, so an `any` where a type should be is caught.
 import { IsoFormer, type Prediction, type VariantScores } from "isoformer-web";
+import { loseDevice } from "isoformer-web/testing";
 import type { IsoformerModel, PredictOptions, VariantsInput, Prediction as WasmPrediction } from "./wasm/isoformer.js";
 
 export async function application(): Promise<number> {
@@ -17,6 +18,9 @@ export async function application(): Promise<number> {
   await model.predict({ protein: "MKT" }, { crop: "middle" });
   // @ts-expect-error: an annotation is GenBank text, or GFF text with its FASTA
   await model.scoreVariants({ annotation: { gff: "##gff-version 3" }, variants: "" });
+  await loseDevice(model);
+  // @ts-expect-error: the test hook is not on the API's class
+  IsoFormer.testing;
   return prediction.values.length + scores.variants.length;
 }
 
