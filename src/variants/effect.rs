@@ -139,14 +139,16 @@ fn classify(transcript: &Transcript, reference: &Reference, edit: &Edit, start_l
     let mut splice_region = false;
     for pair in transcript.exons.windows(2) {
         let (a, b) = (pair[0].end, pair[1].start);
-        let (donor, acceptor) = if forward { (a..a + 2, b - 2..b) } else { (b - 2..b, a..a + 2) };
+        // (Saturating: adjacent or overlapping exons, as a malformed annotation may give, leave empty ranges.)
+        let (donor, acceptor) =
+            if forward { (a..a + 2, b.saturating_sub(2)..b) } else { (b.saturating_sub(2)..b, a..a + 2) };
         if overlaps(donor) {
             terms.push("splice_donor_variant");
         }
         if overlaps(acceptor) {
             terms.push("splice_acceptor_variant");
         }
-        splice_region |= [a.saturating_sub(3)..a, b..b + 3, a + 2..a + 8, b.saturating_sub(8)..b - 2]
+        splice_region |= [a.saturating_sub(3)..a, b..b + 3, a + 2..a + 8, b.saturating_sub(8)..b.saturating_sub(2)]
             .into_iter()
             .any(|r| r.start < r.end && overlaps(r));
     }
