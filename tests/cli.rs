@@ -796,28 +796,31 @@ fn tp73_vcf_subset() -> PathBuf {
     path
 }
 
+/// `isoformer variants` with the tiny random IsoFormer on `annotation` (GenBank) and `vcf`, then `extra`.
+fn variants(annotation: &Path, vcf: &Path, extra: &[&str]) -> Output {
+    let weights = root().join("weights/isoformer-tiny-random");
+    let mut args = vec![
+        "variants",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--annotation",
+        annotation.to_str().unwrap(),
+        "--vcf",
+        vcf.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    isoformer(&args)
+}
+
 #[test]
 fn variants_score_a_vcf_on_the_tp73_record_and_resume() {
     let vcf = tp73_vcf_subset();
     let out = temp("variants.tsv");
-    let weights = root().join("weights/isoformer-tiny-random");
     let annotation = support::data_path("gentle_rs/tp73.ncbi.gb");
     let run = |out: &Path, extra: &[&str]| {
-        let mut args = vec![
-            "variants",
-            "--weights",
-            weights.to_str().unwrap(),
-            "--annotation",
-            annotation.to_str().unwrap(),
-            "--vcf",
-            vcf.to_str().unwrap(),
-            "--gene",
-            "TP73",
-            "--out",
-            out.to_str().unwrap(),
-        ];
+        let mut args = vec!["--gene", "TP73", "--out", out.to_str().unwrap()];
         args.extend_from_slice(extra);
-        isoformer(&args)
+        variants(&annotation, &vcf, &args)
     };
     let first = run(&out, &[]);
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
@@ -927,7 +930,6 @@ fn variants_protein_form_matches_transformers_and_refuses_bad_mutations() {
 
 #[test]
 fn variants_refuse_bad_annotations_with_typed_errors() {
-    let weights = root().join("weights/isoformer-tiny-random");
     let vcf = tp73_vcf_subset();
     let empty = temp("empty.gb");
     std::fs::write(
@@ -935,19 +937,7 @@ fn variants_refuse_bad_annotations_with_typed_errors() {
         "LOCUS       X 4 bp DNA linear\nFEATURES             Location/Qualifiers\nORIGIN\n        1 acgt\n//\n",
     )
     .unwrap();
-    let run = |annotation: &Path, extra: &[&str]| {
-        let mut args = vec![
-            "variants",
-            "--weights",
-            weights.to_str().unwrap(),
-            "--annotation",
-            annotation.to_str().unwrap(),
-            "--vcf",
-            vcf.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        isoformer(&args)
-    };
+    let run = |annotation: &Path, extra: &[&str]| variants(annotation, &vcf, extra);
     assert_eq!(code(&run(&empty, &[])), "INVALID_ANNOTATION");
     assert_eq!(code(&run(Path::new("/nonexistent.gb"), &[])), "IO_ERROR");
     let tp73 = support::data_path("gentle_rs/tp73.ncbi.gb");

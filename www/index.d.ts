@@ -163,25 +163,9 @@ export interface ScoreVariantsProgress {
   progress: number;
 }
 
-/** The scores' shapes, declared once with the wasm surface that produces them (pkg/isoformer.d.ts). */
-export type { TranscriptScore, VariantError, VariantScore, VariantScores } from "./pkg/isoformer.js";
-import type { VariantError, VariantScore, VariantScores } from "./pkg/isoformer.js";
-
-export interface Prediction {
-  /** The 30 tissue names, in the order of `values`. */
-  tissues: string[];
-  values: Float32Array;
-  units: string;
-  randomWeights: boolean;
-  modalities: Modality[];
-  /**
-   * Where the time went, in milliseconds, in the order the stages ran: `tokenize`, `upload`, `dna`,
-   * `rna`, `protein`, `aggregation`, `readback` (and `load` per part in low-memory mode, where each
-   * encoder's stage includes its tokenize and upload). Each device stage ends when the device has
-   * finished its work, so the figures add up to about the call's time inside the worker.
-   */
-  stages: Partial<Record<"load" | "tokenize" | "upload" | "dna" | "rna" | "protein" | "aggregation" | "readback", number>>;
-}
+/** A prediction's and the scores' shapes, declared once with the wasm surface that produces them (pkg/isoformer.d.ts). */
+export type { Prediction, TranscriptScore, VariantError, VariantScore, VariantScores } from "./pkg/isoformer.js";
+import type { Prediction, VariantError, VariantScore, VariantScores } from "./pkg/isoformer.js";
 
 export interface Embedding {
   /** Row-major `[rows, width]`: tokens (protein, RNA) or 128-bp bins (DNA). */

@@ -70,11 +70,10 @@ pub struct GeneRecord {
 impl GeneRecord {
     /// Only the transcripts of `gene` (an error naming the genes there are when none match).
     pub fn keep_gene(&mut self, gene: &str) -> Result<()> {
-        let genes: Vec<String> = self.transcripts.iter().map(|t| t.gene.clone()).collect();
+        let genes: std::collections::BTreeSet<String> = self.transcripts.iter().map(|t| t.gene.clone()).collect();
         self.transcripts.retain(|t| t.gene == gene);
         if self.transcripts.is_empty() {
-            let mut genes = genes;
-            genes.dedup();
+            let genes: Vec<String> = genes.into_iter().collect();
             return Err(Error::Annotation(format!(
                 "no transcript of gene {gene:?}; the record has {}",
                 genes.join(", ")

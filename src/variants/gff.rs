@@ -90,6 +90,26 @@ fn line_error(format: &str, line: usize, e: impl std::fmt::Display) -> Error {
     Error::Annotation(format!("{format} line {line}: {e}"))
 }
 
+/// One feature line, read through noodles' format-neutral record (GFF3's and GTF's records both
+/// implement it), 1-based closed positions made 0-based half-open. Generic rather than `dyn`: a
+/// trait object would keep every method in the wasm module (`score` alone pulls in a float parser).
+fn feature<R: noodles_gff::feature::Record>(record: &R, format: &str, line: usize) -> Result<Feature> {
+    let error = |e: std::io::Error| line_error(format, line, e);
+    let (start, end) = (record.feature_start().map_err(error)?.get(), record.feature_end().map_err(error)?.get());
+    let mut attributes = BTreeMap::new();
+    for field in record.attributes().iter() {
+        let (key, value) = field.map_err(error)?;
+        attributes.insert(key.to_string(), values(value));
+    }
+    Ok(Feature {
+        seqid: record.reference_sequence_name().to_string(),
+        kind: record.ty().to_string(),
+        range: start - 1..end,
+        strand: strand(record.strand().map_err(error)?),
+        attributes,
+    })
+}
+
 fn read_gff3_lines(text: &[u8]) -> Result<Vec<Feature>> {
     let mut reader = noodles_gff::io::Reader::new(text);
     let mut features = Vec::new();
@@ -106,21 +126,7 @@ fn read_gff3_lines(text: &[u8]) -> Result<Vec<Feature>> {
             break;
         }
         let Some(record) = line.as_record() else { continue };
-        let record = record.map_err(|e| line_error("GFF3", number, e))?;
-        let error = |e: std::io::Error| line_error("GFF3", number, e);
-        let (start, end) = (record.start().map_err(error)?.get(), record.end().map_err(error)?.get());
-        let mut attributes = BTreeMap::new();
-        for field in record.attributes().iter() {
-            let (key, value) = field.map_err(error)?;
-            attributes.insert(key.to_string(), values(value.into()));
-        }
-        features.push(Feature {
-            seqid: record.reference_sequence_name().to_string(),
-            kind: record.ty().to_string(),
-            range: start - 1..end,
-            strand: strand(record.strand().map_err(error)?),
-            attributes,
-        });
+        features.push(feature(&record.map_err(|e| line_error("GFF3", number, e))?, "GFF3", number)?);
     }
     Ok(features)
 }
@@ -132,21 +138,7 @@ fn read_gtf_lines(text: &[u8]) -> Result<Vec<Feature>> {
         let number = index + 1;
         let line = line.map_err(|e| line_error("GTF", number, e))?;
         let Some(record) = line.as_record() else { continue };
-        let error = |e: std::io::Error| line_error("GTF", number, e);
-        let record = record.map_err(error)?;
-        let (start, end) = (record.start().map_err(error)?.get(), record.end().map_err(error)?.get());
-        let mut attributes = BTreeMap::new();
-        for field in record.attributes().map_err(error)?.iter() {
-            let (key, value) = field.map_err(error)?;
-            attributes.insert(key.to_string(), value.iter().map(|v| v.to_string()).collect());
-        }
-        features.push(Feature {
-            seqid: record.reference_sequence_name().to_string(),
-            kind: record.ty().to_string(),
-            range: start - 1..end,
-            strand: strand(record.strand().map_err(error)?),
-            attributes,
-        });
+        features.push(feature(&record.map_err(|e| line_error("GTF", number, e))?, "GTF", number)?);
     }
     Ok(features)
 }

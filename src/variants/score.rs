@@ -127,10 +127,6 @@ impl<'a> GeneScorer<'a> {
         Ok(scorer)
     }
 
-    pub fn gene(&self) -> &GeneRecord {
-        &self.gene
-    }
-
     /// The reference prediction of each transcript, in order.
     pub fn reference_predictions(&self) -> impl Iterator<Item = (&Transcript, &Prediction)> {
         self.gene.transcripts.iter().zip(self.references.iter().map(|r| &r.prediction))

@@ -77,7 +77,6 @@ impl Edit {
             });
         }
         let suffix = reference.iter().rev().zip(alternate.iter().rev()).take_while(|(a, b)| a == b).count();
-        let suffix = suffix.min(reference.len().min(alternate.len()));
         let (reference, alternate) = (&reference[..reference.len() - suffix], &alternate[..alternate.len() - suffix]);
         let prefix = reference.iter().zip(alternate).take_while(|(a, b)| a == b).count();
         if reference.len() == prefix && alternate.len() == prefix {

@@ -46,12 +46,19 @@ export interface EncoderInfo { modality: Modality; device: string; randomWeights
 export interface IsoformerInfo { device: string; lowMemory: boolean; randomWeights: boolean | null }
 
 export interface Prediction {
+  /** The 30 tissue names, in the order of `values`. */
   tissues: string[];
   values: Float32Array;
   units: string;
   randomWeights: boolean;
   modalities: Modality[];
-  stages: { [stage: string]: number };
+  /**
+   * Where the time went, in milliseconds, in the order the stages ran: `tokenize`, `upload`, `dna`,
+   * `rna`, `protein`, `aggregation`, `readback` (and `load` per part in low-memory mode, where each
+   * encoder's stage includes its tokenize and upload). Each device stage ends when the device has
+   * finished its work, so the figures add up to about the call's time inside the worker.
+   */
+  stages: Partial<Record<"load" | "tokenize" | "upload" | "dna" | "rna" | "protein" | "aggregation" | "readback", number>>;
   /** predictMany: the transcript's id. */
   id?: string;
 }

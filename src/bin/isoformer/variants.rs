@@ -104,7 +104,8 @@ pub fn run(args: &VariantsArgs) -> Result<()> {
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} variants, {elapsed} elapsed, ETA {eta} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let fresh = args.out.as_ref().is_none_or(|out| std::fs::metadata(out).is_ok_and(|m| m.len() == 0) || !out.exists());
+    // A header is written unless the output already has one (a file that is not there has length 0 too).
+    let fresh = args.out.as_ref().is_none_or(|out| std::fs::metadata(out).map_or(true, |m| m.len() == 0));
     let mut output = Output::open(args, &header, fresh)?;
     let (mut failed, mut scored, mut resumed) = (0, 0, 0);
     for variant in variants {
@@ -163,17 +164,17 @@ struct Header {
 
 impl Header {
     fn of(args: &VariantsArgs, transcripts: usize) -> Result<Self> {
-        let index = weights::read_isoformer_index(&args.weights)?;
+        // Each file read once: hashed as it is, parsed from the same text.
+        let read = |path: PathBuf| std::fs::read_to_string(&path).map_err(|e| Error::io(path.display(), e));
+        let index_text = read(args.weights.join(weights::ISOFORMER_INDEX_FILE))?;
+        let index = weights::IsoformerIndex::from_json(&index_text)?;
         let mut hash = Sha256::new();
-        hash.update(
-            std::fs::read(args.weights.join("isoformer.json")).map_err(|e| Error::io(args.weights.display(), e))?,
-        );
+        hash.update(&index_text);
         let mut dtypes = Vec::new();
         for part in &index.parts {
-            let dir = args.weights.join(part.dir_name());
-            let manifest = std::fs::read(dir.join("manifest.json")).map_err(|e| Error::io(dir.display(), e))?;
+            let manifest = read(args.weights.join(part.dir_name()).join(weights::MANIFEST_FILE))?;
             hash.update(&manifest);
-            dtypes.push(format!("{}={}", part.dir_name(), weights::read_manifest(&dir)?.dtype.name()));
+            dtypes.push(format!("{}={}", part.dir_name(), weights::Manifest::from_json(&manifest)?.dtype.name()));
         }
         let settings = format!(
             "window_strand={:?} gene={:?} max_rna_tokens={:?} rna_crop={:?} ambiguous={:?} transcripts={transcripts}",
