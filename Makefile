@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PORT ?= 8080
 
-.PHONY: demo test lint workflow-env test-workflow check-self-contained setup setup-system setup-wasm setup-node wasm dist serve test-native test-web cli bench-compare weights gpu-report gpu-bundle
+.PHONY: fuzz demo test lint workflow-env test-workflow check-self-contained setup setup-system setup-wasm setup-node wasm dist serve test-native test-web cli bench-compare weights gpu-report gpu-bundle
 
 ## The demo site (and the npm package, www/dist) on the tiny random-weight IsoFormer, served on http://127.0.0.1:$(PORT)/
 demo: setup-wasm wasm serve
@@ -63,16 +63,20 @@ test-native:
 # Then, on the built site — the size-optimised module the package publishes (`make dist`) — with
 # playwright-core driving Debian's chromium (no browser download): the
 # weight loader's cache and progress events, the npm package's API (worker, errors, CPU fallback,
-# device loss), its variant scoring against the native CLI, the demo end to end against the native
-# CLI, and the package bundled by Vite (and type-checked).
+# device loss), the bad-input table (tests/fixtures/bad_input.json) through it, its variant scoring
+# against the native CLI, the demo end to end against the native CLI, the package bundled by Vite
+# (and type-checked), and faults and long use (a download cut mid-shard, the storage quota reached,
+# two pages loading at once, the device lost mid-prediction, 100 predictions with memory bounded).
 test-web: dist setup-node cli
 	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=1800 WASM_BINDGEN_TEST_DRIVER_TIMEOUT=300 \
 	  cargo test --release --target wasm32-unknown-unknown --test web
 	node tests/browser/weights_cache.mjs www/dist
 	node tests/browser/package_api.mjs www/dist
+	node tests/browser/bad_input.mjs www/dist
 	node tests/browser/variants.mjs www/dist
 	node tests/browser/demo_e2e.mjs www/dist
 	node tests/browser/vite_app.mjs www/dist
+	node tests/browser/faults.mjs www/dist
 
 ## Side-by-side benchmark (ESM-2, NT-v2 or the Enformer trunk, same random weights): isoformer-web
 ## native and in Chromium against PyTorch and ONNX Runtime Web; rewrites its section of
@@ -125,3 +129,10 @@ weights:
 	rm -rf weights/isoformer-tiny-random
 	cargo run --release --features cli --bin isoformer -- convert --model isoformer --from tests/fixtures/isoformer/checkpoint --out weights/isoformer-tiny-random
 	cargo run --release --features cli --bin isoformer -- quantize --from weights/isoformer-tiny-random --out weights/isoformer-tiny-random/q8 --dtype q8
+
+## The fuzz targets' long runs (FUZZING.md): cargo-fuzz on the nightly toolchain, FUZZ_RUNS executions each
+## (default 10 million); the short run is part of `make test` (tests/fuzz.rs).
+FUZZ_RUNS ?= 10000000
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --root $(TOOLS)
+	python3 scripts/fuzz_long.py --runs $(FUZZ_RUNS) $(FUZZ_TARGETS)

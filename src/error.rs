@@ -34,6 +34,12 @@ pub enum Error {
     #[error("the {modality} sequence has {length} {unit}; this model accepts at most {max}{hint}")]
     SequenceTooLong { modality: Modality, length: usize, max: usize, unit: &'static str, hint: &'static str },
 
+    /// Longer than the device can hold (a tensor over its storage-binding limit), before any device work.
+    #[error(
+        "{batch} {modality} sequence(s) of {length} tokens do not fit this device: it holds at most {max} tokens per sequence at this batch size (one buffer may take {limit_mib} MiB; {what})"
+    )]
+    TooLongForDevice { modality: Modality, length: usize, batch: usize, max: usize, limit_mib: u64, what: &'static str },
+
     #[error("these weights encode {loaded} sequences, not {requested}")]
     WrongModality { requested: Modality, loaded: Modality },
 
@@ -90,7 +96,7 @@ impl Error {
         match self {
             Error::InvalidCharacter { .. } => "INVALID_CHARACTER",
             Error::EmptySequence { .. } => "EMPTY_SEQUENCE",
-            Error::SequenceTooLong { .. } => "SEQUENCE_TOO_LONG",
+            Error::SequenceTooLong { .. } | Error::TooLongForDevice { .. } => "SEQUENCE_TOO_LONG",
             Error::WrongModality { .. } => "WRONG_MODALITY",
             Error::Fasta(_) => "INVALID_FASTA",
             Error::Config(_) => "INVALID_CONFIG",

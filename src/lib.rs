@@ -12,6 +12,10 @@ pub mod config;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod convert;
 pub mod error;
+/// The fuzz targets (`fuzz/`, `tests/fuzz.rs`); native only, not part of the API.
+#[cfg(not(target_arch = "wasm32"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod models;
 pub mod runtime;
 /// The deterministic synthetic sequence the benchmarks and tests share; not part of the API.

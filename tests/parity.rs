@@ -188,11 +188,11 @@ fn lengths_in_one_bucket_share_the_device_shape_and_padding_changes_nothing() {
     let residues = |n: usize| isoformer::synthetic::synthetic_sequence(n, b"ACDEFGHIKLMNPQRSTVWY");
     let short = residues(bucket + 3);
     let long = residues(2 * bucket - 10);
-    let shape = |sequence: &str| gpu.upload(&gpu.tokenize(sequence).unwrap()).mask.tokens.dims();
+    let shape = |sequence: &str| gpu.upload(&gpu.tokenize(sequence).unwrap()).unwrap().mask.tokens.dims();
     assert_eq!(shape(&short), [1, 2 * bucket], "{} tokens padded up to the bucket", short.len() + 2);
     assert_eq!(shape(&short), shape(&long), "both lengths share one device shape");
     assert_eq!(
-        cpu.upload(&cpu.tokenize(&short).unwrap()).mask.tokens.dims(),
+        cpu.upload(&cpu.tokenize(&short).unwrap()).unwrap().mask.tokens.dims(),
         [1, short.len() + 2],
         "no padding on the CPU"
     );

@@ -228,3 +228,31 @@ async fn bad_input_becomes_a_js_error_with_a_stable_code() {
     let code = js_sys::Reflect::get(&js, &JsValue::from_str("code")).unwrap();
     assert_eq!(code.as_string().as_deref(), Some("INVALID_CHARACTER"));
 }
+
+/// WebGPU's default 128 MiB storage binding: an RNA whose activations would exceed it is refused
+/// with SEQUENCE_TOO_LONG before any device work (no validation error, no lost device); at a
+/// limit set to 6,016 tokens (one head's scores over 128 MiB: split by query rows) it runs, one
+/// token more is refused.
+#[wasm_bindgen_test]
+async fn rna_too_long_for_the_binding_limit_is_a_typed_error_on_webgpu() {
+    use isoformer::models::enformer::DEFAULT_BINDING_LIMIT;
+    use isoformer::tokenize::{NucleotideTokenizer, Tokenizer};
+    let unlimited = Tokenizer::Nucleotide(NucleotideTokenizer::new(usize::MAX));
+    let encoder = load_encoder(NT_MANIFEST, NT_SHARD).await.with_tokenizer(unlimited).unwrap();
+    let encoder = encoder.with_buffer_limit(DEFAULT_BINDING_LIMIT);
+    let rna = |tokens: usize| isoformer::synthetic::synthetic_sequence(6 * (tokens - 1), b"ACGT");
+    let max = encoder.activation_limit(false).max_length(1);
+    let error = encoder.embed(&[rna(max + 64).as_str()]).await.unwrap_err();
+    let code = js_sys::Reflect::get(&to_js_error(&error), &JsValue::from_str("code")).unwrap();
+    assert_eq!(code.as_string().as_deref(), Some("SEQUENCE_TOO_LONG"), "{error}");
+    assert!(error.to_string().contains("128 MiB"), "{error}");
+
+    let at_limit = 94 * 64;
+    let widest = encoder.activation_limit(false).widest as u64;
+    let encoder = encoder.with_buffer_limit(at_limit as u64 * widest * 4);
+    let embedded = encoder.embed(&[rna(at_limit).as_str()]).await.unwrap().remove(0);
+    assert_eq!(embedded.shape, [at_limit, 16]);
+    assert!(embedded.last_hidden_state.iter().all(|v| v.is_finite()));
+    let error = encoder.embed(&[rna(at_limit + 1).as_str()]).await.unwrap_err();
+    assert!(matches!(error, Error::TooLongForDevice { max, .. } if max == at_limit), "{error}");
+}

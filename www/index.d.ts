@@ -66,7 +66,7 @@ export interface LoadOptions {
   /** Burn's GPU kernel fusion (default true); `false` runs every operation as its own kernel, for diagnosis. */
   fusion?: boolean;
   onProgress?: (event: LoadProgress) => void;
-  /** Cache fallbacks (no Cache API, quota): the load goes on without the cache. Default: console.warn. */
+  /** Cache fallbacks (no Cache API, storage quota reached during the load): the load goes on without the cache. Default: console.warn. */
   onWarning?: (warning: string) => void;
   /** Aborting ends the load (rejects with ABORTED) and its worker. */
   signal?: AbortSignal;
@@ -164,8 +164,8 @@ export interface ScoreVariantsProgress {
 }
 
 /** A prediction's and the scores' shapes, declared once with the wasm surface that produces them (pkg/isoformer.d.ts). */
-export type { Prediction, TranscriptScore, VariantError, VariantScore, VariantScores } from "./pkg/isoformer.js";
-import type { Prediction, VariantError, VariantScore, VariantScores } from "./pkg/isoformer.js";
+export type { MemoryUsage, Prediction, TranscriptScore, VariantError, VariantScore, VariantScores } from "./pkg/isoformer.js";
+import type { MemoryUsage, Prediction, VariantError, VariantScore, VariantScores } from "./pkg/isoformer.js";
 
 export interface Embedding {
   /** Row-major `[rows, width]`: tokens (protein, RNA) or 128-bp bins (DNA). */
@@ -231,8 +231,10 @@ export declare class IsoFormer {
   scoreVariants(request: ScoreVariantsRequest): Promise<VariantScores>;
   embed(modality: Modality, sequence: string, options?: Omit<EmbedOptions, "layer" | "pooling">): Promise<Embedding>;
   embed(modality: "protein" | "rna", sequence: string, options: EmbedOptions & { layer: number | number[] }): Promise<LayerEmbeddings>;
-  /** Frees the GPU memory and ends the worker. */
-  dispose(): Promise<void>;
+  /** Memory diagnostics, read between calls: the worker's wasm heap and Burn's device memory pool (for watching long use). */
+  memoryUsage(): Promise<MemoryUsage>;
+  /** Frees the GPU memory and ends the worker; resolves to the memory reading taken once the model was freed (null when the worker ended without one). */
+  dispose(): Promise<MemoryUsage | null>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 

@@ -127,7 +127,8 @@ function checkOptions(options) {
   const { weights, modalities, dtype, device = "auto" } = options;
   const isUrl = typeof weights === "string" || weights instanceof URL;
   const isParts = weights && typeof weights === "object" && !isUrl;
-  if (!isUrl && !isParts) throw invalid("IsoFormer.load: `weights` must be a model id (\"org/name\"), a URL (an IsoFormer weight directory) or { dna, rna?, protein?, aggregator }");
+  if ((!isUrl && !isParts) || (typeof weights === "string" && weights.trim() === ""))
+    throw invalid("IsoFormer.load: `weights` must be a model id (\"org/name\"), a URL (an IsoFormer weight directory) or { dna, rna?, protein?, aggregator }");
   if (options.revision !== undefined && (typeof options.revision !== "string" || !isModelId(weights))) throw invalid("IsoFormer.load: `revision` is a string, given with a model id");
   if (modalities !== undefined && (!Array.isArray(modalities) || modalities.some((m) => m !== "rna" && m !== "protein")))
     throw invalid('IsoFormer.load: `modalities` must be an array of "rna" and "protein" (DNA is always read)');
@@ -163,7 +164,18 @@ function callOptions(call, options, known) {
   const { signal, ...data } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid(`${call}: \`signal\` must be an AbortSignal`);
   for (const key of Object.keys(data)) if (data[key] === undefined) delete data[key];
+  checkNumbers(call, data);
   return { data, signal };
+}
+
+// Options travel to the core as JSON, where NaN and ±Infinity become null ("not given") and a
+// fraction or a negative number reads as a type error far from its cause: checked here instead.
+function checkNumbers(call, { maxTokens, layer }) {
+  const shown = (value) => (typeof value === "string" ? JSON.stringify(value) : typeof value === "bigint" ? `${value}n` : String(value));
+  if (maxTokens !== undefined && !(Number.isSafeInteger(maxTokens) && maxTokens > 0)) throw invalid(`${call}: maxTokens must be a positive integer, not ${shown(maxTokens)}`);
+  if (layer === undefined) return;
+  const layers = Array.isArray(layer) ? layer : [layer];
+  if (layers.length === 0 || !layers.every(Number.isSafeInteger)) throw invalid(`${call}: layer must be an integer or a non-empty array of integers, not ${Array.isArray(layer) ? `[${layer.map(shown)}]` : shown(layer)}`);
 }
 
 function checkSequences(call, inputs, keys) {
@@ -232,7 +244,7 @@ export class IsoFormer {
     if (message.type === "warning") return this.#onWarning?.(message.warning);
     if (message.type === "lost") return this.#fail(new IsoFormerError("DEVICE_LOST", message.message));
     if (message.type === "fatal") return this.#fail(new IsoFormerError("WORKER_ERROR", `the worker stopped: ${message.message}; load the model again`));
-    if (message.type === "disposed") return this.#disposed?.();
+    if (message.type === "disposed") return this.#disposed?.(message.memory ?? null);
     const pending = this.#pending.get(message.id);
     if (!pending) return;
     if (message.type === "result") return pending.onResult?.(message.index, message.result, message.total);
@@ -280,7 +292,13 @@ export class IsoFormer {
             finished();
           };
           this.#pending.set(id, { resolve: end(resolve), reject: end(reject), onResult });
-          this.#worker.postMessage({ id, op, args });
+          try {
+            this.#worker.postMessage({ id, op, args });
+          } catch (error) {
+            // A value structured clone cannot copy (a function, a symbol): the call is refused, not left pending.
+            this.#pending.delete(id);
+            end(reject)(invalid(`${what}: its arguments cannot be sent to the worker (${error.name}: ${error.message}); inputs and options are plain data`));
+          }
         });
       };
       this.#queue = this.#queue.then(run, run);
@@ -402,29 +420,48 @@ export class IsoFormer {
     return this.#request("embed", { modality, sequence, options: data }, { signal, what: "the embedding" });
   }
 
-  // Testing hook, not public API: destroys the GPU device as a driver reset would (later calls
-  // reject with DEVICE_LOST). Reached through `loseDevice(model)` of "isoformer-web/testing".
+  /**
+   * Memory diagnostics, read between calls: `{ wasmBytes, deviceAllocations, deviceBytesInUse,
+   * deviceBytesReserved }` — the worker's wasm heap and Burn's memory pool on the GPU device
+   * (`null` device fields on the CPU backend). For watching long use, not needed to run a model.
+   */
+  async memoryUsage() {
+    return this.#request("memoryUsage", {}, { what: "memoryUsage" });
+  }
+
+  // Testing hook, not public API: destroys the GPU device as a driver reset would (the running
+  // call and later ones reject with DEVICE_LOST). Sent at once, not queued behind the running call,
+  // so a loss in the middle of a prediction can be tested; resolves to `{ running }`, the operation
+  // the worker was running then (or null). Reached through `loseDevice(model)` of "isoformer-web/testing".
   [LOSE_DEVICE]() {
-    return this.#request("lose-device", {});
+    if (this.#broken) return Promise.reject(this.#broken);
+    return new Promise((resolve, reject) => {
+      const id = this.#nextId++;
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ type: "lose-device", id });
+    });
   }
 
   /**
-   * Frees the model's GPU memory and ends its worker; resolves once done. Pending and later calls
-   * reject with DISPOSED. Also `await using model = await IsoFormer.load(…)`.
+   * Frees the model's GPU memory and ends its worker. Pending and later calls reject with DISPOSED.
+   * Resolves once done, to the memory reading (as `memoryUsage()`) taken once the model was freed
+   * and Burn's pool had handed its free pages back to the device — a diagnostic; null when the
+   * worker was busy or gone and ended without one. Also `await using model = await IsoFormer.load(…)`.
    */
   async dispose() {
-    if (this.#broken) return;
+    if (this.#broken) return null;
     const worker = this.#worker;
     // The worker answers "disposed" once the model is freed (a busy CPU call may delay it: then the
     // worker is ended anyway, which frees everything too).
     const freed = new Promise((resolve) => {
       this.#disposed = resolve;
-      setTimeout(resolve, 2000);
+      setTimeout(() => resolve(null), 2000);
     });
     this.#fail(new IsoFormerError("DISPOSED", "the model was disposed"), { keepWorker: true });
     worker.postMessage({ type: "dispose" });
-    await freed;
+    const memory = await freed;
     worker.terminate();
+    return memory;
   }
 }
 

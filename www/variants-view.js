@@ -137,7 +137,8 @@ export async function setUpVariants({ model, status, fail }) {
       drawVariants(scores, showVariant);
       if (scores.variants.length) showVariant(0);
       const random = scores.randomWeights ? " RANDOM WEIGHTS: the scores mean nothing biologically." : "";
-      $("variant-summary").textContent = `${scores.variants.length} variants on ${scores.transcripts.length} isoforms, ${scores.errors.length} records refused, in ${((performance.now() - started) / 1000).toFixed(1)} s. Pick a variant for its heatmap.${random}`;
+      const count = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
+      $("variant-summary").textContent = `${count(scores.variants.length, "variant")} on ${count(scores.transcripts.length, "isoform")}, ${count(scores.errors.length, "record")} refused, in ${((performance.now() - started) / 1000).toFixed(1)} s. Pick a variant for its heatmap.${random}`;
       $("variant-results").hidden = false;
       status("Done.");
     } catch (error) {

@@ -7,10 +7,11 @@
 //
 // A cached entry is checked against its SHA-256 before use; a corrupt or truncated one is deleted
 // and fetched again. Without the Cache API (non-secure origins), when the cache cannot be opened
-// (some private windows) or an entry cannot be stored (quota), loading goes on without the cache
-// and `onWarning` says why. Indexes and manifests (`expected` null) are fetched from the network
-// when it answers (they say what is current), once per hook (one load), and kept in the cache under
-// their URL: offline, the cached copy is used, so a cached model loads without a network.
+// (some private windows) or an entry cannot be stored, loading goes on without the cache and
+// `onWarning` says why; once the storage quota is reached, the hook stores nothing more (one
+// warning). Indexes and manifests (`expected` null) are fetched from the network when it answers
+// (they say what is current), once per hook (one load), and kept in the cache under their URL:
+// offline, the cached copy is used, so a cached model loads without a network.
 
 export const CACHE_NAME = "isoformer-web-weights-v1";
 const KEY_PREFIX = "/.isoformer-web-cache/sha256/";
@@ -79,6 +80,21 @@ export function cachedFetch({ cacheName = CACHE_NAME, onWarning = console.warn, 
   };
   if (cacheName && globalThis.navigator?.storage?.persist) navigator.storage.persist().catch(() => {});
   const openStore = () => (cacheName ? (cache ??= openCache(cacheName, warn)) : null);
+  // Once the quota is reached, later entries would fail too: the rest of the load skips storing.
+  let full = false;
+  const keep = async (store, key, response, what) => {
+    if (!store || full) return;
+    try {
+      await store.put(key, response);
+    } catch (error) {
+      if (error?.name === "QuotaExceededError") {
+        full = true;
+        warn(`the storage quota is reached (${error.name}): the rest of the model is loaded without the cache and will be downloaded again next time`);
+      } else {
+        warn(`${what} could not be cached (${error?.name}: ${error?.message}); it will be downloaded again next time`);
+      }
+    }
+  };
   const documents = new Map();
   // An index or manifest: the network's copy (then kept), or offline the cached one.
   const fetchDocument = async (url) => {
@@ -94,11 +110,7 @@ export function cachedFetch({ cacheName = CACHE_NAME, onWarning = console.warn, 
     }
     if (!response.ok) throw httpError(response, url);
     const bytes = await response.arrayBuffer();
-    try {
-      await store?.put(url, new Response(bytes.slice(0), { headers: { "content-type": "application/json" } }));
-    } catch (error) {
-      warn(`${url} could not be cached (${error.name}: ${error.message}); the model will need the network next time`);
-    }
+    await keep(store, url, new Response(bytes.slice(0), { headers: { "content-type": "application/json" } }), url);
     return bytes;
   };
   return async function fetchWeights(url, expected) {
@@ -125,12 +137,8 @@ export function cachedFetch({ cacheName = CACHE_NAME, onWarning = console.warn, 
     }
     const bytes = await readBody(await get(), expected, onProgress);
     // Only verified bytes are stored; a bad download is left for the loader to reject.
-    if (store && bytes.byteLength === expected.bytes && (await sha256Hex(bytes)) === expected.sha256) {
-      try {
-        await store.put(key, new Response(bytes, { headers: { "content-type": "application/octet-stream" } }));
-      } catch (error) {
-        warn(`${expected.name} could not be cached (${error.name}: ${error.message}); it will be downloaded again next time`);
-      }
+    if (store && !full && bytes.byteLength === expected.bytes && (await sha256Hex(bytes)) === expected.sha256) {
+      await keep(store, key, new Response(bytes, { headers: { "content-type": "application/octet-stream" } }), expected.name);
     }
     return bytes;
   };

@@ -1,14 +1,18 @@
 // The worker behind index.js: owns the wasm module, the GPU device and one IsoformerModel, and
 // answers one request at a time ({ id, op, args } → { id, ok, result | error }). Progress,
 // warnings, per-transcript results and device loss are posted as they happen ({ type: "progress" |
-// "warning" | "result" | "lost" | "fatal" | "disposed" }). `{ type: "abort", id }` aborts that
-// request at its next checkpoint; `{ type: "dispose" }` frees the model and the device.
-import init, { IsoformerModel, builtWithSimd } from "./pkg/isoformer.js";
+// "warning" | "result" | "lost" | "fatal" | "disposed" }). Out of turn: `{ type: "abort", id }`
+// aborts that request at its next checkpoint; `{ type: "dispose" }` frees the model and the device
+// ("disposed" carries the memory reading taken then); `{ type: "lose-device", id }` (a test hook)
+// destroys the device at once, even while a request runs.
+import init, { IsoformerModel, builtWithSimd, releaseDeviceMemory } from "./pkg/isoformer.js";
 import { CACHE_NAME, cachedFetch } from "./weights-cache.js";
 
 let model = null;
 let gpuDevice = null;
 let settings = null;
+let started = false; // the wasm module is initialised
+let lost = null; // the device-loss message, once the device is gone
 
 // Burn creates the WebGPU device inside the wasm module; wrapping requestDevice lets this worker
 // see it, so a lost device becomes a typed error (and, for tests, can be destroyed on purpose).
@@ -17,12 +21,17 @@ if (globalThis.GPUAdapter) {
   GPUAdapter.prototype.requestDevice = async function (...args) {
     const device = await requestDevice.apply(this, args);
     gpuDevice = device;
-    device.lost.then((info) => {
-      model = null;
-      postMessage({ type: "lost", message: `the GPU device was lost (${info.reason ?? "unknown"}${info.message ? `: ${info.message}` : ""}); load the model again` });
-    });
+    device.lost.then((info) => deviceLost(`${info.reason ?? "unknown"}${info.message ? `: ${info.message}` : ""}`));
     return device;
   };
+}
+
+// Reported once: every pending and later call of the page's model rejects with DEVICE_LOST.
+function deviceLost(why) {
+  if (lost) return;
+  model = null;
+  lost = `the GPU device was lost (${why}); load the model again`;
+  postMessage({ type: "lost", message: lost });
 }
 
 class ApiError extends Error {
@@ -48,10 +57,29 @@ async function getJson(fetchDocument, url) {
   }
 }
 
+const PARTS = ["dna", "rna", "protein", "aggregator"];
+
+// `<base>isoformer.json`, checked to be an index whose parts are only known part names: they
+// become URLs below, so anything else ("../x", a URL) is refused before it is fetched.
+async function readIndex(fetchDocument, base) {
+  const index = await getJson(fetchDocument, new URL("isoformer.json", base).href);
+  if (index?.model !== "isoformer" || !Array.isArray(index.parts))
+    throw new ApiError("INVALID_MANIFEST", `${base}isoformer.json is not an IsoFormer weight index`);
+  const stranger = index.parts.find((part) => !PARTS.includes(part));
+  if (stranger !== undefined)
+    throw new ApiError("INVALID_MANIFEST", `${base}isoformer.json lists the part ${JSON.stringify(stranger)}; parts are ${PARTS.join(", ")}`);
+  return index;
+}
+
 // The storage type of each part of an IsoFormer weight directory (from the parts' manifests).
 async function dtypesOf(fetchDocument, base, parts) {
-  const entries = await Promise.all(parts.map(async (part) => [part, (await getJson(fetchDocument, new URL(`${part}/manifest.json`, base).href)).dtype ?? "f32"]));
-  return Object.fromEntries(entries);
+  const dtypeOf = async (part) => {
+    const url = new URL(`${part}/manifest.json`, base).href;
+    const manifest = await getJson(fetchDocument, url);
+    if (!manifest || typeof manifest !== "object" || Array.isArray(manifest)) throw new ApiError("INVALID_MANIFEST", `${url} is not a weight manifest`);
+    return [part, manifest.dtype ?? "f32"];
+  };
+  return Object.fromEntries(await Promise.all(parts.map(dtypeOf)));
 }
 
 // A model published in several dtypes keeps each in a subdirectory named after it (`q8/`, `f16/`…);
@@ -59,18 +87,16 @@ async function dtypesOf(fetchDocument, base, parts) {
 async function resolveWeights(fetchDocument, weights, dtype) {
   if (typeof weights !== "string") return { source: weights, dtypes: null };
   const base = weights.endsWith("/") ? weights : `${weights}/`;
-  const index = await getJson(fetchDocument, new URL("isoformer.json", base).href);
-  if (index.model !== "isoformer" || !Array.isArray(index.parts))
-    throw new ApiError("INVALID_MANIFEST", `${base}isoformer.json is not an IsoFormer weight index`);
+  const index = await readIndex(fetchDocument, base);
   const own = await dtypesOf(fetchDocument, base, index.parts);
   if (!dtype || Object.values(own).every((d) => d === dtype)) return { source: base, dtypes: own };
   const variant = new URL(`${dtype}/`, base).href;
-  const variantIndex = await getJson(fetchDocument, new URL("isoformer.json", variant).href).catch((error) => {
-    if (error.status === undefined) throw error; // no answer at all, or not JSON
+  const variantIndex = await readIndex(fetchDocument, variant).catch((error) => {
+    if (error.status === undefined) throw error; // no answer at all, not JSON, or not an index
     const have = [...new Set(Object.values(own))].join("+");
     throw new ApiError("DTYPE_UNAVAILABLE", `${base} holds ${have} weights and has no ${dtype}/ variant`);
   });
-  return { source: variant, dtypes: await dtypesOf(fetchDocument, variant, variantIndex.parts ?? []) };
+  return { source: variant, dtypes: await dtypesOf(fetchDocument, variant, variantIndex.parts) };
 }
 
 // WebGPU when asked for, or with "auto" when the browser offers an adapter; otherwise the CPU.
@@ -98,6 +124,7 @@ const operations = {
     if (!WebAssembly.validate(SIMD_PROBE))
       throw new ApiError("NO_WASM_SIMD", "this browser's WebAssembly has no SIMD (simd128), which isoformer-web is built with; use a current Chrome, Edge, Firefox or Safari");
     await init();
+    started = true;
     const warn = (warning) => postMessage({ type: "warning", warning });
     // The cache's byte-level download events carry no totals: they get the loader's latest.
     let totals = { loaded: 0, total: 0 };
@@ -146,10 +173,8 @@ const operations = {
   async embed({ modality, sequence, options }, { signal }) {
     return loaded().embed(modality, sequence, { ...options, signal });
   },
-  async "lose-device"() {
-    if (!gpuDevice) throw new ApiError("INVALID_ARGUMENT", "this model runs on the CPU: there is no GPU device to lose");
-    gpuDevice.destroy();
-    return null;
+  async memoryUsage() {
+    return loaded().memoryUsage();
   },
 };
 
@@ -178,7 +203,7 @@ function transferables(value, found = []) {
 }
 
 let queue = Promise.resolve();
-let running = null; // { id, controller } of the request being answered
+let running = null; // { id, op, controller } of the request being answered
 
 // index.js sends a request only once the previous one is answered, so an abort is for the running
 // request, or arrives after its answer (then there is nothing to stop).
@@ -195,24 +220,49 @@ function dispose() {
     // A model still in use by the aborted call: terminating the worker frees it.
   }
   model = null;
+  // Burn's pool once the model's tensors are gone: what disposing gave back (a diagnostic). Read
+  // only between calls: a call still unwinding holds the device's state.
+  let memory = null;
+  try {
+    if (started && !running && !lost) memory = releaseDeviceMemory();
+  } catch {
+    memory = null;
+  }
   gpuDevice?.destroy();
   gpuDevice = null;
-  postMessage({ type: "disposed" });
+  postMessage({ type: "disposed", memory });
+}
+
+// The test hook acts at once, not after the running request: a device lost in the middle of a
+// call is what it simulates. Answers which request was running, then reports the loss.
+function loseDevice(id) {
+  if (!gpuDevice) {
+    postMessage({ id, ok: false, error: { code: "INVALID_ARGUMENT", message: "this model runs on the CPU: there is no GPU device to lose" } });
+    return;
+  }
+  const interrupted = running?.op ?? null;
+  gpuDevice.destroy();
+  postMessage({ id, ok: true, result: { running: interrupted } });
+  deviceLost("destroyed by loseDevice, a test hook");
 }
 
 onmessage = ({ data }) => {
   if (data.type === "abort") return abort(data.id);
   if (data.type === "dispose") return dispose();
+  if (data.type === "lose-device") return loseDevice(data.id);
   const { id, op, args } = data;
   queue = queue.then(async () => {
     try {
       const operation = operations[op];
       if (!operation) throw new ApiError("INVALID_ARGUMENT", `unknown operation ${op}`);
-      running = { id, controller: new AbortController() };
+      running = { id, op, controller: new AbortController() };
       const result = await operation(args, { signal: running.controller.signal, id });
       postMessage({ id, ok: true, result }, transferables(result));
     } catch (error) {
-      if (error?.code) {
+      // A call cut short by the device's loss fails as the loss, whatever the GPU stack said.
+      if (lost) {
+        postMessage({ id, ok: false, error: { code: "DEVICE_LOST", message: lost } });
+      } else if (error?.code) {
         postMessage({ id, ok: false, error: { code: error.code, message: error.message, transcript: error.transcript } });
       } else {
         // A Rust panic (or the wasm module failing to load) leaves the module unusable: end this worker.

@@ -254,11 +254,20 @@ impl Isoformer {
             .rna
             .map(|s| {
                 let encoder = Self::encoder(&self.rna, Modality::Rna)?;
-                options.rna_tokenizer(encoder).map_or_else(|| encoder.tokenize(s), |tokenizer| tokenizer.encode(s))
+                let tokens = options
+                    .rna_tokenizer(encoder)
+                    .map_or_else(|| encoder.tokenize(s), |tokenizer| tokenizer.encode(s))?;
+                encoder.fits(&tokens, self.aggregator.config().dna_dim).map(|()| tokens)
             })
             .transpose()?;
-        let protein =
-            inputs.protein.map(|s| Self::encoder(&self.protein, Modality::Protein)?.tokenize(s)).transpose()?;
+        let protein = inputs
+            .protein
+            .map(|s| {
+                let encoder = Self::encoder(&self.protein, Modality::Protein)?;
+                let tokens = encoder.tokenize(s)?;
+                encoder.fits(&tokens, self.aggregator.config().dna_dim).map(|()| tokens)
+            })
+            .transpose()?;
         Ok((rna, protein))
     }
 
@@ -268,9 +277,8 @@ impl Isoformer {
         (rna, protein): (Option<Vec<u32>>, Option<Vec<u32>>),
         clock: &mut StageClock,
     ) -> Result<(Option<TokensOnDevice>, Option<TokensOnDevice>)> {
-        let rna = rna.map(|t| Self::encoder(&self.rna, Modality::Rna).map(|e| e.upload(&t))).transpose()?;
-        let protein =
-            protein.map(|t| Self::encoder(&self.protein, Modality::Protein).map(|e| e.upload(&t))).transpose()?;
+        let rna = rna.map(|t| Self::encoder(&self.rna, Modality::Rna)?.upload(&t)).transpose()?;
+        let protein = protein.map(|t| Self::encoder(&self.protein, Modality::Protein)?.upload(&t)).transpose()?;
         // The queue runs in order: once the last upload is on the device, so is the first.
         match protein.as_ref().or(rna.as_ref()) {
             Some(last) => clock.lap_after(Stage::Upload, &last.mask.tokens).await?,
@@ -372,7 +380,7 @@ impl Isoformer {
         let (rna, protein) = self.tokenize(&inputs, options)?;
         let tokens = rna.or(protein).expect("one sequence given");
         let encoder = self.sequence_encoder(modality)?;
-        let embedding = encoder.forward(encoder.upload(&tokens));
+        let embedding = encoder.forward(encoder.upload(&tokens)?);
         Ok((tokens, embedding))
     }
 

@@ -19,7 +19,7 @@ use crate::weights::params::ParamSource;
 /// Attention runs a group of heads at a time so that a score tensor, where the backend makes one
 /// (Burn's unfused path on the GPU), stays within 32 Mi elements (128 MiB), WebGPU's portable
 /// storage-binding limit. The fused kernels never make it; grouping costs them nothing.
-pub(crate) const MAX_SCORE_ELEMENTS: usize = 32 * 1024 * 1024;
+pub const MAX_SCORE_ELEMENTS: usize = 32 * 1024 * 1024;
 
 /// A tensor the weights must contain: its name in the weight directory and its shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,10 +166,24 @@ pub struct ModalityEmbedding {
 /// Softmax attention through Burn's fused op (flex: scale, mask and softmax in one pass, tiled for
 /// long sequences; wgpu: flash kernels chosen by autotune). `q`: `[b, h, lq, d]` unscaled (the
 /// op's default scale, `1/sqrt(d)`, is the models' own), `k`, `v`: `[b, h, lk, d]`, `mask`:
-/// `[b, 1, lq, lk]` → `[b, h, lq, d]`. Heads go in groups within [`MAX_SCORE_ELEMENTS`].
+/// `[b, 1, lq, lk]` → `[b, h, lq, d]`. Heads go in groups within [`MAX_SCORE_ELEMENTS`]; when one
+/// head's scores alone exceed it, queries go in blocks (softmax is per query row: the same values).
+/// The callers keep `b · lk` within it (`runtime::limits`), so a block of one row always fits.
 pub fn attend(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, mask: Option<Tensor<4, Bool>>) -> Tensor<4> {
     let [batch, heads, q_len, _] = q.dims();
     let k_len = k.dims()[2];
+    if batch * q_len * k_len > MAX_SCORE_ELEMENTS && q_len > 1 {
+        let block = (MAX_SCORE_ELEMENTS / (batch * k_len).max(1)).max(1);
+        let blocks = (0..q_len)
+            .step_by(block)
+            .map(|start| {
+                let n = block.min(q_len - start);
+                let mask = mask.as_ref().map(|m| m.clone().narrow(2, start, n));
+                attend(q.clone().narrow(2, start, n), k.clone(), v.clone(), mask)
+            })
+            .collect();
+        return Tensor::cat(blocks, 2);
+    }
     let group = (MAX_SCORE_ELEMENTS / (batch * q_len * k_len).max(1)).clamp(1, heads);
     let fused = |q, k, v| attention(q, k, v, mask.clone(), None, AttentionModuleOptions::default());
     if group == heads {

@@ -181,6 +181,12 @@ fn browser_cpu() -> ComputeDevice {
     ComputeDevice::cpu("cpu (burn flex, wasm simd128, one thread)")
 }
 
+/// This context's WebGPU device when one was started (memory diagnostics read it after a model is freed).
+#[cfg(target_arch = "wasm32")]
+pub fn started_webgpu() -> Option<ComputeDevice> {
+    WEBGPU.with(|slot| slot.borrow().clone())
+}
+
 /// The browser's WebGPU device, initialised once and shared by every model in this context.
 #[cfg(target_arch = "wasm32")]
 pub async fn init_webgpu() -> Result<ComputeDevice> {

@@ -14,6 +14,7 @@ use crate::models::nn::KeyMask;
 use crate::models::nn::ModalityEmbedding;
 use crate::runtime::backend::ComputeDevice;
 use crate::runtime::cancel::Cancel;
+use crate::runtime::limits::{ActivationLimit, buffer_budget};
 use crate::tokenize::{DnaOneHot, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, ProteinTokenizer, Tokenizer, pad_batch};
 use crate::weights::{LoadedWeights, Manifest};
 
@@ -76,6 +77,8 @@ pub struct SequenceEncoder {
     model: Esm,
     tokenizer: Tokenizer,
     random_weights: bool,
+    /// The most bytes one tensor may take (the device's binding limit, or a lower one set).
+    buffer_budget: u64,
 }
 
 impl SequenceEncoder {
@@ -99,7 +102,27 @@ impl SequenceEncoder {
                 NUCLEOTIDE_MAX_TOKENS.min(config.max_position_embeddings),
             )),
         };
-        Ok(SequenceEncoder { device, model, tokenizer, random_weights: manifest.source.random_weights })
+        let buffer_budget = buffer_budget(&device);
+        Ok(SequenceEncoder { device, model, tokenizer, random_weights: manifest.source.random_weights, buffer_budget })
+    }
+
+    /// Plans for a smaller buffer limit than the device's (tests; WebGPU's portable 128 MiB).
+    pub fn with_buffer_limit(mut self, bytes: u64) -> Self {
+        self.buffer_budget = bytes.min(buffer_budget(&self.device));
+        self
+    }
+
+    /// What one pass may hold: `[batch, length, widest]` f32 activations within the buffer budget
+    /// (the widest: hidden size, the feed-forward's first projection, or the logits' vocabulary).
+    pub fn activation_limit(&self, logits: bool) -> ActivationLimit {
+        let config = self.model.config();
+        let feed_forward = match self.model.family() {
+            EsmFamily::Esm2 => config.intermediate_size,
+            EsmFamily::NucleotideTransformer => 2 * config.intermediate_size,
+        };
+        let vocab = if logits { config.vocab_size } else { 0 };
+        let widest = config.hidden_size.max(feed_forward).max(vocab);
+        ActivationLimit { modality: self.modality(), widest, budget: self.buffer_budget }
     }
 
     /// Replaces the tokenizer (a longer maximum, an ambiguity or crop policy); it must be for
@@ -141,53 +164,82 @@ impl SequenceEncoder {
         }
     }
 
-    fn inputs(&self, tokenizer: &Tokenizer, sequences: &[&str]) -> Result<(Vec<Vec<u32>>, Tensor<2, Int>, KeyMask)> {
+    fn tokenize_all(&self, tokenizer: &Tokenizer, sequences: &[&str]) -> Result<Vec<Vec<u32>>> {
         if sequences.is_empty() {
             return Err(Error::InvalidArgument("no sequences given".into()));
         }
         self.expect_modality(tokenizer.modality())?;
-        let tokens = sequences.iter().map(|s| tokenizer.encode(s)).collect::<Result<Vec<_>>>()?;
-        let (ids, mask) = self.upload_batch(&tokens, tokenizer.pad_id());
-        Ok((tokens, ids, mask))
+        sequences.iter().map(|s| tokenizer.encode(s)).collect()
+    }
+
+    /// Consecutive runs of `tokens` that each fit the device in one pass (padded to their longest
+    /// and the length bucket); a sequence too long alone is a run of one, which the upload refuses.
+    fn passes(&self, tokens: &[Vec<u32>], logits: bool) -> Vec<std::ops::Range<usize>> {
+        let limit = self.activation_limit(logits);
+        let bucket = self.device.length_bucket.max(1);
+        let mut passes = Vec::new();
+        let (mut start, mut longest) = (0, 0);
+        for (i, row) in tokens.iter().enumerate() {
+            let longer = longest.max(row.len().div_ceil(bucket) * bucket);
+            if i > start && limit.max_batch(longer) < i + 1 - start {
+                passes.push(start..i);
+                (start, longest) = (i, row.len().div_ceil(bucket) * bucket);
+            } else {
+                longest = longer;
+            }
+        }
+        passes.push(start..tokens.len());
+        passes
     }
 
     /// Token ids to the device, padded to the longest and up to the device's length bucket (so a
-    /// new length in the same bucket reuses the GPU's compiled kernels): `[batch, length]` ids and mask.
-    fn upload_batch(&self, tokens: &[Vec<u32>], pad_id: u32) -> (Tensor<2, Int>, KeyMask) {
+    /// new length in the same bucket reuses the GPU's compiled kernels): `[batch, length]` ids and
+    /// mask. Refused (`SEQUENCE_TOO_LONG`) before any device work when the pass would not fit.
+    fn upload_batch(&self, tokens: &[Vec<u32>], pad_id: u32, logits: bool) -> Result<(Tensor<2, Int>, KeyMask)> {
         let (ids, mask, length) = pad_batch(tokens, pad_id, self.device.length_bucket);
+        self.activation_limit(logits).check(tokens.len(), length)?;
         let padded = mask.contains(&0.0);
         let shape = [tokens.len(), length];
         let ids: Vec<i32> = ids.into_iter().map(|id| id as i32).collect();
         let device = &self.device.device;
         let tokens = Tensor::from_data(TensorData::new(mask, shape), device);
-        (Tensor::from_data(TensorData::new(ids, shape), device), KeyMask { tokens, padded })
+        Ok((Tensor::from_data(TensorData::new(ids, shape), device), KeyMask { tokens, padded }))
     }
 
-    /// Embeds a batch (padded to its longest member) and reads it back asynchronously.
+    /// Embeds a batch (padded to its longest member; split into passes that fit the device) and
+    /// reads it back asynchronously.
     pub async fn embed(&self, sequences: &[&str]) -> Result<Vec<Embedding>> {
         self.embed_with(&self.tokenizer, sequences).await
     }
 
     /// [`Self::embed`] with another tokenizer for this modality (per-request crop or ambiguity policy).
     pub async fn embed_with(&self, tokenizer: &Tokenizer, sequences: &[&str]) -> Result<Vec<Embedding>> {
-        let (tokens, ids, mask) = self.inputs(tokenizer, sequences)?;
-        let per_sequence = read_rows(self.model.forward(ids, &mask), tokens).await?;
+        let tokens = self.tokenize_all(tokenizer, sequences)?;
         let trailing = tokenizer.trailing_special_tokens();
-        Ok(per_sequence.map(|(tokens, width, rows)| Embedding::from_rows(tokens, width, rows, trailing)).collect())
+        let mut embeddings = Vec::with_capacity(tokens.len());
+        for pass in self.passes(&tokens, false) {
+            let (ids, mask) = self.upload_batch(&tokens[pass.clone()], tokenizer.pad_id(), false)?;
+            let per_sequence = read_rows(self.model.forward(ids, &mask), tokens[pass].to_vec()).await?;
+            embeddings
+                .extend(per_sequence.map(|(tokens, width, rows)| Embedding::from_rows(tokens, width, rows, trailing)));
+        }
+        Ok(embeddings)
     }
 
     /// One sequence's last hidden state on the device, not read back, with its token ids:
     /// `[1, length, hidden]` and its `[1, length]` mask (`length`: the tokens, up to the device's bucket).
     pub fn hidden(&self, sequence: &str) -> Result<(Vec<u32>, ModalityEmbedding)> {
         let tokens = self.tokenize(sequence)?;
-        let embedding = self.forward(self.upload(&tokens));
+        let embedding = self.forward(self.upload(&tokens)?);
         Ok((tokens, embedding))
     }
 
     /// Several sequences' last hidden states on the device, padded to the longest (and the device's
-    /// bucket): `[batch, length, hidden]` with its `[batch, length]` mask, not read back.
+    /// bucket): `[batch, length, hidden]` with its `[batch, length]` mask, not read back; one pass,
+    /// so refused when the batch does not fit the device.
     pub fn hidden_batch(&self, sequences: &[&str]) -> Result<ModalityEmbedding> {
-        let (_, ids, mask) = self.inputs(&self.tokenizer, sequences)?;
+        let tokens = self.tokenize_all(&self.tokenizer, sequences)?;
+        let (ids, mask) = self.upload_batch(&tokens, self.tokenizer.pad_id(), false)?;
         Ok(ModalityEmbedding { hidden: self.model.forward(ids, &mask), mask })
     }
 
@@ -196,10 +248,21 @@ impl SequenceEncoder {
         self.tokenizer.encode(sequence)
     }
 
-    /// [`Self::hidden`]'s second step: one sequence's token ids on the device.
-    pub fn upload(&self, tokens: &[u32]) -> TokensOnDevice {
-        let (ids, mask) = self.upload_batch(&[tokens.to_vec()], self.tokenizer.pad_id());
-        TokensOnDevice { ids, mask }
+    /// `Ok` when one sequence of these token ids fits the device (host side, nothing run), its
+    /// per-token activations at least `width` wide (IsoFormer's aggregator projects the encoder's
+    /// tokens to the DNA width for its keys and values).
+    pub fn fits(&self, tokens: &[u32], width: usize) -> Result<()> {
+        let bucket = self.device.length_bucket.max(1);
+        let mut limit = self.activation_limit(false);
+        limit.widest = limit.widest.max(width);
+        limit.check(1, tokens.len().div_ceil(bucket) * bucket)
+    }
+
+    /// [`Self::hidden`]'s second step: one sequence's token ids on the device (refused when too
+    /// long for it).
+    pub fn upload(&self, tokens: &[u32]) -> Result<TokensOnDevice> {
+        let (ids, mask) = self.upload_batch(&[tokens.to_vec()], self.tokenizer.pad_id(), false)?;
+        Ok(TokensOnDevice { ids, mask })
     }
 
     /// [`Self::hidden`]'s last step: `[1, tokens]` ids → `[1, tokens, hidden]`, queued on the device.
@@ -224,12 +287,15 @@ impl SequenceEncoder {
         layers: &[i64],
     ) -> Result<Vec<Vec<Embedding>>> {
         let indices = self.resolve_layers(layers)?;
-        let (tokens, ids, mask) = self.inputs(tokenizer, sequences)?;
+        let tokens = self.tokenize_all(tokenizer, sequences)?;
         let trailing = tokenizer.trailing_special_tokens();
         let mut per_sequence: Vec<Vec<Embedding>> = vec![Vec::with_capacity(indices.len()); tokens.len()];
-        for states in self.model.hidden_states(ids, &mask, &indices) {
-            for (b, (tokens, width, rows)) in read_rows(states, tokens.clone()).await?.enumerate() {
-                per_sequence[b].push(Embedding::from_rows(tokens, width, rows, trailing));
+        for pass in self.passes(&tokens, false) {
+            let (ids, mask) = self.upload_batch(&tokens[pass.clone()], tokenizer.pad_id(), false)?;
+            for states in self.model.hidden_states(ids, &mask, &indices) {
+                for (b, (row, width, rows)) in read_rows(states, tokens[pass.clone()].to_vec()).await?.enumerate() {
+                    per_sequence[pass.start + b].push(Embedding::from_rows(row, width, rows, trailing));
+                }
             }
         }
         Ok(per_sequence)
@@ -279,7 +345,7 @@ impl SequenceEncoder {
         if !self.model.has_lm_head() {
             return Err(no_head());
         }
-        let (tokens, _, _) = self.inputs(&self.tokenizer, sequences)?;
+        let tokens = self.tokenize_all(&self.tokenizer, sequences)?;
         self.logits_of(tokens).await
     }
 
@@ -293,12 +359,18 @@ impl SequenceEncoder {
         if tokens.is_empty() {
             return Err(Error::InvalidArgument("no sequences given".into()));
         }
-        let (ids, mask) = self.upload_batch(&tokens, self.tokenizer.pad_id());
-        let logits = self.model.logits(self.model.forward(ids, &mask)).ok_or_else(no_head)?;
-        let per_sequence = read_rows(logits, tokens).await?;
-        Ok(per_sequence
-            .map(|(tokens, vocab, logits)| Logits { shape: [tokens.len(), vocab], tokens, logits })
-            .collect())
+        let mut out = Vec::with_capacity(tokens.len());
+        for pass in self.passes(&tokens, true) {
+            let (ids, mask) = self.upload_batch(&tokens[pass.clone()], self.tokenizer.pad_id(), true)?;
+            let logits = self.model.logits(self.model.forward(ids, &mask)).ok_or_else(no_head)?;
+            let per_sequence = read_rows(logits, tokens[pass].to_vec()).await?;
+            out.extend(per_sequence.map(|(tokens, vocab, logits)| Logits {
+                shape: [tokens.len(), vocab],
+                tokens,
+                logits,
+            }));
+        }
+        Ok(out)
     }
 
     /// The masked-marginal score of `alternate` against `reference` (token rows of one length,
@@ -357,9 +429,6 @@ pub struct Tracks {
     pub values: Vec<f32>,
 }
 
-/// Host budget for one convolution window on the CPU backend (no device limits there).
-const CPU_BUFFER_BUDGET: u64 = 1 << 30;
-
 /// Enformer on one device with its one-hot encoder (manifest model `enformer`).
 pub struct DnaEncoder {
     device: ComputeDevice,
@@ -399,7 +468,7 @@ impl DnaEncoder {
             .collect();
         let model = Enformer::load(&config, &mut weights, &heads, kernel)?;
         weights.finish()?;
-        let limit = device.limits.map_or(CPU_BUFFER_BUDGET, |(binding, buffer)| binding.min(buffer));
+        let limit = buffer_budget(&device);
         let chunks = ConvChunks::plan(&config, limit);
         Ok(DnaEncoder {
             device,

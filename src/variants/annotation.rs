@@ -18,10 +18,12 @@ pub enum Annotation<'a> {
 
 impl Annotation<'_> {
     pub fn read(&self) -> Result<GeneRecord> {
-        match self {
-            Annotation::GenBank(text) => genbank::read_genbank(text),
-            Annotation::Gff { features, fasta } => gff::read_gff(features, fasta),
-        }
+        let gene = match self {
+            Annotation::GenBank(text) => genbank::read_genbank(text)?,
+            Annotation::Gff { features, fasta } => gff::read_gff(features, fasta)?,
+        };
+        gene.check_coordinates()?;
+        Ok(gene)
     }
 }
 

@@ -82,6 +82,25 @@ impl GeneRecord {
         Ok(())
     }
 
+    /// Refuses a record whose features do not lie on its sequence (a record cut short, a wrong
+    /// FASTA for a GFF): every transcript has exons, and every exon and CDS segment is a non-empty
+    /// range within the sequence, so splicing and windows never read past it.
+    pub fn check_coordinates(&self) -> Result<()> {
+        let length = self.sequence.len();
+        for transcript in &self.transcripts {
+            let segments = transcript.cds.iter().flat_map(|cds| &cds.segments);
+            let outside = transcript.exons.iter().chain(segments).find(|r| r.start >= r.end || r.end > length);
+            if transcript.exons.is_empty() || outside.is_some() {
+                return Err(Error::Annotation(format!(
+                    "transcript {}: {} lies outside the record's sequence ({length} bp); is the sequence complete?",
+                    transcript.id,
+                    outside.map_or("no exon".to_string(), |r| format!("{}..{}", r.start + 1, r.end)),
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Whether a VCF CHROM names this record: its name or an alias, with or without `chr`.
     pub fn is_named(&self, chrom: &str) -> bool {
         let bare = |name: &str| name.strip_prefix("chr").unwrap_or(name).to_ascii_lowercase();

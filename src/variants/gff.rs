@@ -138,7 +138,11 @@ fn read_gtf_lines(text: &[u8]) -> Result<Vec<Feature>> {
         let number = index + 1;
         let line = line.map_err(|e| line_error("GTF", number, e))?;
         let Some(record) = line.as_record() else { continue };
-        features.push(feature(&record.map_err(|e| line_error("GTF", number, e))?, "GTF", number)?);
+        let record = record.map_err(|e| line_error("GTF", number, e))?;
+        // noodles-gtf's format-neutral view unwraps the attributes' parse (a panic on a bad
+        // field, found by fuzzing): parsed here first, so a bad field is this line's error.
+        record.attributes().map_err(|e| line_error("GTF", number, e))?;
+        features.push(feature(&record, "GTF", number)?);
     }
     Ok(features)
 }

@@ -286,7 +286,13 @@ pub fn refuses_record(error: &Error) -> bool {
 
 /// Errors of reading a sequence (a letter, a length), as opposed to running the model.
 fn is_input_error(error: &Error) -> bool {
-    matches!(error, Error::InvalidCharacter { .. } | Error::SequenceTooLong { .. } | Error::EmptySequence { .. })
+    matches!(
+        error,
+        Error::InvalidCharacter { .. }
+            | Error::SequenceTooLong { .. }
+            | Error::TooLongForDevice { .. }
+            | Error::EmptySequence { .. }
+    )
 }
 
 /// ESM-2's masked marginal of `alternate` (same length as `protein`), on a window of the

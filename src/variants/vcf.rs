@@ -171,6 +171,9 @@ fn read_line(line: &str, record: usize) -> Result<Vec<Variant>> {
     if alternates.is_empty() {
         return Err(invalid("ALT is missing ('.'): no variant to score".into()));
     }
+    if let Some(same) = alternates.iter().find(|a| a.eq_ignore_ascii_case(&reference)) {
+        return Err(invalid(format!("ALT {same} equals REF: no change to score")));
+    }
     Ok(alternates
         .into_iter()
         .map(|alternate| Variant {

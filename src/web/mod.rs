@@ -3,6 +3,7 @@
 //! [`Error::code`]. No tensors here: the model side hands back plain vectors.
 
 pub mod loader;
+mod memory;
 mod typescript;
 mod variants;
 
@@ -25,7 +26,7 @@ use crate::tokenize::{
     AmbiguityPolicy, CropPolicy, DnaCropPolicy, NUCLEOTIDE_MAX_TOKENS, NucleotideTokenizer, Tokenizer,
 };
 use crate::web::loader::Loader;
-use crate::weights::{LoadedWeights, Manifest, Part};
+use crate::weights::{IsoformerIndex, LoadedWeights, Manifest, Part};
 
 /// Short inputs embedded once while loading, so shaders compile before the first request.
 const WARM_UP_PROTEIN: &str = "MKTAYIAKQRQISFVKSHFSRQ";
@@ -91,12 +92,10 @@ fn take_fields(options: &JsValue, keys: &[&str]) -> (JsValue, Vec<JsValue>) {
     (rest.into(), taken)
 }
 
-/// A sequence as given, or the one record of FASTA text (a `>` header first): several records
-/// are an error pointing to the call that takes them.
+/// A sequence as given (surrounding whitespace trimmed, as the CLI reads it: whitespace alone is
+/// an empty sequence), or the one record of FASTA text (a `>` header first): several records are
+/// an error pointing to the call that takes them.
 fn single_sequence(text: String, what: &str) -> Result<String, Error> {
-    if !text.trim_start_matches('\u{feff}').trim_start().starts_with('>') {
-        return Ok(text);
-    }
     let mut records = read_sequences(&text)?;
     if records.len() > 1 {
         return Err(Error::InvalidArgument(format!(
@@ -565,7 +564,10 @@ impl PartSource for FetchedParts<'_> {
     }
 
     async fn manifest(&mut self, part: Part) -> Result<Manifest, Error> {
-        self.loader.manifest(self.urls.url(part)?).await
+        let manifest = self.loader.manifest(self.urls.url(part)?).await?;
+        // As the native loader checks: each part's manifest names the model that part needs.
+        IsoformerIndex::check_part(part, &manifest)?;
+        Ok(manifest)
     }
 
     async fn weights(
@@ -817,6 +819,17 @@ impl IsoformerModel {
         set(&object, "lowMemory", &low_memory.into());
         set(&object, "randomWeights", &random);
         object.into()
+    }
+
+    /// Memory diagnostics: `{ wasmBytes, deviceAllocations, deviceBytesInUse, deviceBytesReserved }`,
+    /// the wasm heap and Burn's pool on this model's device (`null` device fields on the CPU).
+    #[wasm_bindgen(js_name = memoryUsage, unchecked_return_type = "MemoryUsage")]
+    pub fn memory_usage(&self) -> JsValue {
+        let device = match &self.model {
+            Held::Whole(model) => &model.device().device,
+            Held::PartByPart { device, .. } => &device.device,
+        };
+        memory::usage(Some(device))
     }
 
     /// One encoder's embedding: `modality` `"protein"` or `"rna"` resolves like

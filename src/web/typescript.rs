@@ -44,6 +44,17 @@ export interface LayerEmbeddings {
 }
 export interface EncoderInfo { modality: Modality; device: string; randomWeights: boolean; hiddenSize: number; layers: number; maxLength: number }
 export interface IsoformerInfo { device: string; lowMemory: boolean; randomWeights: boolean | null }
+/** Memory diagnostics (bytes): the wasm heap, and Burn's pool on the device (`null` on the CPU backend). */
+export interface MemoryUsage {
+  /** The module's WebAssembly.Memory (it grows, never shrinks). */
+  wasmBytes: number;
+  /** Live allocations in Burn's device pool. */
+  deviceAllocations: number | null;
+  /** Bytes those allocations use. */
+  deviceBytesInUse: number | null;
+  /** Bytes the pool holds from the device (in use, padding and pages kept for reuse). */
+  deviceBytesReserved: number | null;
+}
 
 export interface Prediction {
   /** The 30 tissue names, in the order of `values`. */

@@ -79,3 +79,17 @@ export function testPaths() {
   mkdirSync(outDir, { recursive: true });
   return { site: resolve(process.argv[2] ?? "www/dist"), root, cli: resolve(root, "target/release/isoformer"), outDir };
 }
+
+// Runs `body(IsoFormer, args)` in the page (the package's index.js imported there; `body` is sent
+// as source, so it may use only its arguments); resolves to its result, or to
+// { error: code, message, name } when it throws.
+export const inPage = (page, body, args = {}) =>
+  page.evaluate(async ({ source, args }) => {
+    const { IsoFormer } = await import("/index.js");
+    const run = new Function("IsoFormer", "args", `return (${source})(IsoFormer, args);`);
+    try {
+      return await run(IsoFormer, args);
+    } catch (error) {
+      return { error: error.code ?? `uncoded ${error.name}: ${error.message}`, message: error.message, name: error.name };
+    }
+  }, { source: body.toString(), args });

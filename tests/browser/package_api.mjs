@@ -18,7 +18,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import assert from "node:assert/strict";
-import { blankPage, launchChromium, maxRelativeDifference, newPage, staticServer } from "./harness.mjs";
+import { blankPage, inPage, launchChromium, maxRelativeDifference, newPage, staticServer } from "./harness.mjs";
 
 const site = resolve(process.argv[2] ?? "www/dist");
 const root = resolve(import.meta.dirname, "../..");
@@ -40,18 +40,6 @@ const WEIGHTS = "/weights/isoformer-tiny-random/";
 const PROTEIN = "MAQSTATSPDGGTTFEHLWSSLEPDSTYFDLPQSS";
 const RNA = "AUGGCCCAGUCCACCGCCACCUCCCCUGAUGGGGGCACCACGUUUGAGCACCUCUGG";
 const DNA = "GCCCTGCCTCCCCGCCCGCGCACCCGCCCGGAGGCTCGCGCGCCCGCGAAGGGGACGCAGCG";
-
-// Runs `body(IsoFormer, args)` in the page; resolves to its result, or to { error: code, message }.
-const inPage = (page, body, args = {}) =>
-  page.evaluate(async ({ source, args }) => {
-    const { IsoFormer } = await import("/index.js");
-    const run = new Function("IsoFormer", "args", `return (${source})(IsoFormer, args);`);
-    try {
-      return await run(IsoFormer, args);
-    } catch (error) {
-      return { error: error.code ?? `uncoded ${error.name}: ${error.message}`, message: error.message, name: error.name };
-    }
-  }, { source: body.toString(), args });
 
 
 const browser = await launchChromium();

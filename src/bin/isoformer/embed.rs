@@ -17,7 +17,7 @@ use crate::cli::{Backend, RANDOM_WEIGHTS_NOTE, backend_kind, read_input};
 use crate::embed_set::{self, RunSettings, SetEncoder};
 use crate::npy_rows::npy_bytes;
 use crate::parquet_table;
-use crate::sequences::Source;
+use crate::sequences::{Source, shown_id};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum Format {
@@ -258,7 +258,7 @@ fn embed_dna(args: &EmbedArgs) -> Result<()> {
 /// Validates every record before computing anything, so a bad record fails fast and is named.
 fn check_records(records: &[SequenceRecord], check: impl Fn(&str) -> Result<()>) -> Result<()> {
     for record in records {
-        check(&record.sequence).inspect_err(|_| eprintln!("in record {:?}:", record.id))?;
+        check(&record.sequence).inspect_err(|_| eprintln!("in record {}:", shown_id(&record.id)))?;
     }
     Ok(())
 }

@@ -147,7 +147,9 @@ fn check_all(encoder: &SetEncoder, source: &Source) -> Result<u64> {
     let mut count = 0;
     for record in source.records()? {
         let record = record?;
-        encoder.check(&record.sequence).inspect_err(|_| eprintln!("in record {:?}:", record.id))?;
+        encoder
+            .check(&record.sequence)
+            .inspect_err(|_| eprintln!("in record {}:", crate::sequences::shown_id(&record.id)))?;
         count += 1;
     }
     Ok(count)

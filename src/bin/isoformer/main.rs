@@ -72,15 +72,40 @@ mod cli {
     }
 
     pub fn main() -> ExitCode {
-        let cli = Cli::parse();
+        let cli = match Cli::try_parse() {
+            Ok(cli) => cli,
+            Err(error) => return command_line_error(error),
+        };
         let result = configure(&cli).and_then(|()| run(cli.command));
         match result {
             Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("error[{}]: {error}", error.code());
-                ExitCode::from(2)
-            }
+            Err(error) => report(&error),
         }
+    }
+
+    /// `error[CODE]: message` on stderr, exit status 2. Written without eprintln!, which panics
+    /// when stderr is gone (a reader such as `head` closed the pipe): the status still says it.
+    fn report(error: &Error) -> ExitCode {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr().lock(), "error[{}]: {error}", error.code());
+        ExitCode::from(2)
+    }
+
+    /// clap's refusal of the command line (an unknown option, a value of the wrong type) is an
+    /// `INVALID_ARGUMENT` like any other bad argument, so scripts branch on one form of error;
+    /// `--help`, `--version` and a bare `isoformer` print what clap prints.
+    fn command_line_error(error: clap::Error) -> ExitCode {
+        // --help and --version: clap's answer on stdout, not an error.
+        if !error.use_stderr() {
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+        if error.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            let _ = error.print();
+            return ExitCode::from(2);
+        }
+        let text = error.render().to_string();
+        report(&Error::InvalidArgument(text.trim_start_matches("error: ").trim_end().to_string()))
     }
 
     /// Process-wide settings, before any device work.
@@ -105,9 +130,19 @@ mod cli {
     /// A command-line sequence argument: the text itself, or `@file`.
     pub fn read_input(argument: &str) -> Result<String> {
         match argument.strip_prefix('@') {
-            Some(path) => std::fs::read_to_string(path).map_err(|e| Error::io(path, e)),
+            Some(path) => read_text(std::path::Path::new(path)),
             None => Ok(argument.to_string()),
         }
+    }
+
+    /// A sequence file's text. A file that is not UTF-8 (binary junk, a compressed file) is
+    /// `INVALID_FASTA` naming where its text breaks, not an I/O error: it was read.
+    pub fn read_text(path: &std::path::Path) -> Result<String> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
+        String::from_utf8(bytes).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            Error::Fasta(format!("{}: not text (no UTF-8 at byte {at}); give FASTA or a bare sequence", path.display()))
+        })
     }
 
     pub fn backend_kind(backend: Backend) -> BackendKind {

@@ -15,7 +15,7 @@ use isoformer::weights::Part;
 use isoformer::{Error, Isoformer, IsoformerInputs, Prediction, Result, RunOptions, TISSUES, read_sequences};
 
 use crate::cli::{Backend, RANDOM_WEIGHTS_NOTE, backend_kind, read_input};
-use crate::sequences::FastaById;
+use crate::sequences::{FastaById, shown_id};
 
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("model").required(true).args(["weights", "dna_weights"])))]
@@ -271,8 +271,8 @@ fn predict_batch(args: &PredictArgs) -> Result<()> {
         let row = row?;
         if !ids.insert(row.id.clone()) {
             return Err(Error::InvalidArgument(format!(
-                "transcript id {:?} appears twice (ids key the resumable output)",
-                row.id
+                "transcript id {} appears twice (ids key the resumable output)",
+                shown_id(&row.id)
             )));
         }
         for (given, part) in [(!row.rna.is_empty(), Part::Rna), (!row.protein.is_empty(), Part::Protein)] {
@@ -302,7 +302,9 @@ fn predict_batch(args: &PredictArgs) -> Result<()> {
             rna: sequences.1.as_deref(),
             protein: sequences.2.as_deref(),
         };
-        model.check(&inputs, &RunOptions::default()).inspect_err(|_| eprintln!("in transcript {:?}:", row.id))?;
+        model
+            .check(&inputs, &RunOptions::default())
+            .inspect_err(|_| eprintln!("in transcript {}:", shown_id(&row.id)))?;
         todo += 1;
     }
     let mut file =

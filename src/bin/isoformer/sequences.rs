@@ -8,6 +8,14 @@ use std::path::{Path, PathBuf};
 
 use isoformer::{Error, Result, SequenceRecord, read_sequences, stream_sequences};
 
+/// A record id as messages show it: at most 80 characters (a FASTA header can be megabytes).
+pub fn shown_id(id: &str) -> String {
+    match id.char_indices().nth(80) {
+        Some((end, _)) => format!("{:?}… ({} bytes)", &id[..end], id.len()),
+        None => format!("{id:?}"),
+    }
+}
+
 /// A sequence argument: `@file` (streamed) or the text itself.
 pub enum Source {
     File(PathBuf),
@@ -34,7 +42,7 @@ impl Source {
         file.by_ref().take(4096).read_to_end(&mut start).map_err(io)?;
         let text = String::from_utf8_lossy(&start);
         if !text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']).starts_with('>') {
-            let text = std::fs::read_to_string(path).map_err(io)?;
+            let text = crate::cli::read_text(path)?;
             return Ok(Box::new(read_sequences(&text)?.into_iter().map(Ok)));
         }
         let offset = start.iter().position(|&b| b == b'>').unwrap_or(0);
@@ -73,7 +81,11 @@ impl FastaById {
             if let Some(header) = line.strip_prefix(b">") {
                 let id = String::from_utf8_lossy(header).split_whitespace().next().unwrap_or_default().to_string();
                 if by_id.insert(id.clone(), offsets.len()).is_some() {
-                    return Err(Error::InvalidArgument(format!("{}: record id {id:?} appears twice", path.display())));
+                    return Err(Error::InvalidArgument(format!(
+                        "{}: record id {} appears twice",
+                        path.display(),
+                        shown_id(&id)
+                    )));
                 }
                 offsets.push((id, at));
             }

@@ -83,6 +83,10 @@ pub fn run(args: &VariantsArgs) -> Result<()> {
     let gene = read_annotation(args)?;
     let vcf_path = args.vcf.as_deref().expect("clap requires --vcf");
     let variants = read_vcf(&std::fs::read_to_string(vcf_path).map_err(|e| Error::io(vcf_path.display(), e))?);
+    // Refused before the gene's reference is computed for nothing (as the browser's scoreVariants does).
+    if variants.is_empty() {
+        return Err(Error::InvalidArgument(format!("{}: the VCF has no records", vcf_path.display())));
+    }
     let header = Header::of(args, gene.transcripts.len())?;
     let done = match (&args.out, args.format) {
         (Some(out), VariantsFormat::Tsv) if out.exists() => header.resume(out, gene.transcripts.len())?,
