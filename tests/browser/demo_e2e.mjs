@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// End-to-end test of the demo site (www/dist, as `make demo` serves it) in headless Chromium on
-// WebGPU (run by `make test-web`; needs target/release/isoformer for the native comparison):
-//   1. the page loads the default (tiny, random) model by itself and says the weights are random;
+// End-to-end test of the demo site (www/dist, as `make demo` serves it) in headless Chromium
+// (run by `make test-web`; needs target/release/isoformer for the native comparison), in a
+// Chromium without WebGPU, so the page runs the package's CPU fallback: on SwiftShader (these
+// machines' only WebGPU adapter) each of the demo's ten Enformer passes over 196,608 bp takes
+// minutes, and the package's WebGPU path is package_api.mjs's, faults.mjs's and tests/web.rs's:
+//   1. the page loads the default (tiny, random) model by itself, on the CPU (auto: no WebGPU here),
+//      and says the weights are random;
 //   2. a protein-only prediction from an uploaded FASTA file, and a full DNA + RNA + protein
 //      prediction from the example inputs, each equal to the native CLI's on the same input;
 //   3. the chart has 30 drawn bars carrying the predicted values; a screenshot is saved
@@ -46,7 +50,7 @@ function assertClose(browserValues, nativeValues, what) {
 const windows = (sequence) => Array.from({ length: Math.max(0, sequence.length - 15) }, (_, i) => sequence.slice(i, i + 16)).filter((_, i) => i % 4 === 0);
 
 const server = await staticServer(site);
-const browser = await launchChromium();
+const browser = await launchChromium({ webgpu: false });
 const pageRequests = [];
 try {
   const page = await newPage(browser, "demo");
@@ -60,6 +64,7 @@ try {
   await page.waitForFunction(() => !document.getElementById("predict").disabled, null, { timeout: 600_000 });
   assert.equal(await page.locator("#random-banner").isVisible(), true, "the random-weights banner is shown");
   assert.match(await page.locator("#progress-text").textContent(), /^Ready: IsoFormer, tiny test model \(random weights\)/);
+  assert.match(await page.locator("#device-info").textContent(), /^cpu: /, "auto falls back to the CPU without WebGPU");
   const csp = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute("content");
   assert.match(csp, /connect-src 'self'/);
   const afterLoad = { server: server.requests.length, page: pageRequests.length };

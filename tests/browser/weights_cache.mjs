@@ -100,10 +100,12 @@ try {
     const { cachedFetch } = await import("/weights-cache.js");
     await init();
     const events = [];
-    const model = await IsoformerModel.load("/weights/isoformer-tiny-random/", { modalities: ["protein"], fetch: cachedFetch(), onProgress: (e) => events.push({ ...e }) });
+    // On the CPU: the loader's logic is the same on every device, and on SwiftShader each load's
+    // absent-DNA pass (Enformer over 196,608 bp) takes minutes.
+    const model = await IsoformerModel.load("/weights/isoformer-tiny-random/", { modalities: ["protein"], device: "cpu", fetch: cachedFetch(), onProgress: (e) => events.push({ ...e }) });
     const inputs = { protein: "MAQSTATSPDGGTTFEHLWSSLEPDSTYFDLPQSS" };
     const prediction = await model.predict(inputs);
-    const lowMemory = await IsoformerModel.load("/weights/isoformer-tiny-random/", { modalities: ["protein"], fetch: cachedFetch(), lowMemory: true });
+    const lowMemory = await IsoformerModel.load("/weights/isoformer-tiny-random/", { modalities: ["protein"], device: "cpu", fetch: cachedFetch(), lowMemory: true });
     const partByPart = await lowMemory.predict(inputs);
     // Load options are read like every call's: a misspelt key or a wrong type is an error, not ignored.
     const codeOf = (promise) => promise.then(() => "resolved", (e) => e.code);
