@@ -2,8 +2,8 @@
 // End-to-end test of the demo site (www/dist, as `make demo` serves it) in headless Chromium
 // (run by `make test-web`; needs target/release/isoformer for the native comparison), in a
 // Chromium without WebGPU, so the page runs the package's CPU fallback: on SwiftShader (these
-// machines' only WebGPU adapter) each of the demo's ten Enformer passes over 196,608 bp takes
-// minutes, and the package's WebGPU path is package_api.mjs's, faults.mjs's and tests/web.rs's:
+// machines' only WebGPU adapter) each of the demo's Enformer passes over 196,608 bp (every load,
+// every DNA prediction and embedding, the variant windows) takes minutes, and the package's WebGPU path is package_api.mjs's, faults.mjs's and tests/web.rs's:
 //   1. the page loads the default (tiny, random) model by itself, on the CPU (auto: no WebGPU here),
 //      and says the weights are random;
 //   2. a protein-only prediction from an uploaded FASTA file, and a full DNA + RNA + protein

@@ -3,8 +3,8 @@
 // `make test-web`), in headless Chromium on WebGPU and in one without WebGPU:
 //   1. the error codes of index.js and index.d.ts are exactly those of src/error.rs plus the API's own;
 //   2. IsoFormer.load on the tiny model: info, progress events, predict (protein, RNA + protein, all
-//      three), embed (DNA's in 2b, on the CPU), calls issued together run one at a time and give the values they
-//      give alone; a lost device rejects with DEVICE_LOST and the model can be loaded again;
+//      three), embed (DNA's in 2b, on the CPU), calls issued together run one at a time and give
+//      the values they give alone; a lost device rejects with DEVICE_LOST and the model can be loaded again;
 //   3. typed errors: bad options, a bad residue, missing weights, an unavailable dtype, after
 //      dispose(); `dtype: "q8"` loads the q8/ variant;
 //   4. a load aborted before or during it rejects with ABORTED; a prediction aborted while it runs
@@ -500,14 +500,12 @@ try {
   assert.equal(fallback.error, undefined, `${fallback.error}: ${fallback.message}`);
   assert.equal(fallback.backend, "cpu");
   assert.ok(fallback.device.startsWith("cpu"), fallback.device);
-  const worst = maxRelativeDifference(fallback.values, webgpuFull);
-  assert.ok(worst < 1e-4, `CPU and WebGPU differ by ${worst}`);
-  const q8worst = maxRelativeDifference(fallback.q8, q8OnWebgpu);
-  assert.ok(q8worst < 1e-4, `q8 widened on the CPU and kept quantized on WebGPU differ by ${q8worst}`);
+  close(fallback.values, webgpuFull, "DNA + RNA + protein");
+  close(fallback.q8, q8OnWebgpu, "q8 widened on the CPU, kept quantized on WebGPU");
   assert.equal(fallback.webgpu, "NO_GPU");
   assert.deepEqual(fallback.cropped, fallback.centre, "cropDna: centre keeps the central window");
   assert.equal(fallback.aborted, "ABORTED", "an abort stops a CPU prediction");
-  assert.ok(maxRelativeDifference(fallback.afterAbort, webgpuProteinOnly) < 1e-4, "the CPU model predicts after an abort");
+  close(fallback.afterAbort, webgpuProteinOnly, "the CPU model predicts after an abort");
 } finally {
   await plain.close();
   server.close();

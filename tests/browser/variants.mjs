@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Browser test of the package's scoreVariants (www/index.js → worker → wasm), on the built site
 // (run by `make test-web`; needs target/release/isoformer): in headless Chromium, on the CPU
-// backend (the scoring logic is the same on every backend; on SwiftShader each of its Enformer passes
-// over 196,608 bp takes minutes, and the demo's end-to-end test scores on WebGPU), the tiny random
-// IsoFormer scores VCF records on DOC2B (GFF3 + FASTA, a minus-strand gene) and the
+// backend (the scoring logic is the same on every backend, and on SwiftShader each of its Enformer
+// passes over 196,608 bp takes minutes; the model calls it makes are compared with their
+// references on WebGPU by tests/web.rs), the tiny random IsoFormer scores VCF records on DOC2B (GFF3 + FASTA, a minus-strand gene) and the
 // page's answer equals the native CLI's `isoformer variants --format json` on the same files —
 // the same consequences and protein changes, Δ per tissue and ESM-2 / NT-v2 scores within float
 // tolerance; a bad record is an entry of `errors` naming it while the others are scored; progress

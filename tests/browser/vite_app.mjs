@@ -19,8 +19,8 @@ const TYPESCRIPT = "5.9.3";
 // The published module, gzipped (what a page downloads): 5.13 MB (zlib level 9) on 2026-12-02 after
 // wasm-opt -Oz (20.7 MB raw; 6.26 MB gzipped without wasm-opt); 5.25 MB with variant scoring and the
 // typed surface; 4.90 MB with -O1 (26.3 MB raw: -Oz's inlining and folding compress worse, and take
-// 750–944 s of `make dist` against 178 s). The issue's goal is 2.5 MB (three quarters of the code is Burn's and CubeCL's GPU
-// stack: BENCHMARKS.md); the budget, set from the first measurement, makes growth fail here.
+// 750–944 s of `make dist` against 178 s). The issue's goal is 2.5 MB (three quarters of the code is
+// Burn's and CubeCL's GPU stack: BENCHMARKS.md); the budget, set from the first measurement, makes growth fail here.
 const WASM_GZIP_BUDGET = 5_350_000;
 const site = resolve(process.argv[2] ?? "www/dist");
 const root = resolve(import.meta.dirname, "../..");
