@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PORT ?= 8080
 
-.PHONY: fuzz demo test lint fmt workflow-env test-workflow check-self-contained setup setup-system setup-wasm setup-node wasm dist serve test-native test-web cli bench-compare weights gpu-report gpu-bundle
+.PHONY: fuzz demo test test-lane-native test-lane-web lint fmt workflow-env test-workflow check-self-contained setup setup-system setup-wasm setup-node wasm dist serve test-native test-web cli bench-compare weights gpu-report gpu-bundle
 
 ## The demo site (and the npm package, www/dist) on the tiny random-weight IsoFormer, served on http://127.0.0.1:$(PORT)/
 demo: setup-wasm wasm serve
@@ -19,17 +19,29 @@ demo: setup-wasm wasm serve
 ## in check mode), warnings as errors, so the dependencies are built once for tests and lints alike
 ## instead of once more in check mode per target (`make lint` is the separate pass). Each step's time
 ## is printed, "(N s)".
+## Two lanes at once, each line prefixed with its lane: the native build and tests (then the
+## workflow), and the wasm tools, build and browser tests. Much of each leaves a core idle (lavapipe and
+## SwiftShader passes, single-threaded wasm on the CPU fallback, wasm-opt, linking), which the
+## other lane fills. Each lane's make is a fresh one (no MAKEFLAGS): cargo then uses both cores
+## rather than sharing one job slot per lane through make's jobserver.
 test: export RUSTC_WORKSPACE_WRAPPER = clippy-driver
 test: export CLIPPY_ARGS = -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
 test: export TIMEFORMAT = (%0R s)
-test: check-self-contained setup fmt test-native test-workflow test-web
+test: check-self-contained setup-system fmt
+	time $(MAKE) --no-print-directory -j2 test-lane-native test-lane-web
+
+test-lane-native:
+	set -o pipefail; env -u MAKEFLAGS -u MAKELEVEL make --no-print-directory test-native test-workflow 2>&1 | sed -u 's/^/[native] /'
+
+test-lane-web:
+	set -o pipefail; env -u MAKEFLAGS -u MAKELEVEL make --no-print-directory test-web 2>&1 | sed -u 's/^/[web] /'
 
 ## rustfmt (rustfmt.toml) and clippy with warnings as errors, natively (with the CLI) and for wasm32.
-lint: fmt
+lint: fmt setup-wasm
 	cargo clippy --release --features cli --all-targets -- -D warnings
 	cargo clippy --release --target wasm32-unknown-unknown --all-targets -- -D warnings
 
-fmt: setup-wasm
+fmt:
 	rustup component add rustfmt clippy
 	cargo fmt --check
 

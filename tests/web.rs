@@ -158,8 +158,10 @@ async fn enformer_tiny_matches_enformer_pytorch_on_webgpu_at_full_length() {
 }
 
 /// IsoFormer end to end at tiny sizes (all three encoders at full DNA length, then the aggregator)
-/// against the PyTorch reference, with all modalities and with DNA alone (the native tests run
-/// every subset; each case here costs a full Enformer pass on SwiftShader).
+/// against the PyTorch reference, with all modalities and with DNA alone, both from one embedding of
+/// the window (`predict_from`, as predictMany reuses it: an Enformer pass costs ≈ 100 s on
+/// SwiftShader; the native tests run every subset through `predict`, package_api.mjs `predict` with
+/// DNA on WebGPU).
 #[wasm_bindgen_test]
 async fn tiny_isoformer_matches_the_reference_on_webgpu() {
     use isoformer::models::isoformer::load_aggregator;
@@ -185,6 +187,8 @@ async fn tiny_isoformer_matches_the_reference_on_webgpu() {
     let expected: serde_json::Value =
         serde_json::from_str(include_str!("fixtures/isoformer/tiny_expected.json")).unwrap();
     let mut references = Vec::new();
+    let options = isoformer::RunOptions::default();
+    let window = model.dna_embedding(Some(&dna), &options).await.unwrap();
     for case in expected["cases"]
         .as_array()
         .unwrap()
@@ -196,7 +200,7 @@ async fn tiny_isoformer_matches_the_reference_on_webgpu() {
             rna: case["rna"].as_bool().unwrap().then_some(rna.as_str()),
             protein: case["protein"].as_bool().unwrap().then_some(protein.as_str()),
         };
-        let prediction = model.predict(&inputs, false).await.unwrap();
+        let prediction = model.predict_from(window.clone(), &inputs, false, &options).await.unwrap();
         let values: Vec<f32> = serde_json::from_value(case["values"].clone()).unwrap();
         let diff = support::relative_diff(&prediction.values, &values);
         web_sys::console::log_1(&format!("isoformer {}: relative max |Δ| = {diff:.3e}", case["label"]).into());
