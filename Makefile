@@ -30,11 +30,10 @@ test: export TIMEFORMAT = (%0R s)
 test: check-self-contained setup-system fmt
 	time $(MAKE) --no-print-directory -j2 test-lane-native test-lane-web
 
-test-lane-native:
-	set -o pipefail; env -u MAKEFLAGS -u MAKELEVEL make --no-print-directory test-native test-workflow 2>&1 | sed -u 's/^/[native] /'
-
-test-lane-web:
-	set -o pipefail; env -u MAKEFLAGS -u MAKELEVEL make --no-print-directory test-web 2>&1 | sed -u 's/^/[web] /'
+LANE_native := test-native test-workflow
+LANE_web := test-web
+test-lane-native test-lane-web: test-lane-%:
+	set -o pipefail; env -u MAKEFLAGS -u MAKELEVEL make --no-print-directory $(LANE_$*) 2>&1 | sed -u 's/^/[$*] /'
 
 ## rustfmt (rustfmt.toml) and clippy with warnings as errors, natively (with the CLI) and for wasm32.
 lint: fmt setup-wasm
