@@ -139,16 +139,31 @@ fn fuzz_targets_match_the_cargo_fuzz_crate() {
 fn fuzz_findings_are_typed_errors() {
     use isoformer::variants::{Annotation, read_vcf};
     let read = |target: &str, name: &str| std::fs::read(Path::new(CORPUS).join(target).join(name)).unwrap();
-    // Features past the end of a record's sequence: splicing them read past it (a panic).
+    // Features past the end of a record's sequence: splicing them read past it (a panic). The
+    // input also holds bytes past ASCII, refused first since; made ASCII, the coordinates refuse it.
     let genbank = read("genbank", "regression-exon-beyond-sequence");
     let error = Annotation::GenBank(&genbank).read().unwrap_err();
+    assert!(error.to_string().contains("is not ASCII"), "{error}");
+    let ascii: Vec<u8> = genbank.iter().map(|&b| if b.is_ascii() { b } else { b'X' }).collect();
+    let error = Annotation::GenBank(&ascii).read().unwrap_err();
     assert_eq!(error.code(), "INVALID_ANNOTATION", "{error}");
     assert!(error.to_string().contains("outside the record's sequence"), "{error}");
+    // A byte ≥ 0x80 ending a GenBank record: gb-io's parser sliced past the input (a panic).
+    let error = Annotation::GenBank(&read("genbank", "regression-non-ascii-byte")).read().unwrap_err();
+    assert_eq!(error.code(), "INVALID_ANNOTATION", "{error}");
+    assert!(error.to_string().contains("byte 0xAF on line"), "{error}");
     // A GTF attribute field noodles-gtf cannot parse: its format-neutral view unwrapped it (a panic).
     let gff = read("gff", "regression-gtf-bad-attributes");
     let split = gff.windows(2).position(|w| w == b"\n>").map_or(gff.len(), |i| i + 1);
     let (features, fasta) = gff.split_at(split);
     assert!(Annotation::Gff { features, fasta }.read().is_err());
+    // U+FFFD in a GFF's FASTA: an exon ending inside it had an empty RNA (silently).
+    let gff = read("gff", "regression-sequence-not-letters");
+    let split = gff.windows(2).position(|w| w == b"\n>").map_or(gff.len(), |i| i + 1);
+    let (features, fasta) = gff.split_at(split);
+    let error = Annotation::Gff { features, fasta }.read().unwrap_err();
+    assert_eq!(error.code(), "INVALID_ANNOTATION", "{error}");
+    assert!(error.to_string().contains("not a letter"), "{error}");
     // ALT equal to REF: a "variant" that changes nothing was scored as one.
     let vcf = String::from_utf8_lossy(&read("vcf", "regression-alt-equals-ref")).into_owned();
     let same = read_vcf(&vcf).into_iter().filter_map(Result::err).find(|e| e.to_string().contains("equals REF"));

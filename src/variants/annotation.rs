@@ -22,6 +22,7 @@ impl Annotation<'_> {
             Annotation::GenBank(text) => genbank::read_genbank(text)?,
             Annotation::Gff { features, fasta } => gff::read_gff(features, fasta)?,
         };
+        gene.check_sequence()?;
         gene.check_coordinates()?;
         Ok(gene)
     }
@@ -89,6 +90,25 @@ mod tests {
         assert_eq!(refseq_chromosome("NC_000023").as_deref(), Some("X"));
         assert_eq!(refseq_chromosome("NC_012920.1").as_deref(), Some("MT"));
         assert_eq!(refseq_chromosome("NM_005427.4"), None);
+    }
+
+    #[test]
+    fn a_sequence_of_anything_but_letters_is_refused() {
+        let features =
+            b"##gff-version 3\nchr1\t.\tmRNA\t1\t12\t.\t+\t.\tID=tx1\nchr1\t.\texon\t1\t12\t.\t+\t.\tParent=tx1\n";
+        let read = |fasta: &[u8]| Annotation::Gff { features, fasta }.read();
+        assert_eq!(read(b">chr1\nACGTACGTACGT\n").unwrap().transcripts[0].rna(b"ACGTACGTACGT"), "ACGTACGTACGT");
+        // What the fuzzer found (fuzz/corpus/gff/regression-sequence-not-letters): a character of
+        // several UTF-8 bytes (U+FFFD) in the FASTA; an exon cut through it had an empty RNA.
+        for (fasta, shown, base) in [
+            (">chr1\nACGTAC\u{FFFD}GTACG\n".as_bytes(), "byte 0xEF", 7),
+            (b">chr1\nACGTACGTAC-T\n".as_slice(), "'-'", 11),
+            (b">chr1\nACGTACGT ACGT\n", "byte 0x20", 9),
+        ] {
+            let result = read(fasta);
+            let Err(crate::Error::Annotation(message)) = result else { panic!("{fasta:?}: {result:?}") };
+            assert!(message.contains(&format!("base {base} ")) && message.contains(shown), "{message}");
+        }
     }
 
     #[test]

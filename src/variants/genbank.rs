@@ -14,6 +14,16 @@ const TRANSCRIPT_KINDS: [&str; 5] = ["mRNA", "ncRNA", "misc_RNA", "transcript", 
 
 /// Reads the first record of GenBank text that has transcripts.
 pub fn read_genbank(text: &[u8]) -> Result<GeneRecord> {
+    let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+    // GenBank flat files are 7-bit ASCII; gb-io 0.9's parsers (nom 8 reading bytes as chars)
+    // panic or skip a byte at one ≥ 0x80 (found by fuzzing, FUZZING.md), so such text is refused.
+    if let Some(at) = text.iter().position(|b| !b.is_ascii()) {
+        let line = text[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        return Err(Error::Annotation(format!(
+            "GenBank: byte 0x{:02X} on line {line} is not ASCII (GenBank flat files are ASCII text)",
+            text[at]
+        )));
+    }
     let records = gb_io::reader::parse_slice(text).map_err(|e| Error::Annotation(format!("GenBank: {e}")))?;
     if records.is_empty() {
         return Err(Error::Annotation("GenBank: no record (a LOCUS line starts one)".into()));
@@ -138,5 +148,37 @@ fn collect(location: &Location, strand: Strand, out: &mut Vec<(Strand, Range<usi
         Location::Between(..) => Err("a between-bases site"),
         Location::External(..) => Err("another record's location"),
         Location::Bond(_) | Location::OneOf(_) | Location::Gap(_) => Err("bond, one-of or gap"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RECORD: &str = "LOCUS       TEST                      12 bp    DNA     linear   SYN 01-JAN-2000
+FEATURES             Location/Qualifiers
+     source          1..12
+     mRNA            1..12
+                     /gene=\"g\"
+ORIGIN
+        1 acgtacgtac gt
+//
+";
+
+    #[test]
+    fn a_byte_past_ascii_is_a_typed_error_naming_its_line() {
+        assert_eq!(read_genbank(RECORD.as_bytes()).unwrap().transcripts.len(), 1);
+        let with_bom = [b"\xEF\xBB\xBF".as_slice(), RECORD.as_bytes()].concat();
+        assert_eq!(read_genbank(&with_bom).unwrap().transcripts.len(), 1);
+        // What the fuzzer found (fuzz/corpus/genbank/regression-non-ascii-byte): gb-io panicked on
+        // a byte ≥ 0x80 that ends the text; a UTF-8 note is refused the same way.
+        for (text, byte, line) in [
+            (RECORD.replace("gt\n//\n", "gt\n//\n\u{AF}").into_bytes(), "0xC2", 9),
+            (RECORD.replace("/gene=\"g\"", "/note=\"café\"").into_bytes(), "0xC3", 5),
+            ([RECORD.as_bytes(), b"\xAF"].concat(), "0xAF", 9),
+        ] {
+            let Err(Error::Annotation(message)) = read_genbank(&text) else { panic!("{text:?} was read") };
+            assert!(message.contains(byte) && message.contains(&format!("line {line} ")), "{message}");
+        }
     }
 }

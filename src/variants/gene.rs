@@ -101,6 +101,18 @@ impl GeneRecord {
         Ok(())
     }
 
+    /// Refuses a sequence with anything but letters (IUPAC codes): a FASTA line keeps whatever it
+    /// holds, and splicing, translation and windows read one byte per base.
+    pub fn check_sequence(&self) -> Result<()> {
+        let Some(at) = self.sequence.iter().position(|b| !b.is_ascii_alphabetic()) else { return Ok(()) };
+        let byte = self.sequence[at];
+        let shown = if byte.is_ascii_graphic() { format!("'{}'", byte as char) } else { format!("byte 0x{byte:02X}") };
+        Err(Error::Annotation(format!(
+            "base {} of the record's sequence is {shown}, not a letter (IUPAC nucleotide codes)",
+            at + 1
+        )))
+    }
+
     /// Whether a VCF CHROM names this record: its name or an alias, with or without `chr`.
     pub fn is_named(&self, chrom: &str) -> bool {
         let bare = |name: &str| name.strip_prefix("chr").unwrap_or(name).to_ascii_lowercase();
@@ -179,9 +191,15 @@ pub fn window_start(tss: usize, reverse: bool) -> i64 {
 /// when `reverse`.
 pub fn window_around(genome: &[u8], tss: usize, reverse: bool) -> String {
     let start = window_start(tss, reverse);
-    let bases: Vec<u8> = (start..start + WINDOW_LENGTH as i64)
-        .map(|i| if i < 0 || i >= genome.len() as i64 { b'N' } else { genome[i as usize] })
-        .collect();
+    let end = start + WINDOW_LENGTH as i64;
+    // N before the genome, the bases on it copied whole, N after it (not a branch per base).
+    let before = (-start).clamp(0, WINDOW_LENGTH as i64) as usize;
+    let (from, to) = (start.max(0), end.min(genome.len() as i64));
+    let inside = if from < to { &genome[from as usize..to as usize] } else { &[][..] };
+    let mut bases = Vec::with_capacity(WINDOW_LENGTH);
+    bases.resize(before, b'N');
+    bases.extend_from_slice(inside);
+    bases.resize(WINDOW_LENGTH, b'N');
     let bases = if reverse { reverse_complement(&bases) } else { bases };
     String::from_utf8(bases).unwrap_or_default()
 }
@@ -199,18 +217,23 @@ pub fn splice(genome: &[u8], segments: &[Range<usize>], strand: Strand) -> Strin
 }
 
 pub fn reverse_complement(bases: &[u8]) -> Vec<u8> {
-    bases
-        .iter()
-        .rev()
-        .map(|&b| match b {
-            b'A' => b'T',
-            b'T' => b'A',
-            b'C' => b'G',
-            b'G' => b'C',
-            other => other,
-        })
-        .collect()
+    bases.iter().rev().map(|&b| COMPLEMENT[b as usize]).collect()
 }
+
+/// Each byte's complement: A↔T, C↔G, any other byte itself (a table, not a branch per base).
+const COMPLEMENT: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = byte as u8;
+        byte += 1;
+    }
+    table[b'A' as usize] = b'T';
+    table[b'T' as usize] = b'A';
+    table[b'C' as usize] = b'G';
+    table[b'G' as usize] = b'C';
+    table
+};
 
 /// The standard genetic code (NCBI table 1) in TCAG order: codon index 16·i + 4·j + k.
 const CODE: &[u8; 64] = b"FFLLSSSSYY**CC*WLLLLPPPPHHQQRRRRIIIMTTTTNNKKSSRRVVVVAAAADDEEGGGG";
@@ -280,5 +303,38 @@ mod tests {
         assert_eq!(&window[WINDOW_LENGTH / 2..WINDOW_LENGTH / 2 + 3], "CCC");
         let forward = transcript.window(genome, WindowStrand::Genome);
         assert_eq!(&forward[WINDOW_LENGTH / 2 - 2..WINDOW_LENGTH / 2 + 1], "GGG");
+    }
+
+    #[test]
+    fn a_window_is_the_genome_base_by_base_with_n_off_it() {
+        // A genome longer than the window, so windows can start before, inside and past it.
+        let genome: Vec<u8> = (0..WINDOW_LENGTH + 5_000).map(|i| b"ACGTN"[i * 7 % 5]).collect();
+        let half = WINDOW_LENGTH / 2;
+        for tss in [0, 1, 17, half - 1, half, half + 1, genome.len() - half, genome.len() - 1, genome.len() + half + 3]
+        {
+            for reverse in [false, true] {
+                let start = window_start(tss, reverse);
+                let expected: Vec<u8> = (start..start + WINDOW_LENGTH as i64)
+                    .map(|i| if i < 0 || i >= genome.len() as i64 { b'N' } else { genome[i as usize] })
+                    .collect();
+                let expected = if reverse {
+                    expected
+                        .iter()
+                        .rev()
+                        .map(|&b| match b {
+                            b'A' => b'T',
+                            b'T' => b'A',
+                            b'C' => b'G',
+                            b'G' => b'C',
+                            b => b,
+                        })
+                        .collect()
+                } else {
+                    expected
+                };
+                assert_eq!(window_around(&genome, tss, reverse).as_bytes(), expected, "TSS {tss}, reverse {reverse}");
+            }
+        }
+        assert_eq!(reverse_complement(b"ACGTNacgt-"), b"-tgcaNACGT");
     }
 }
