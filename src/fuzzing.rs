@@ -225,11 +225,15 @@ pub fn genbank(data: &[u8]) {
 
 /// GFF3 or GTF lines, then (from the first line that starts with `>`) the FASTA of the sequence.
 pub fn gff(data: &[u8]) {
-    let split = data.windows(2).position(|w| w == b"\n>").map_or(data.len(), |i| i + 1);
-    let (features, fasta) = data.split_at(split);
+    let (features, fasta) = gff_parts(data);
     if let Ok(gene) = (Annotation::Gff { features, fasta }).read() {
         check_gene(&gene);
     }
+}
+
+/// A `gff` input's features and FASTA: split before the first line that starts with `>`.
+pub fn gff_parts(data: &[u8]) -> (&[u8], &[u8]) {
+    data.split_at(data.windows(2).position(|w| w == b"\n>").map_or(data.len(), |i| i + 1))
 }
 
 /// VCF lines: every allele a variant with a position and bases, or an error naming its record.

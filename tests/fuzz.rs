@@ -154,13 +154,11 @@ fn fuzz_findings_are_typed_errors() {
     assert!(error.to_string().contains("byte 0xAF on line"), "{error}");
     // A GTF attribute field noodles-gtf cannot parse: its format-neutral view unwrapped it (a panic).
     let gff = read("gff", "regression-gtf-bad-attributes");
-    let split = gff.windows(2).position(|w| w == b"\n>").map_or(gff.len(), |i| i + 1);
-    let (features, fasta) = gff.split_at(split);
+    let (features, fasta) = isoformer::fuzzing::gff_parts(&gff);
     assert!(Annotation::Gff { features, fasta }.read().is_err());
     // U+FFFD in a GFF's FASTA: an exon ending inside it had an empty RNA (silently).
     let gff = read("gff", "regression-sequence-not-letters");
-    let split = gff.windows(2).position(|w| w == b"\n>").map_or(gff.len(), |i| i + 1);
-    let (features, fasta) = gff.split_at(split);
+    let (features, fasta) = isoformer::fuzzing::gff_parts(&gff);
     let error = Annotation::Gff { features, fasta }.read().unwrap_err();
     assert_eq!(error.code(), "INVALID_ANNOTATION", "{error}");
     assert!(error.to_string().contains("not a letter"), "{error}");

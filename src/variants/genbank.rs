@@ -16,7 +16,7 @@ const TRANSCRIPT_KINDS: [&str; 5] = ["mRNA", "ncRNA", "misc_RNA", "transcript", 
 pub fn read_genbank(text: &[u8]) -> Result<GeneRecord> {
     let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
     // GenBank flat files are 7-bit ASCII; gb-io 0.9's parsers (nom 8 reading bytes as chars)
-    // panic or skip a byte at one ≥ 0x80 (found by fuzzing, FUZZING.md), so such text is refused.
+    // panicked at a final byte ≥ 0x80 (found by fuzzing, FUZZING.md), so such text is refused.
     if let Some(at) = text.iter().position(|b| !b.is_ascii()) {
         let line = text[..at].iter().filter(|&&b| b == b'\n').count() + 1;
         return Err(Error::Annotation(format!(
