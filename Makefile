@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PORT ?= 8080
 
-.PHONY: fuzz demo test test-lane-native test-lane-web lint fmt workflow-env test-workflow check-self-contained setup setup-system setup-wasm setup-node wasm dist serve test-native test-web cli bench-compare weights gpu-report gpu-bundle
+.PHONY: fuzz demo test test-lane-native test-lane-web test-lane-web-1 test-lane-web-2 test-web-1 test-web-2 lint fmt workflow-env test-workflow check-self-contained setup setup-system setup-wasm setup-node wasm dist serve test-native test-web cli bench-compare weights gpu-report gpu-bundle
 
 ## The demo site (and the npm package, www/dist) on the tiny random-weight IsoFormer, served on http://127.0.0.1:$(PORT)/
 demo: setup-wasm wasm serve
@@ -23,7 +23,9 @@ demo: setup-wasm wasm serve
 ## workflow), and the wasm tools, build and browser tests. Much of each leaves a core idle (lavapipe and
 ## SwiftShader passes, single-threaded wasm on the CPU fallback, wasm-opt, linking), which the
 ## other lane fills. Each lane's make is a fresh one (no MAKEFLAGS): cargo then uses both cores
-## rather than sharing one job slot per lane through make's jobserver.
+## rather than sharing one job slot per lane through make's jobserver. The two lanes' cargo builds
+## still run one after the other (cargo locks target/release, the host's build directory, for the
+## wasm32 build too); the web lane splits in two once the site is built (test-web).
 test: export RUSTC_WORKSPACE_WRAPPER = clippy-driver
 test: export CLIPPY_ARGS = -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
 test: export TIMEFORMAT = (%0R s)
@@ -32,7 +34,9 @@ test: check-self-contained setup-system fmt
 
 LANE_native := test-native test-workflow
 LANE_web := test-web
-test-lane-native test-lane-web: test-lane-%:
+LANE_web-1 := test-web-1
+LANE_web-2 := test-web-2
+test-lane-native test-lane-web test-lane-web-1 test-lane-web-2: test-lane-%:
 	set -o pipefail; env -u MAKEFLAGS -u MAKELEVEL make --no-print-directory $(LANE_$*) 2>&1 | sed -u 's/^/[$*] /'
 
 ## rustfmt (rustfmt.toml) and clippy with warnings as errors, natively (with the CLI) and for wasm32.
@@ -77,10 +81,20 @@ serve:
 test-native:
 	time cargo test --release --features cli
 
+# The site is built first (`make dist`: its wasm-opt, one thread, overlaps the native lane's tests);
+# then the tests run in two sub-lanes at once, each mostly one core of SwiftShader or of wasm on the
+# CPU (one after the other, they left a core idle for the last half hour of `make test`), split so
+# that each takes about as long (≈ 12 and 13 min built, idle machine):
+#  web-1: the wasm test module in headless Chromium (wasm-bindgen-test-runner), then the weight
+#         cache, bad-input and variant suites;
+#  web-2: the package API, faults, demo and Vite suites.
+test-web: setup-wasm setup-node dist cli
+	$(MAKE) --no-print-directory -j2 test-lane-web-1 test-lane-web-2
+
 # wasm-bindgen-test-runner gives the whole browser run 20 s and chromedriver 5 s by default;
 # SwiftShader on 2 cores needs more (full-length Enformer passes keep the page busy for tens of
 # seconds, during which a webdriver call can wait; the suite takes a few minutes).
-# Then, on the built site — the size-optimised module the package publishes (`make dist`) — with
+# The suites run on the built site — the size-optimised module the package publishes — with
 # playwright-core driving Debian's chromium (no browser download): the
 # weight loader's cache and progress events, the npm package's API (worker, errors, CPU fallback,
 # device loss), the bad-input table (tests/fixtures/bad_input.json) through it, its variant scoring
@@ -89,16 +103,18 @@ test-native:
 # two pages loading at once, the device lost mid-prediction, 100 predictions with memory bounded).
 # What is not WebGPU's runs on the package's CPU fallback: on SwiftShader each Enformer pass over
 # 196,608 bp (every load, every DNA prediction) takes ≈ 100 s (README, Tests).
-test-web: dist setup-node cli
+test-web-1:
 	time CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=1800 WASM_BINDGEN_TEST_DRIVER_TIMEOUT=300 \
 	  cargo test --release --target wasm32-unknown-unknown --test web
 	time node tests/browser/weights_cache.mjs www/dist
-	time node tests/browser/package_api.mjs www/dist
 	time node tests/browser/bad_input.mjs www/dist
 	time node tests/browser/variants.mjs www/dist
+
+test-web-2:
+	time node tests/browser/package_api.mjs www/dist
+	time node tests/browser/faults.mjs www/dist
 	time node tests/browser/demo_e2e.mjs www/dist
 	time node tests/browser/vite_app.mjs www/dist
-	time node tests/browser/faults.mjs www/dist
 
 ## Side-by-side benchmark (ESM-2, NT-v2 or the Enformer trunk, same random weights): isoformer-web
 ## native and in Chromium against PyTorch and ONNX Runtime Web; rewrites its section of
