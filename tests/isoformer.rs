@@ -77,8 +77,8 @@ fn edited(sequence: &str, case: &Value, modality: &str) -> String {
 /// one 6-mer or the centre DNA bin changed, or a modality dropped; the full case under another
 /// reading of a modelling choice, `aggregator`) within the tolerance; each probe's reference at
 /// least 100× the tolerance from the full case's.
-/// The full case and each case whose DNA differs run through `predict` (the trunk included); the
-/// others reuse the full case's trunk embedding through `predict_from`, as predictMany and variant
+/// The cases whose DNA differs run through `predict` (the trunk included); the others reuse one
+/// trunk embedding of the unedited window through `predict_from`, as predictMany and variant
 /// scoring do: the trunk over 196,608 bp is most of a case's time (seconds on lavapipe), and its
 /// output for one window is one tensor whichever aggregator reads it.
 fn check(kind: BackendKind) {
@@ -112,10 +112,10 @@ fn check(kind: BackendKind) {
         let case_model = other_model.as_ref().unwrap_or(&model);
         let final_dna = label == "dna_rna_protein";
         let prediction = pollster::block_on(async {
-            if final_dna || case_dna != dna {
+            if case_dna != dna {
                 case_model.predict(&given, final_dna).await
             } else {
-                case_model.predict_from(window.clone(), &given, false, &RunOptions::default()).await
+                case_model.predict_from(window.clone(), &given, final_dna, &RunOptions::default()).await
             }
         })
         .unwrap();
