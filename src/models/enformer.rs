@@ -12,12 +12,13 @@
 
 use burn::nn::{LayerNorm, Linear};
 use burn::tensor::activation::{relu, sigmoid, softmax, softplus};
-use burn::tensor::module::{attention, conv1d};
+use burn::tensor::module::conv1d;
 use burn::tensor::ops::{AttentionModuleOptions, ConvOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::config::{ENFORMER_SEQUENCE_LENGTH, EnformerConfig};
 use crate::error::{Error, Result};
+use crate::models::attention::attention;
 use crate::models::nn::{self, MAX_SCORE_ELEMENTS, TensorSpec, spec};
 use crate::runtime::cancel::Cancel;
 use crate::weights::params::ParamSource;
@@ -296,7 +297,7 @@ impl RelativeAttention {
                 let q = heads(&q);
                 let relative =
                     relative_shift((q.clone() + heads(&self.rel_pos_bias)).matmul(heads(&rel_k).swap_dims(2, 3)));
-                // softmax((q + content bias)·kᵀ + relative)·v in Burn's fused op, the relative
+                // softmax((q + content bias)·kᵀ + relative)·v in the fused op (models::attention), the relative
                 // logits as its additive bias; q is already scaled, so the op's scale is 1.
                 let options = AttentionModuleOptions { scale: Some(1.0), ..Default::default() };
                 attention(q + heads(&self.rel_content_bias), heads(&k), heads(&v), None, Some(relative), options)

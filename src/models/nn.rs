@@ -8,12 +8,12 @@
 use burn::module::Param;
 use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::activation::{gelu, silu};
-use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Tensor, TensorData};
 
 use crate::config::FeedForwardKind;
 use crate::error::Result;
+use crate::models::attention::attention;
 use crate::weights::params::ParamSource;
 
 /// Attention runs a group of heads at a time so that a score tensor, where the backend makes one

@@ -1,0 +1,380 @@
+//! Scaled dot-product attention, `softmax(scale · q·kᵀ + bias, masked) · v`: Burn's fused
+//! `module::attention` everywhere but on the CPU backend, where an f32 kernel of our own runs.
+//!
+//! Why our own on the CPU: Burn 0.22.1's flex kernel takes 64 keys at a time and runs the softmax
+//! one score at a time, each exponential a scalar libm call — on ESM-2 150M at 1,026 tokens that
+//! loop and `expf` were 45 % of the encoder's time (BENCHMARKS.md, "Where the remaining CPU time
+//! goes"). Here a block of query rows gets its scores against every key from one gemm (the matmul
+//! library flex itself uses), each row's max, exponentials and sum run vectorised (AVX-512 or
+//! AVX2+FMA chosen at run time, simd128 in the browser), and one more gemm multiplies by `v`.
+//! Blocks run on rayon's pool natively (the CLI's `--threads`); one thread in the browser.
+
+use burn::tensor::module::attention as burn_attention;
+use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::{Bool, DType, Device, Tensor, TensorData};
+
+/// Scores one block holds (f32s): 512 KiB, within a core's L2 cache.
+const BLOCK_SCORES: usize = 128 * 1024;
+
+/// `q`: `[b, h, lq, d]`, `k`: `[b, h, lk, d]`, `v`: `[b, h, lk, dv]`, `mask`: `[b | 1, h | 1, lq,
+/// lk]` (true = masked out), `bias`: `[b | 1, h | 1, lq, lk]` → `[b, h, lq, dv]`. A query row whose
+/// keys are all masked gives zeros (as Burn's CPU kernel does). The default scale is `1/sqrt(d)`.
+pub fn attention(
+    q: Tensor<4>,
+    k: Tensor<4>,
+    v: Tensor<4>,
+    mask: Option<Tensor<4, Bool>>,
+    bias: Option<Tensor<4>>,
+    options: AttentionModuleOptions,
+) -> Tensor<4> {
+    let plain = options.softcap.is_none() && !options.is_causal;
+    if !plain || q.device() != Device::flex() || [&q, &k, &v].iter().any(|t| t.dtype() != DType::F32) {
+        return burn_attention(q, k, v, mask, bias, options);
+    }
+    let [batch, heads, q_len, head_dim] = q.dims();
+    let [_, _, k_len, v_dim] = v.dims();
+    let scale = options.scale.unwrap_or(1.0 / (head_dim as f64).sqrt()) as f32;
+    let device = q.device();
+    let shape = Shape { batch, heads, q_len, k_len, head_dim, v_dim };
+    let mask = mask.map(|m| Broadcast::new(&m.dims(), &shape, m.into_data().iter::<bool>().map(u8::from).collect()));
+    let bias = bias.map(|b| Broadcast::new(&b.dims(), &shape, f32s(b)));
+    let out = attention_f32(&f32s(q), &f32s(k), &f32s(v), mask.as_ref(), bias.as_ref(), scale, &shape);
+    Tensor::from_data(TensorData::new(out, [batch, heads, q_len, v_dim]), &device)
+}
+
+/// A tensor's values, row-major (one copy: `O(l·d)` against the attention's `O(l²·d)`).
+fn f32s(t: Tensor<4>) -> Vec<f32> {
+    t.into_data().try_into_vec::<f32>().expect("attention checked the dtype: f32")
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    batch: usize,
+    heads: usize,
+    q_len: usize,
+    k_len: usize,
+    head_dim: usize,
+    v_dim: usize,
+}
+
+/// A mask or bias `[b | 1, h | 1, lq, lk]`: where head `(b, h)`'s `[lq, lk]` tile starts.
+struct Broadcast<T> {
+    values: Vec<T>,
+    batch_step: usize,
+    head_step: usize,
+}
+
+impl<T> Broadcast<T> {
+    fn new(dims: &[usize; 4], shape: &Shape, values: Vec<T>) -> Self {
+        let tile = shape.q_len * shape.k_len;
+        assert!(
+            (dims[0] == 1 || dims[0] == shape.batch) && (dims[1] == 1 || dims[1] == shape.heads),
+            "attention: a mask or bias of shape {dims:?} does not broadcast to {shape:?}"
+        );
+        assert_eq!([dims[2], dims[3]], [shape.q_len, shape.k_len], "attention: mask or bias rows and keys");
+        let head_step = if dims[1] == 1 { 0 } else { tile };
+        let batch_step = if dims[0] == 1 { 0 } else { dims[1] * tile };
+        Broadcast { values, batch_step, head_step }
+    }
+
+    fn rows(&self, batch: usize, head: usize, first_row: usize, rows: usize, k_len: usize) -> &[T] {
+        let start = batch * self.batch_step + head * self.head_step + first_row * k_len;
+        &self.values[start..start + rows * k_len]
+    }
+}
+
+/// One unit of work: query rows `first_row..first_row + rows` of head `(batch, head)`, written into `out`.
+struct Block<'a> {
+    batch: usize,
+    head: usize,
+    first_row: usize,
+    out: &'a mut [f32],
+}
+
+/// The attention on row-major slices (shapes as in [`attention`]) → `[b, h, lq, dv]`.
+fn attention_f32(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    mask: Option<&Broadcast<u8>>,
+    bias: Option<&Broadcast<f32>>,
+    scale: f32,
+    s: &Shape,
+) -> Vec<f32> {
+    let mut out = vec![0.0f32; s.batch * s.heads * s.q_len * s.v_dim];
+    if out.is_empty() || s.k_len == 0 {
+        return out;
+    }
+    let block_rows = (BLOCK_SCORES / s.k_len).clamp(1, s.q_len);
+    let mut blocks = Vec::new();
+    for (index, head_out) in out.chunks_mut(s.q_len * s.v_dim).enumerate() {
+        for (i, rows_out) in head_out.chunks_mut(block_rows * s.v_dim).enumerate() {
+            let (batch, head) = (index / s.heads, index % s.heads);
+            blocks.push(Block { batch, head, first_row: i * block_rows, out: rows_out });
+        }
+    }
+    let run = |scores: &mut Vec<f32>, block: Block| {
+        let rows = block.out.len() / s.v_dim;
+        let head = (block.batch * s.heads + block.head) * s.k_len;
+        let (k, v) = (&k[head * s.head_dim..][..s.k_len * s.head_dim], &v[head * s.v_dim..][..s.k_len * s.v_dim]);
+        let q_start = ((block.batch * s.heads + block.head) * s.q_len + block.first_row) * s.head_dim;
+        let q = &q[q_start..q_start + rows * s.head_dim];
+        let mask = mask.map(|m| m.rows(block.batch, block.head, block.first_row, rows, s.k_len));
+        let bias = bias.map(|b| b.rows(block.batch, block.head, block.first_row, rows, s.k_len));
+        scores.resize(rows * s.k_len, 0.0);
+        attend_block(q, k, v, mask, bias, scale, s, scores, block.out);
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        blocks.into_par_iter().for_each_init(Vec::new, run);
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let mut scores = Vec::new();
+        blocks.into_iter().for_each(|block| run(&mut scores, block));
+    }
+    out
+}
+
+/// One block of query rows: scores (gemm), softmax numerators per row (vectorised), their product
+/// with `v` (gemm), each row divided by its sum. `q`: `[rows, d]`, `k`: `[lk, d]`, `v`: `[lk, dv]`,
+/// `mask`, `bias`, `scores`: `[rows, lk]`, `out`: `[rows, dv]`.
+#[allow(clippy::too_many_arguments)]
+fn attend_block(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    mask: Option<&[u8]>,
+    bias: Option<&[f32]>,
+    scale: f32,
+    s: &Shape,
+    scores: &mut [f32],
+    out: &mut [f32],
+) {
+    let rows = out.len() / s.v_dim;
+    let (d, lk, dv) = (s.head_dim as isize, s.k_len as isize, s.v_dim as isize);
+    // SAFETY: every pointer covers its matrix: q `[rows, d]` (row stride d), k read as kᵀ
+    // `[d, lk]` (row stride 1, column stride d), scores `[rows, lk]`, v `[lk, dv]`, out `[rows, dv]`
+    // — the slice lengths above are exactly these sizes.
+    unsafe {
+        gemm::gemm(
+            rows,
+            s.k_len,
+            s.head_dim,
+            scores.as_mut_ptr(),
+            1,
+            lk,
+            false,
+            q.as_ptr(),
+            1,
+            d,
+            k.as_ptr(),
+            d,
+            1,
+            0.0,
+            scale,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+    let mut inverse_sums = vec![0.0f32; rows];
+    for (row, inverse_sum) in inverse_sums.iter_mut().enumerate() {
+        let span = row * s.k_len..(row + 1) * s.k_len;
+        let scores = &mut scores[span.clone()];
+        *inverse_sum = softmax_numerators(scores, mask.map(|m| &m[span.clone()]), bias.map(|b| &b[span]));
+    }
+    // SAFETY: as above.
+    unsafe {
+        gemm::gemm(
+            rows,
+            s.v_dim,
+            s.k_len,
+            out.as_mut_ptr(),
+            1,
+            dv,
+            false,
+            scores.as_ptr(),
+            1,
+            lk,
+            v.as_ptr(),
+            1,
+            dv,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+    for (row, inverse_sum) in out.chunks_exact_mut(s.v_dim).zip(inverse_sums) {
+        row.iter_mut().for_each(|x| *x *= inverse_sum);
+    }
+}
+
+/// One row of scores → `exp(score + bias − max)` in place, masked keys 0; returns `1 / Σ`
+/// (0 when every key is masked: the row is then all zeros). Compiled for AVX-512 and for AVX2+FMA
+/// and picked at run time on x86-64 (the crate is built for the baseline x86-64, where the same
+/// loops get only SSE2); elsewhere the build's own target features (simd128 on wasm).
+fn softmax_numerators(row: &mut [f32], mask: Option<&[u8]>, bias: Option<&[f32]>) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has the feature the function is compiled for.
+            return unsafe { softmax_numerators_avx512(row, mask, bias) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: as above.
+            return unsafe { softmax_numerators_avx2(row, mask, bias) };
+        }
+    }
+    softmax_numerators_portable(row, mask, bias)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn softmax_numerators_avx512(row: &mut [f32], mask: Option<&[u8]>, bias: Option<&[f32]>) -> f32 {
+    softmax_numerators_portable(row, mask, bias)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn softmax_numerators_avx2(row: &mut [f32], mask: Option<&[u8]>, bias: Option<&[f32]>) -> f32 {
+    softmax_numerators_portable(row, mask, bias)
+}
+
+/// Lanes the loops below are written for: independent partial maxima and sums, so the compiler
+/// can keep them in vector registers without reordering a float reduction itself.
+const LANES: usize = 16;
+
+#[inline(always)]
+fn softmax_numerators_portable(row: &mut [f32], mask: Option<&[u8]>, bias: Option<&[f32]>) -> f32 {
+    if let Some(bias) = bias {
+        row.iter_mut().zip(bias).for_each(|(x, b)| *x += b);
+    }
+    if let Some(mask) = mask {
+        row.iter_mut().zip(mask).for_each(|(x, &m)| *x = if m != 0 { f32::NEG_INFINITY } else { *x });
+    }
+    let mut maxima = [f32::NEG_INFINITY; LANES];
+    let mut chunks = row.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (m, &x) in maxima.iter_mut().zip(chunk) {
+            *m = if x > *m { x } else { *m };
+        }
+    }
+    let max = chunks.remainder().iter().chain(&maxima).fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m });
+    if max == f32::NEG_INFINITY {
+        row.fill(0.0);
+        return 0.0;
+    }
+    let mut sums = [0.0f32; LANES];
+    let mut chunks = row.chunks_exact_mut(LANES);
+    for chunk in &mut chunks {
+        for (sum, x) in sums.iter_mut().zip(chunk.iter_mut()) {
+            *x = exp_non_positive(*x - max);
+            *sum += *x;
+        }
+    }
+    let mut sum: f32 = sums.iter().sum();
+    for x in chunks.into_remainder() {
+        *x = exp_non_positive(*x - max);
+        sum += *x;
+    }
+    1.0 / sum
+}
+
+/// `eˣ` for `x ≤ 0` (−∞ → 0) within 2 ulp, branch-free so that it vectorises: `x = n·ln2 + r`
+/// with `|r| ≤ ln2/2`, Cephes' `expf` polynomial for `eʳ`, `2ⁿ` put into the exponent bits.
+#[inline(always)]
+fn exp_non_positive(x: f32) -> f32 {
+    const LOG2_E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // 1.5 · 2²³: adding it rounds to an integer, which then sits in the low mantissa bits.
+    const ROUND: f32 = 12_582_912.0;
+    // Below this eˣ is under f32's smallest normal; such terms are nothing next to the row's e⁰ = 1.
+    const LOWEST: f32 = -87.3;
+    let clamped = if x < LOWEST { LOWEST } else { x };
+    let shifted = clamped * LOG2_E + ROUND;
+    let n = shifted - ROUND;
+    let r = clamped - n * LN2_HI - n * LN2_LO;
+    let mut p = 1.987_569_1e-4f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 0.5;
+    let e_r = p * r * r + r + 1.0;
+    // The integer n sits in `shifted`'s low bits: exponent field n + 127, shifted into place.
+    let two_n = f32::from_bits((shifted.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127)) << 23);
+    if x < LOWEST { 0.0 } else { e_r * two_n }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exponential_is_within_two_ulp() {
+        let mut worst = 0.0f64;
+        for i in 0..=1_000_000 {
+            let x = -87.0 * i as f32 / 1_000_000.0;
+            let exact = (x as f64).exp();
+            let ulp = f64::from(f32::EPSILON) * exact;
+            worst = worst.max((f64::from(exp_non_positive(x)) - exact).abs() / ulp);
+        }
+        assert!(worst <= 2.0, "worst error {worst} ulp");
+        assert_eq!(exp_non_positive(0.0), 1.0);
+        assert_eq!(exp_non_positive(f32::NEG_INFINITY), 0.0);
+        assert_eq!(exp_non_positive(-100.0), 0.0);
+    }
+
+    /// Seeded values in [-2, 2).
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed;
+        (0..n)
+            .map(|_| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0
+            })
+            .collect()
+    }
+
+    /// Against Burn's own CPU kernel, with a padding mask (one row fully masked), a bias, several
+    /// blocks of query rows and a scale of its own; and a short case on Burn's other path.
+    #[test]
+    fn matches_burns_cpu_attention() {
+        let device = Device::flex();
+        for (batch, heads, q_len, k_len, d, dv, scale) in
+            [(2, 3, 300, 1100, 16, 24, Some(0.3)), (1, 2, 5, 7, 8, 8, None), (2, 1, 64, 600, 32, 32, None)]
+        {
+            let tensor = |dims: [usize; 4], seed| {
+                Tensor::<4>::from_data(TensorData::new(values(dims.iter().product(), seed), dims), &device)
+            };
+            let q = tensor([batch, heads, q_len, d], 1);
+            let k = tensor([batch, heads, k_len, d], 2);
+            let v = tensor([batch, heads, k_len, dv], 3);
+            let bias = tensor([1, heads, q_len, k_len], 4);
+            // Batch 0: the last third of the keys are padding; batch 1: query row 2 sees no key.
+            let mask: Vec<bool> = (0..batch * q_len * k_len)
+                .map(|i| {
+                    let (b, row, key) = (i / (q_len * k_len), i / k_len % q_len, i % k_len);
+                    if b == 0 { key >= k_len * 2 / 3 } else { row == 2 }
+                })
+                .collect();
+            let mask = Tensor::<4, Bool>::from_data(TensorData::new(mask, [batch, 1, q_len, k_len]), &device);
+            let options = AttentionModuleOptions { scale, ..Default::default() };
+            for (mask, bias) in [(Some(mask), Some(bias)), (None, None)] {
+                let ours = attention(q.clone(), k.clone(), v.clone(), mask.clone(), bias.clone(), options);
+                let burns = burn_attention(q.clone(), k.clone(), v.clone(), mask, bias, options);
+                let (ours, burns) = (f32s(ours), f32s(burns));
+                let worst = ours.iter().zip(&burns).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+                assert!(worst < 2e-6, "max |Δ| {worst} at {batch}×{heads}×{q_len}×{k_len}");
+                assert!(burns.iter().any(|x| x.abs() > 0.1), "a case whose output is all near zero tests nothing");
+            }
+        }
+    }
+}
