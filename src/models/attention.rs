@@ -36,10 +36,16 @@ pub fn attention(
     let scale = options.scale.unwrap_or(1.0 / (head_dim as f64).sqrt()) as f32;
     let device = q.device();
     let shape = Shape { batch, heads, q_len, k_len, head_dim, v_dim };
-    let mask = mask.map(|m| Broadcast::new(&m.dims(), &shape, m.into_data().iter::<bool>().map(u8::from).collect()));
+    let mask = mask.map(|m| Broadcast::new(&m.dims(), &shape, bools(m)));
     let bias = bias.map(|b| Broadcast::new(&b.dims(), &shape, f32s(b)));
     let out = attention_f32(&f32s(q), &f32s(k), &f32s(v), mask.as_ref(), bias.as_ref(), scale, &shape);
     Tensor::from_data(TensorData::new(out, [batch, heads, q_len, v_dim]), &device)
+}
+
+/// A mask's values, row-major: a plain copy where Burn stores them as `bool`, else converted one by one.
+fn bools(t: Tensor<4, Bool>) -> Vec<bool> {
+    let data = t.into_data();
+    data.as_slice::<bool>().map(<[bool]>::to_vec).unwrap_or_else(|_| data.iter::<bool>().collect())
 }
 
 /// A tensor's values, row-major (one copy: `O(l·d)` against the attention's `O(l²·d)`).
@@ -96,7 +102,7 @@ fn attention_f32(
     q: &[f32],
     k: &[f32],
     v: &[f32],
-    mask: Option<&Broadcast<u8>>,
+    mask: Option<&Broadcast<bool>>,
     bias: Option<&Broadcast<f32>>,
     scale: f32,
     s: &Shape,
@@ -115,9 +121,12 @@ fn attention_f32(
     }
     let run = |scores: &mut Vec<f32>, block: Block| {
         let rows = block.out.len() / s.v_dim;
-        let head = (block.batch * s.heads + block.head) * s.k_len;
-        let (k, v) = (&k[head * s.head_dim..][..s.k_len * s.head_dim], &v[head * s.v_dim..][..s.k_len * s.v_dim]);
-        let q_start = ((block.batch * s.heads + block.head) * s.q_len + block.first_row) * s.head_dim;
+        let head = block.batch * s.heads + block.head;
+        let (k, v) = (
+            &k[head * s.k_len * s.head_dim..][..s.k_len * s.head_dim],
+            &v[head * s.k_len * s.v_dim..][..s.k_len * s.v_dim],
+        );
+        let q_start = (head * s.q_len + block.first_row) * s.head_dim;
         let q = &q[q_start..q_start + rows * s.head_dim];
         let mask = mask.map(|m| m.rows(block.batch, block.head, block.first_row, rows, s.k_len));
         let bias = bias.map(|b| b.rows(block.batch, block.head, block.first_row, rows, s.k_len));
@@ -145,7 +154,7 @@ fn attend_block(
     q: &[f32],
     k: &[f32],
     v: &[f32],
-    mask: Option<&[u8]>,
+    mask: Option<&[bool]>,
     bias: Option<&[f32]>,
     scale: f32,
     s: &Shape,
@@ -219,7 +228,7 @@ fn attend_block(
 /// (0 when every key is masked: the row is then all zeros). Compiled for AVX-512 and for AVX2+FMA
 /// and picked at run time on x86-64 (the crate is built for the baseline x86-64, where the same
 /// loops get only SSE2); elsewhere the build's own target features (simd128 on wasm).
-fn softmax_numerators(row: &mut [f32], mask: Option<&[u8]>, bias: Option<&[f32]>) -> f32 {
+fn softmax_numerators(row: &mut [f32], mask: Option<&[bool]>, bias: Option<&[f32]>) -> f32 {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
@@ -236,13 +245,13 @@ fn softmax_numerators(row: &mut [f32], mask: Option<&[u8]>, bias: Option<&[f32]>
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn softmax_numerators_avx512(row: &mut [f32], mask: Option<&[u8]>, bias: Option<&[f32]>) -> f32 {
+fn softmax_numerators_avx512(row: &mut [f32], mask: Option<&[bool]>, bias: Option<&[f32]>) -> f32 {
     softmax_numerators_portable(row, mask, bias)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn softmax_numerators_avx2(row: &mut [f32], mask: Option<&[u8]>, bias: Option<&[f32]>) -> f32 {
+fn softmax_numerators_avx2(row: &mut [f32], mask: Option<&[bool]>, bias: Option<&[f32]>) -> f32 {
     softmax_numerators_portable(row, mask, bias)
 }
 
@@ -251,12 +260,12 @@ fn softmax_numerators_avx2(row: &mut [f32], mask: Option<&[u8]>, bias: Option<&[
 const LANES: usize = 16;
 
 #[inline(always)]
-fn softmax_numerators_portable(row: &mut [f32], mask: Option<&[u8]>, bias: Option<&[f32]>) -> f32 {
+fn softmax_numerators_portable(row: &mut [f32], mask: Option<&[bool]>, bias: Option<&[f32]>) -> f32 {
     if let Some(bias) = bias {
         row.iter_mut().zip(bias).for_each(|(x, b)| *x += b);
     }
     if let Some(mask) = mask {
-        row.iter_mut().zip(mask).for_each(|(x, &m)| *x = if m != 0 { f32::NEG_INFINITY } else { *x });
+        row.iter_mut().zip(mask).for_each(|(x, &m)| *x = if m { f32::NEG_INFINITY } else { *x });
     }
     let mut maxima = [f32::NEG_INFINITY; LANES];
     let mut chunks = row.chunks_exact(LANES);
