@@ -68,7 +68,9 @@ def output(command):
     return run(command, capture_output=True, text=True).stdout
 
 
-def ensure_tools(model):
+def ensure_tools(model, browser):
+    """What the run needs, installed where missing; the browser's (ONNX Runtime Web, the wasm build)
+    only when the browser columns run."""
     try:
         import onnx  # noqa: F401
         import onnxscript  # noqa: F401
@@ -82,11 +84,11 @@ def ensure_tools(model):
             run([sys.executable, "-m", "pip", "install", "-q", "einops", "polars", "pyfaidx"])
             run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "enformer-pytorch==0.8.12"])
     ort = os.path.join(WORK, "node", "node_modules", "onnxruntime-web", "dist")
-    if not os.path.exists(os.path.join(ort, "ort.all.min.mjs")):
+    if browser and not os.path.exists(os.path.join(ort, "ort.all.min.mjs")):
         run(["npm", "install", "--prefix", os.path.join(WORK, "node"), "--no-audit", "--no-fund", f"onnxruntime-web@{ORT_VERSION}"])
     if not os.path.exists(CLI):
         run(["cargo", "build", "--release", "--features", "cli", "--bin", "isoformer"])
-    if not os.path.exists(os.path.join(ROOT, "www", "dist", "pkg", "isoformer_bg.wasm")):
+    if browser and not os.path.exists(os.path.join(ROOT, "www", "dist", "pkg", "isoformer_bg.wasm")):
         run(["make", "wasm"])
     return ort
 
@@ -241,7 +243,7 @@ def main():
     if args.model == "nt" and args.length % 6:
         parser.error("--length for nt: a multiple of 6 (whole 6-mers, as the export's input)")
     os.makedirs(WORK, exist_ok=True)
-    ort = ensure_tools(args.model)
+    ort = ensure_tools(args.model, browser=not args.skip_browser)
     name = f"{args.model}-{args.size}"
     hf = os.path.join(WORK, f"{name}-reference")
     weights = os.path.join(WORK, name)

@@ -25,10 +25,11 @@
 
 use burn::nn::Linear;
 use burn::tensor::Tensor;
-use burn::tensor::activation::{gelu, relu};
+use burn::tensor::activation::relu;
 
 use crate::config::AggregatorConfig;
 use crate::error::{Error, Result};
+use crate::models::activation::gelu;
 use crate::models::nn::{self, KeyMask, ModalityEmbedding, TensorSpec, attend};
 use crate::weights::params::ParamSource;
 

@@ -13,6 +13,8 @@ use burn::tensor::module::attention as burn_attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, DType, Device, Tensor, TensorData};
 
+use crate::models::vector_math::{Kernel, LANES, exp_non_positive, vectorised};
+
 /// Scores one block holds (f32s): 512 KiB, within a core's L2 cache.
 const BLOCK_SCORES: usize = 128 * 1024;
 
@@ -225,121 +227,61 @@ fn attend_block(
 }
 
 /// One row of scores → `exp(score + bias − max)` in place, masked keys 0; returns `1 / Σ`
-/// (0 when every key is masked: the row is then all zeros). Compiled for AVX-512 and for AVX2+FMA
-/// and picked at run time on x86-64 (the crate is built for the baseline x86-64, where the same
-/// loops get only SSE2); elsewhere the build's own target features (simd128 on wasm).
+/// (0 when every key is masked: the row is then all zeros). Vectorised ([`vectorised`]).
 fn softmax_numerators(row: &mut [f32], mask: Option<&[bool]>, bias: Option<&[f32]>) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has the feature the function is compiled for.
-            return unsafe { softmax_numerators_avx512(row, mask, bias) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: as above.
-            return unsafe { softmax_numerators_avx2(row, mask, bias) };
-        }
-    }
-    softmax_numerators_portable(row, mask, bias)
+    vectorised(SoftmaxRow { row, mask, bias })
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn softmax_numerators_avx512(row: &mut [f32], mask: Option<&[bool]>, bias: Option<&[f32]>) -> f32 {
-    softmax_numerators_portable(row, mask, bias)
+struct SoftmaxRow<'a> {
+    row: &'a mut [f32],
+    mask: Option<&'a [bool]>,
+    bias: Option<&'a [f32]>,
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn softmax_numerators_avx2(row: &mut [f32], mask: Option<&[bool]>, bias: Option<&[f32]>) -> f32 {
-    softmax_numerators_portable(row, mask, bias)
-}
+impl Kernel for SoftmaxRow<'_> {
+    type Output = f32;
 
-/// Lanes the loops below are written for: independent partial maxima and sums, so the compiler
-/// can keep them in vector registers without reordering a float reduction itself.
-const LANES: usize = 16;
-
-#[inline(always)]
-fn softmax_numerators_portable(row: &mut [f32], mask: Option<&[bool]>, bias: Option<&[f32]>) -> f32 {
-    if let Some(bias) = bias {
-        row.iter_mut().zip(bias).for_each(|(x, b)| *x += b);
-    }
-    if let Some(mask) = mask {
-        row.iter_mut().zip(mask).for_each(|(x, &m)| *x = if m { f32::NEG_INFINITY } else { *x });
-    }
-    let mut maxima = [f32::NEG_INFINITY; LANES];
-    let mut chunks = row.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        for (m, &x) in maxima.iter_mut().zip(chunk) {
-            *m = if x > *m { x } else { *m };
+    #[inline(always)]
+    fn run(self) -> f32 {
+        let SoftmaxRow { row, mask, bias } = self;
+        if let Some(bias) = bias {
+            row.iter_mut().zip(bias).for_each(|(x, b)| *x += b);
         }
-    }
-    let max = chunks.remainder().iter().chain(&maxima).fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m });
-    if max == f32::NEG_INFINITY {
-        row.fill(0.0);
-        return 0.0;
-    }
-    let mut sums = [0.0f32; LANES];
-    let mut chunks = row.chunks_exact_mut(LANES);
-    for chunk in &mut chunks {
-        for (sum, x) in sums.iter_mut().zip(chunk.iter_mut()) {
+        if let Some(mask) = mask {
+            row.iter_mut().zip(mask).for_each(|(x, &m)| *x = if m { f32::NEG_INFINITY } else { *x });
+        }
+        let mut maxima = [f32::NEG_INFINITY; LANES];
+        let mut chunks = row.chunks_exact(LANES);
+        for chunk in &mut chunks {
+            for (m, &x) in maxima.iter_mut().zip(chunk) {
+                *m = if x > *m { x } else { *m };
+            }
+        }
+        let max = chunks.remainder().iter().chain(&maxima).fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m });
+        if max == f32::NEG_INFINITY {
+            row.fill(0.0);
+            return 0.0;
+        }
+        let mut sums = [0.0f32; LANES];
+        let mut chunks = row.chunks_exact_mut(LANES);
+        for chunk in &mut chunks {
+            for (sum, x) in sums.iter_mut().zip(chunk.iter_mut()) {
+                *x = exp_non_positive(*x - max);
+                *sum += *x;
+            }
+        }
+        let mut sum: f32 = sums.iter().sum();
+        for x in chunks.into_remainder() {
             *x = exp_non_positive(*x - max);
-            *sum += *x;
+            sum += *x;
         }
+        1.0 / sum
     }
-    let mut sum: f32 = sums.iter().sum();
-    for x in chunks.into_remainder() {
-        *x = exp_non_positive(*x - max);
-        sum += *x;
-    }
-    1.0 / sum
-}
-
-/// `eˣ` for `x ≤ 0` (−∞ → 0) within 2 ulp, branch-free so that it vectorises: `x = n·ln2 + r`
-/// with `|r| ≤ ln2/2`, Cephes' `expf` polynomial for `eʳ`, `2ⁿ` put into the exponent bits.
-#[inline(always)]
-fn exp_non_positive(x: f32) -> f32 {
-    const LOG2_E: f32 = std::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    // 1.5 · 2²³: adding it rounds to an integer, which then sits in the low mantissa bits.
-    const ROUND: f32 = 12_582_912.0;
-    // Below this eˣ is under f32's smallest normal; such terms are nothing next to the row's e⁰ = 1.
-    const LOWEST: f32 = -87.3;
-    let clamped = if x < LOWEST { LOWEST } else { x };
-    let shifted = clamped * LOG2_E + ROUND;
-    let n = shifted - ROUND;
-    let r = clamped - n * LN2_HI - n * LN2_LO;
-    let mut p = 1.987_569_1e-4f32;
-    p = p * r + 1.398_199_9e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 1.666_666_5e-1;
-    p = p * r + 0.5;
-    let e_r = p * r * r + r + 1.0;
-    // The integer n sits in `shifted`'s low bits: exponent field n + 127, shifted into place.
-    let two_n = f32::from_bits((shifted.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127)) << 23);
-    if x < LOWEST { 0.0 } else { e_r * two_n }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exponential_is_within_two_ulp() {
-        let mut worst = 0.0f64;
-        for i in 0..=1_000_000 {
-            let x = -87.0 * i as f32 / 1_000_000.0;
-            let exact = (x as f64).exp();
-            let ulp = f64::from(f32::EPSILON) * exact;
-            worst = worst.max((f64::from(exp_non_positive(x)) - exact).abs() / ulp);
-        }
-        assert!(worst <= 2.0, "worst error {worst} ulp");
-        assert_eq!(exp_non_positive(0.0), 1.0);
-        assert_eq!(exp_non_positive(f32::NEG_INFINITY), 0.0);
-        assert_eq!(exp_non_positive(-100.0), 0.0);
-    }
 
     /// Seeded values in [-2, 2).
     fn values(n: usize, seed: u64) -> Vec<f32> {

@@ -11,13 +11,14 @@
 //! its kept bins equal the unchunked computation.
 
 use burn::nn::{LayerNorm, Linear};
-use burn::tensor::activation::{relu, sigmoid, softmax, softplus};
+use burn::tensor::activation::{relu, softmax, softplus};
 use burn::tensor::module::conv1d;
 use burn::tensor::ops::{AttentionModuleOptions, ConvOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::config::{ENFORMER_SEQUENCE_LENGTH, EnformerConfig};
 use crate::error::{Error, Result};
+use crate::models::activation::sigmoid_gelu;
 use crate::models::attention::attention;
 use crate::models::nn::{self, MAX_SCORE_ELEMENTS, TensorSpec, spec};
 use crate::runtime::cancel::Cancel;
@@ -28,11 +29,6 @@ const BATCH_NORM_EPS: f64 = 1e-5;
 /// Kernel widths: the stem's first convolution and each tower block's convolution.
 const STEM_KERNEL: usize = 15;
 const TOWER_KERNEL: usize = 5;
-
-/// enformer-pytorch's GELU approximation, `x · σ(1.702 x)`.
-fn gelu_approx<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    sigmoid(x.clone().mul_scalar(1.702)) * x
-}
 
 /// How a convolution of width k > 1 runs. The GPU's matmul kernels are tuned per shape, while
 /// WebGPU's convolution tunables for k > 1 are one direct kernel, so on a GPU the sum of k
@@ -160,7 +156,7 @@ impl ConvBlock {
 
     /// `[1, in, L]` → `[1, out, L]`.
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        self.conv.forward(gelu_approx(self.norm.forward(x)))
+        self.conv.forward(sigmoid_gelu(self.norm.forward(x)))
     }
 }
 
@@ -534,7 +530,7 @@ impl Enformer {
         }
         let target = self.config.target_length;
         let x = x.narrow(1, (bins - target) / 2, target).swap_dims(1, 2); // [1, dim, target]
-        Ok(gelu_approx(self.final_block.forward(x)).swap_dims(1, 2))
+        Ok(sigmoid_gelu(self.final_block.forward(x)).swap_dims(1, 2))
     }
 
     /// Track predictions from the trunk's output: `[1, target, 2·dim]` → one `[1, target, tracks]`

@@ -7,11 +7,11 @@
 //! `emb_layer_norm_after`; InstaDeep's NT-v2 copy of it differs only in the feed-forward.
 
 use burn::nn::{Embedding, LayerNorm, Linear};
-use burn::tensor::activation::gelu;
 use burn::tensor::{Int, Tensor};
 
 use crate::config::{EsmConfig, EsmFamily};
 use crate::error::Result;
+use crate::models::activation::gelu;
 use crate::models::nn::{self, EncoderLayer, KeyMask, LayerShape, Rotary, TensorSpec};
 use crate::weights::params::ParamSource;
 

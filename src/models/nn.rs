@@ -7,12 +7,12 @@
 
 use burn::module::Param;
 use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
-use burn::tensor::activation::{gelu, silu};
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Tensor, TensorData};
 
 use crate::config::FeedForwardKind;
 use crate::error::Result;
+use crate::models::activation::{gelu, swiglu};
 use crate::models::attention::attention;
 use crate::weights::params::ParamSource;
 
@@ -268,11 +268,7 @@ impl FeedForward {
         let h = self.fc1.forward(x);
         match self.kind {
             FeedForwardKind::Gelu => self.fc2.forward(gelu(h)),
-            FeedForwardKind::SwiGlu => {
-                let half = h.dims()[2] / 2;
-                let gate = h.clone().narrow(2, 0, half);
-                self.fc2.forward(silu(gate) * h.narrow(2, half, half))
-            }
+            FeedForwardKind::SwiGlu => self.fc2.forward(swiglu(h)),
         }
     }
 }

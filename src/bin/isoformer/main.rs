@@ -6,6 +6,7 @@
 compile_error!("the isoformer command line is native only; the browser build is the library (src/web/mod.rs)");
 
 fn main() -> std::process::ExitCode {
+    heap::keep_freed_memory();
     cli::main()
 }
 
@@ -13,6 +14,7 @@ mod bench;
 mod convert;
 mod embed;
 mod embed_set;
+mod heap;
 mod init;
 mod inspect;
 mod npy_rows;
