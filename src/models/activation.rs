@@ -6,9 +6,9 @@
 //! passes (sigmoid, two products); on NT-v2 and ESM-2 that was ≈ 8 % of the CPU time (BENCHMARKS.md).
 
 use burn::tensor::activation;
-use burn::tensor::{DType, Device, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 
-use crate::models::vector_math::{Kernel, erf, sigmoid, vectorised};
+use crate::models::vector_math::{Kernel, erf, host_f32s, on_cpu_f32, sigmoid, vectorised};
 
 /// Elements one task maps: large enough that rayon's hand-off is nothing next to the work.
 const CHUNK: usize = 64 * 1024;
@@ -39,7 +39,7 @@ pub fn swiglu(h: Tensor<3>) -> Tensor<3> {
         return activation::silu(gate) * h.narrow(2, half, half);
     }
     let device = h.device();
-    let values = f32s(h);
+    let values = host_f32s(h);
     let mut out = vec![0.0f32; batch * length * half];
     if out.is_empty() {
         return Tensor::from_data(TensorData::new(out, [batch, length, half]), &device);
@@ -58,15 +58,6 @@ pub fn swiglu(h: Tensor<3>) -> Tensor<3> {
     Tensor::from_data(TensorData::new(out, [batch, length, half]), &device)
 }
 
-fn on_cpu_f32<const D: usize>(x: &Tensor<D>) -> bool {
-    x.device() == Device::flex() && x.dtype() == DType::F32
-}
-
-/// A tensor's values, row-major (no copy when the tensor is contiguous and not shared).
-fn f32s<const D: usize>(x: Tensor<D>) -> Vec<f32> {
-    x.into_data().try_into_vec::<f32>().expect("checked the dtype: f32")
-}
-
 #[derive(Clone, Copy)]
 enum Unary {
     Gelu,
@@ -76,7 +67,7 @@ enum Unary {
 /// `x` mapped element by element, in place in its own buffer.
 fn map<const D: usize>(x: Tensor<D>, unary: Unary) -> Tensor<D> {
     let (dims, device) = (x.dims(), x.device());
-    let mut values = f32s(x);
+    let mut values = host_f32s(x);
     let apply = |values: &mut [f32]| vectorised(Map { values, unary });
     #[cfg(not(target_arch = "wasm32"))]
     {
@@ -139,11 +130,11 @@ impl Kernel for Gated<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::Distribution;
+    use burn::tensor::{Device, Distribution};
 
     /// Largest |ours − Burn's| over the values, and Burn's largest |value|.
     fn gap<const D: usize>(ours: Tensor<D>, burns: Tensor<D>) -> (f32, f32) {
-        let (ours, burns) = (f32s(ours), f32s(burns));
+        let (ours, burns) = (host_f32s(ours), host_f32s(burns));
         assert_eq!(ours.len(), burns.len());
         let worst = ours.iter().zip(&burns).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
         (worst, burns.iter().fold(0.0f32, |m, x| m.max(x.abs())))

@@ -11,9 +11,9 @@
 
 use burn::tensor::module::attention as burn_attention;
 use burn::tensor::ops::AttentionModuleOptions;
-use burn::tensor::{Bool, DType, Device, Tensor, TensorData};
+use burn::tensor::{Bool, Tensor, TensorData};
 
-use crate::models::vector_math::{Kernel, LANES, exp_non_positive, vectorised};
+use crate::models::vector_math::{Kernel, LANES, exp_non_positive, host_f32s, on_cpu_f32, vectorised};
 
 /// Scores one block holds (f32s): 512 KiB, within a core's L2 cache.
 const BLOCK_SCORES: usize = 128 * 1024;
@@ -30,7 +30,7 @@ pub fn attention(
     options: AttentionModuleOptions,
 ) -> Tensor<4> {
     let plain = options.softcap.is_none() && !options.is_causal;
-    if !plain || q.device() != Device::flex() || [&q, &k, &v].iter().any(|t| t.dtype() != DType::F32) {
+    if !plain || ![&q, &k, &v].iter().all(|t| on_cpu_f32(t)) {
         return burn_attention(q, k, v, mask, bias, options);
     }
     let [batch, heads, q_len, head_dim] = q.dims();
@@ -39,8 +39,9 @@ pub fn attention(
     let device = q.device();
     let shape = Shape { batch, heads, q_len, k_len, head_dim, v_dim };
     let mask = mask.map(|m| Broadcast::new(&m.dims(), &shape, bools(m)));
-    let bias = bias.map(|b| Broadcast::new(&b.dims(), &shape, f32s(b)));
-    let out = attention_f32(&f32s(q), &f32s(k), &f32s(v), mask.as_ref(), bias.as_ref(), scale, &shape);
+    let bias = bias.map(|b| Broadcast::new(&b.dims(), &shape, host_f32s(b)));
+    // One copy each of q, k and v (`O(l·d)` against the attention's `O(l²·d)`).
+    let out = attention_f32(&host_f32s(q), &host_f32s(k), &host_f32s(v), mask.as_ref(), bias.as_ref(), scale, &shape);
     Tensor::from_data(TensorData::new(out, [batch, heads, q_len, v_dim]), &device)
 }
 
@@ -48,11 +49,6 @@ pub fn attention(
 fn bools(t: Tensor<4, Bool>) -> Vec<bool> {
     let data = t.into_data();
     data.as_slice::<bool>().map(<[bool]>::to_vec).unwrap_or_else(|_| data.iter::<bool>().collect())
-}
-
-/// A tensor's values, row-major (one copy: `O(l·d)` against the attention's `O(l²·d)`).
-fn f32s(t: Tensor<4>) -> Vec<f32> {
-    t.into_data().try_into_vec::<f32>().expect("attention checked the dtype: f32")
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -282,6 +278,7 @@ impl Kernel for SoftmaxRow<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::tensor::Device;
 
     /// Seeded values in [-2, 2).
     fn values(n: usize, seed: u64) -> Vec<f32> {
@@ -321,7 +318,7 @@ mod tests {
             for (mask, bias) in [(Some(mask), Some(bias)), (None, None)] {
                 let ours = attention(q.clone(), k.clone(), v.clone(), mask.clone(), bias.clone(), options);
                 let burns = burn_attention(q.clone(), k.clone(), v.clone(), mask, bias, options);
-                let (ours, burns) = (f32s(ours), f32s(burns));
+                let (ours, burns) = (host_f32s(ours), host_f32s(burns));
                 let worst = ours.iter().zip(&burns).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
                 assert!(worst < 2e-6, "max |Δ| {worst} at {batch}×{heads}×{q_len}×{k_len}");
                 assert!(burns.iter().any(|x| x.abs() > 0.1), "a case whose output is all near zero tests nothing");

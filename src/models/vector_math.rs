@@ -1,10 +1,24 @@
 //! f32 math written to vectorise, for the CPU kernels (`attention`, `activation`): `exp` of
 //! non-positive numbers, `erf`, the logistic sigmoid — branch-free, so that a loop over 16 lanes
 //! compiles to vector code — and [`vectorised`], which runs a kernel compiled for the best x86
-//! vector extension this CPU has.
+//! vector extension this CPU has; with the kernels' shared check ([`on_cpu_f32`]) and their
+//! tensors' values on the host ([`host_f32s`]).
 //!
 //! Why: Burn 0.22.1's flex calls libm's scalar `expf` / `erff` once per element (softmax, SiLU,
 //! GELU); on the encoders those calls were 8–45 % of the CPU time (BENCHMARKS.md).
+
+use burn::tensor::{DType, Device, Tensor};
+
+/// Whether a tensor is one the CPU kernels take: on Burn's CPU backend (flex), in f32.
+pub fn on_cpu_f32<const D: usize>(t: &Tensor<D>) -> bool {
+    t.device() == Device::flex() && t.dtype() == DType::F32
+}
+
+/// A CPU tensor's values, row-major: no copy when it is contiguous, unshared and f32-aligned, one
+/// `O(n)` copy otherwise. Only for tensors [`on_cpu_f32`] accepts.
+pub fn host_f32s<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_into_vec::<f32>().expect("the CPU kernels check the dtype: f32")
+}
 
 /// Lanes the kernels' loops are written for: independent partial results per lane, so the compiler
 /// can keep them in vector registers without reordering a float reduction itself.
@@ -222,7 +236,10 @@ mod tests {
             type Output = ();
             #[inline(always)]
             fn run(self) {
-                self.0.iter_mut().for_each(|x| *x = erf(*x) + sigmoid(*x) + exp_non_positive(-x.abs()));
+                // A plain loop, as in the kernels themselves (see `Kernel`).
+                for x in self.0.iter_mut() {
+                    *x = erf(*x) + sigmoid(*x) + exp_non_positive(-x.abs());
+                }
             }
         }
         let inputs: Vec<f32> = (0..4099).map(|i| (i as f32 - 2049.0) / 300.0).collect();
