@@ -184,7 +184,7 @@ pub(crate) fn describe_esm_key(name: &str) -> Mapped {
     match esm_target(name) {
         None => Mapped::Unknown,
         Some(Target::Ignored) => Mapped::Ignored,
-        Some(Target::RotaryInvFreq) => Mapped::To(crate::models::nn::ROTARY_INV_FREQ.into()),
+        Some(Target::RotaryInvFreq) => Mapped::To(crate::models::rotary::ROTARY_INV_FREQ.into()),
         Some(Target::Tensor { name, transpose }) => {
             Mapped::To(if transpose { format!("{name} (transposed)") } else { name })
         }
@@ -225,8 +225,8 @@ pub(crate) fn esm_weight_dir(
     }
     let rotary = inv_freq
         .map(|(_, values)| values)
-        .unwrap_or_else(|| crate::models::nn::Rotary::default_inv_freq(config.head_dim()));
-    mapped.insert(crate::models::nn::ROTARY_INV_FREQ.into(), (vec![rotary.len()], rotary));
+        .unwrap_or_else(|| crate::models::rotary::Rotary::default_inv_freq(config.head_dim()));
+    mapped.insert(crate::models::rotary::ROTARY_INV_FREQ.into(), (vec![rotary.len()], rotary));
 
     let has_lm_head = mapped.keys().any(|name| name.starts_with("lm_head."));
     if has_lm_head && config.tie_word_embeddings && !mapped.contains_key(LM_DECODER_WEIGHT) {

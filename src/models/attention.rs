@@ -8,15 +8,22 @@
 //! library flex itself uses), each row's max, exponentials and sum run vectorised (AVX-512 or
 //! AVX2+FMA chosen at run time, simd128 in the browser), and one more gemm multiplies by `v`.
 //! Blocks run on rayon's pool natively (the CLI's `--threads`); one thread in the browser.
+//!
+//! Enformer's Transformer-XL attention ([`relative_attention`]) runs in the same blocks: each block
+//! multiplies its query rows by only the distances its keys need, and reads each row's logits at
+//! that row's offset, where Burn's ops build all `[h, n, 2n − 1]` logits and shift them in two
+//! copies (≈ 40 % of Enformer's attention time on the CPU, BENCHMARKS.md).
 
 use burn::tensor::module::attention as burn_attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Tensor, TensorData};
 
+use crate::models::nn::MAX_SCORE_ELEMENTS;
 use crate::models::vector_math::{Kernel, LANES, exp_non_positive, host_f32s, on_cpu_f32, vectorised};
 
-/// Scores one block holds (f32s): 512 KiB, within a core's L2 cache.
-const BLOCK_SCORES: usize = 128 * 1024;
+/// Scores one block holds (f32s): 1 MiB, within a core's L2 cache (2 MiB on the benchmark machine;
+/// 512 KiB blocks were ≈ 10 % slower on NT-v2 250M at 2,048 tokens, BENCHMARKS.md).
+const BLOCK_SCORES: usize = 256 * 1024;
 
 /// `q`: `[b, h, lq, d]`, `k`: `[b, h, lk, d]`, `v`: `[b, h, lk, dv]`, `mask`: `[b | 1, h | 1, lq,
 /// lk]` (true = masked out), `bias`: `[b | 1, h | 1, lq, lk]` → `[b, h, lq, dv]`. A query row whose
@@ -39,10 +46,79 @@ pub fn attention(
     let device = q.device();
     let shape = Shape { batch, heads, q_len, k_len, head_dim, v_dim };
     let mask = mask.map(|m| Broadcast::new(&m.dims(), &shape, bools(m)));
-    let bias = bias.map(|b| Broadcast::new(&b.dims(), &shape, host_f32s(b)));
+    let bias = bias.map(|b| Bias::Dense(Broadcast::new(&b.dims(), &shape, host_f32s(b))));
     // One copy each of q, k and v (`O(l·d)` against the attention's `O(l²·d)`).
     let out = attention_f32(&host_f32s(q), &host_f32s(k), &host_f32s(v), mask.as_ref(), bias.as_ref(), scale, &shape);
     Tensor::from_data(TensorData::new(out, [batch, heads, q_len, v_dim]), &device)
+}
+
+/// Transformer-XL relative attention (enformer-pytorch `Attention`): `softmax(scale · q_c·kᵀ +
+/// shift(q_p·rᵀ)) · v`, where `r` holds one row per relative distance `−(n−1) … n−1` and the
+/// shift ([`relative_shift`]) gives query i and key j distance j − i. `q_content` (q_c),
+/// `q_position` (q_p), `k`: `[b, h, n, d]`, `v`: `[b, h, n, dv]`, `r`: `[b | 1, h, 2n − 1, d]` →
+/// `[b, h, n, dv]`.
+pub fn relative_attention(
+    q_content: Tensor<4>,
+    q_position: Tensor<4>,
+    k: Tensor<4>,
+    v: Tensor<4>,
+    r: Tensor<4>,
+    scale: f64,
+) -> Tensor<4> {
+    let [batch, heads, n, head_dim] = q_content.dims();
+    let [r_batch, r_heads, distances, r_dim] = r.dims();
+    let [_, _, k_len, v_dim] = v.dims();
+    assert!(
+        k_len == n && q_position.dims() == q_content.dims() && (r_batch == 1 || r_batch == batch),
+        "relative attention: {n} queries, {k_len} keys, q_position {:?}, r {:?}",
+        q_position.dims(),
+        r.dims()
+    );
+    assert!([r_heads, distances, r_dim] == [heads, 2 * n - 1, head_dim], "relative attention: r {:?}", r.dims());
+    if ![&q_content, &q_position, &k, &v, &r].iter().all(|t| on_cpu_f32(t)) {
+        return relative_attention_by_ops(q_content, q_position, k, v, r, scale);
+    }
+    let device = q_content.device();
+    let shape = Shape { batch, heads, q_len: n, k_len: n, head_dim, v_dim };
+    let r_batch_step = if r_batch == 1 { 0 } else { heads * distances * head_dim };
+    let bias = Bias::Relative { q: host_f32s(q_position), r: host_f32s(r), r_batch_step };
+    let (q, k, v) = (host_f32s(q_content), host_f32s(k), host_f32s(v));
+    let out = attention_f32(&q, &k, &v, None, Some(&bias), scale as f32, &shape);
+    Tensor::from_data(TensorData::new(out, [batch, heads, n, v_dim]), &device)
+}
+
+/// [`relative_attention`] as Burn's ops, heads in groups so that one `[b, group, n, 2n − 1]`
+/// logit tensor stays within [`MAX_SCORE_ELEMENTS`].
+fn relative_attention_by_ops(
+    q_content: Tensor<4>,
+    q_position: Tensor<4>,
+    k: Tensor<4>,
+    v: Tensor<4>,
+    r: Tensor<4>,
+    scale: f64,
+) -> Tensor<4> {
+    let [batch, heads, n, _] = q_content.dims();
+    let group = (MAX_SCORE_ELEMENTS / (batch * n * 2 * n).max(1)).clamp(1, heads);
+    let options = AttentionModuleOptions { scale: Some(scale), ..Default::default() };
+    let parts = (0..heads)
+        .step_by(group)
+        .map(|start| {
+            let g = group.min(heads - start);
+            let part = |t: &Tensor<4>| t.clone().narrow(1, start, g);
+            let relative = relative_shift(part(&q_position).matmul(part(&r).swap_dims(2, 3)));
+            burn_attention(part(&q_content), part(&k), part(&v), None, Some(relative), options)
+        })
+        .collect();
+    Tensor::cat(parts, 1)
+}
+
+/// `[b, h, n, 2n − 1]` logits per relative distance → `[b, h, n, n]` logits per key position
+/// (enformer-pytorch `relative_shift`: pad a zero column, fold, drop a row, unfold, keep n columns).
+fn relative_shift(x: Tensor<4>) -> Tensor<4> {
+    let [b, h, n, width] = x.dims();
+    let padded = Tensor::cat(vec![Tensor::zeros([b, h, n, 1], &x.device()), x], 3);
+    let folded = padded.reshape([b, h, width + 1, n]).narrow(2, 1, width);
+    folded.reshape([b, h, n, width]).narrow(3, 0, n)
 }
 
 /// A mask's values, row-major: a plain copy where Burn stores them as `bool`, else converted one by one.
@@ -87,6 +163,25 @@ impl<T> Broadcast<T> {
     }
 }
 
+/// What the scores get added before the softmax.
+enum Bias {
+    /// `[b | 1, h | 1, lq, lk]` values.
+    Dense(Broadcast<f32>),
+    /// [`relative_attention`]'s `q_p` (`[b, h, n, d]`) and `r` (`[b | 1, h, 2n − 1, d]`, its batch
+    /// `r_batch_step` values apart).
+    Relative { q: Vec<f32>, r: Vec<f32>, r_batch_step: usize },
+}
+
+/// A [`Bias`] for one block of query rows.
+#[derive(Clone, Copy)]
+enum BlockBias<'a> {
+    /// The block's `[rows, lk]` values.
+    Dense(&'a [f32]),
+    /// The block's rows of `q_p` (`[rows, d]`), its head's `r` (`[2n − 1, d]`) and the block's
+    /// first query row.
+    Relative { q: &'a [f32], r: &'a [f32], first_row: usize },
+}
+
 /// One unit of work: query rows `first_row..first_row + rows` of head `(batch, head)`, written into `out`.
 struct Block<'a> {
     batch: usize,
@@ -101,7 +196,7 @@ fn attention_f32(
     k: &[f32],
     v: &[f32],
     mask: Option<&Broadcast<bool>>,
-    bias: Option<&Broadcast<f32>>,
+    bias: Option<&Bias>,
     scale: f32,
     s: &Shape,
 ) -> Vec<f32> {
@@ -117,7 +212,7 @@ fn attention_f32(
             blocks.push(Block { batch, head, first_row: i * block_rows, out: rows_out });
         }
     }
-    let run = |scores: &mut Vec<f32>, block: Block| {
+    let run = |(scores, relative): &mut (Vec<f32>, Vec<f32>), block: Block| {
         let rows = block.out.len() / s.v_dim;
         let head = block.batch * s.heads + block.head;
         let (k, v) = (
@@ -127,36 +222,48 @@ fn attention_f32(
         let q_start = (head * s.q_len + block.first_row) * s.head_dim;
         let q = &q[q_start..q_start + rows * s.head_dim];
         let mask = mask.map(|m| m.rows(block.batch, block.head, block.first_row, rows, s.k_len));
-        let bias = bias.map(|b| b.rows(block.batch, block.head, block.first_row, rows, s.k_len));
+        let bias = bias.map(|b| match b {
+            Bias::Dense(b) => BlockBias::Dense(b.rows(block.batch, block.head, block.first_row, rows, s.k_len)),
+            Bias::Relative { q: q_position, r, r_batch_step } => {
+                let distances = (2 * s.k_len - 1) * s.head_dim;
+                BlockBias::Relative {
+                    q: &q_position[q_start..q_start + rows * s.head_dim],
+                    r: &r[block.batch * r_batch_step + block.head * distances..][..distances],
+                    first_row: block.first_row,
+                }
+            }
+        });
         scores.resize(rows * s.k_len, 0.0);
-        attend_block(q, k, v, mask, bias, scale, s, scores, block.out);
+        attend_block(q, k, v, mask, bias, scale, s, scores, relative, block.out);
     };
     #[cfg(not(target_arch = "wasm32"))]
     {
         use rayon::prelude::*;
-        blocks.into_par_iter().for_each_init(Vec::new, run);
+        blocks.into_par_iter().for_each_init(<(Vec<f32>, Vec<f32>)>::default, run);
     }
     #[cfg(target_arch = "wasm32")]
     {
-        let mut scores = Vec::new();
-        blocks.into_iter().for_each(|block| run(&mut scores, block));
+        let mut scratch = <(Vec<f32>, Vec<f32>)>::default();
+        blocks.into_iter().for_each(|block| run(&mut scratch, block));
     }
     out
 }
 
 /// One block of query rows: scores (gemm), softmax numerators per row (vectorised), their product
 /// with `v` (gemm), each row divided by its sum. `q`: `[rows, d]`, `k`: `[lk, d]`, `v`: `[lk, dv]`,
-/// `mask`, `bias`, `scores`: `[rows, lk]`, `out`: `[rows, dv]`.
+/// `mask`, `scores`: `[rows, lk]`, `out`: `[rows, dv]`; `relative`: room for a relative bias's
+/// logits.
 #[allow(clippy::too_many_arguments)]
 fn attend_block(
     q: &[f32],
     k: &[f32],
     v: &[f32],
     mask: Option<&[bool]>,
-    bias: Option<&[f32]>,
+    bias: Option<BlockBias>,
     scale: f32,
     s: &Shape,
     scores: &mut [f32],
+    relative: &mut Vec<f32>,
     out: &mut [f32],
 ) {
     let rows = out.len() / s.v_dim;
@@ -187,11 +294,49 @@ fn attend_block(
             gemm::Parallelism::None,
         );
     }
+    // A relative bias's logits for these rows: `[rows, lk + rows − 1]`, the distances from the last
+    // row's first key to the first row's last key; row `row` reads lk of them from `rows − 1 − row`.
+    let width = s.k_len + rows - 1;
+    if let Some(BlockBias::Relative { q: q_position, r, first_row }) = bias {
+        let first_distance = s.k_len - first_row - rows;
+        relative.resize(rows * width, 0.0);
+        let r = &r[first_distance * s.head_dim..][..width * s.head_dim];
+        // SAFETY: q_position `[rows, d]`, r read as rᵀ `[d, width]` (row stride 1, column stride d)
+        // and relative `[rows, width]` are exactly the slices' sizes.
+        unsafe {
+            gemm::gemm(
+                rows,
+                width,
+                s.head_dim,
+                relative.as_mut_ptr(),
+                1,
+                width as isize,
+                false,
+                q_position.as_ptr(),
+                1,
+                d,
+                r.as_ptr(),
+                d,
+                1,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+    }
     let mut inverse_sums = vec![0.0f32; rows];
     for (row, inverse_sum) in inverse_sums.iter_mut().enumerate() {
         let span = row * s.k_len..(row + 1) * s.k_len;
+        let row_bias = match bias {
+            Some(BlockBias::Dense(b)) => Some(&b[span.clone()]),
+            Some(BlockBias::Relative { .. }) => Some(&relative[row * width + rows - 1 - row..][..s.k_len]),
+            None => None,
+        };
         let scores = &mut scores[span.clone()];
-        *inverse_sum = softmax_numerators(scores, mask.map(|m| &m[span.clone()]), bias.map(|b| &b[span]));
+        *inverse_sum = softmax_numerators(scores, mask.map(|m| &m[span]), row_bias);
     }
     // SAFETY: as above.
     unsafe {
@@ -322,6 +467,47 @@ mod tests {
                 let worst = ours.iter().zip(&burns).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
                 assert!(worst < 2e-6, "max |Δ| {worst} at {batch}×{heads}×{q_len}×{k_len}");
                 assert!(burns.iter().any(|x| x.abs() > 0.1), "a case whose output is all near zero tests nothing");
+            }
+        }
+    }
+
+    /// The CPU kernel against the same attention as Burn's ops (its other path): several blocks of
+    /// query rows (so blocks start mid-sequence), `r` shared by the batch or one per sequence.
+    #[test]
+    fn relative_attention_matches_burns_ops() {
+        let device = Device::flex();
+        for (batch, heads, n, d, dv, r_batch, scale) in
+            [(2, 3, 1100, 16, 24, 1, 0.3), (1, 2, 9, 8, 8, 1, 1.0), (2, 1, 700, 32, 16, 2, 0.2)]
+        {
+            let tensor = |dims: [usize; 4], seed| {
+                Tensor::<4>::from_data(TensorData::new(values(dims.iter().product(), seed), dims), &device)
+            };
+            let (q_content, q_position) = (tensor([batch, heads, n, d], 1), tensor([batch, heads, n, d], 2));
+            let (k, v) = (tensor([batch, heads, n, d], 3), tensor([batch, heads, n, dv], 4));
+            // r at a quarter scale keeps the logits (and their rounding) at the content logits' size.
+            let r = tensor([r_batch, heads, 2 * n - 1, d], 5).mul_scalar(0.25);
+            let ours =
+                relative_attention(q_content.clone(), q_position.clone(), k.clone(), v.clone(), r.clone(), scale);
+            let burns = relative_attention_by_ops(q_content, q_position, k, v, r, scale);
+            let (ours, burns) = (host_f32s(ours), host_f32s(burns));
+            let worst = ours.iter().zip(&burns).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(worst < 2e-6, "max |Δ| {worst} at {batch}×{heads}×{n}, r batch {r_batch}");
+            assert!(burns.iter().any(|x| x.abs() > 0.1), "a case whose output is all near zero tests nothing");
+        }
+    }
+
+    #[test]
+    fn relative_shift_aligns_distances_to_keys() {
+        // logits[i][r] = r − (n − 1) + 10·i: after the shift, entry (i, j) must be the distance j − i.
+        let n = 4;
+        let device = Device::flex();
+        let values: Vec<f32> =
+            (0..n).flat_map(|i| (0..2 * n - 1).map(move |r| (r as f32 - (n as f32 - 1.0)) + 10.0 * i as f32)).collect();
+        let x = Tensor::<4>::from_data(TensorData::new(values, [1, 1, n, 2 * n - 1]), &device);
+        let shifted = relative_shift(x).into_data().try_to_vec::<f32>().unwrap();
+        for i in 0..n {
+            for j in 0..n {
+                assert_eq!(shifted[i * n + j], (j as f32 - i as f32) + 10.0 * i as f32, "({i}, {j})");
             }
         }
     }

@@ -11,16 +11,16 @@
 //! its kept bins equal the unchunked computation.
 
 use burn::nn::{LayerNorm, Linear};
-use burn::tensor::activation::{relu, softmax, softplus};
-use burn::tensor::module::conv1d;
-use burn::tensor::ops::{AttentionModuleOptions, ConvOptions};
+use burn::tensor::activation::{relu, softplus};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::config::{ENFORMER_SEQUENCE_LENGTH, EnformerConfig};
 use crate::error::{Error, Result};
 use crate::models::activation::sigmoid_gelu;
-use crate::models::attention::attention;
-use crate::models::nn::{self, MAX_SCORE_ELEMENTS, TensorSpec, spec};
+use crate::models::attention::relative_attention;
+use crate::models::attention_pool::AttentionPool;
+use crate::models::convolution::conv1d_same;
+use crate::models::nn::{self, TensorSpec, spec};
 use crate::runtime::cancel::Cancel;
 use crate::weights::params::ParamSource;
 
@@ -35,7 +35,7 @@ const TOWER_KERNEL: usize = 5;
 /// matmuls over shifted views of the input is the faster form (BENCHMARKS.md measures both).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConvKernel {
-    /// Burn's `conv1d` (flex: im2col and gemm on the CPU).
+    /// Burn's `conv1d`; on the CPU in f32, gemm calls on the input in place (models::convolution).
     #[default]
     Direct,
     /// `Σ_j W[:, :, j] · x[:, j..j + L]`: k matmuls, no unfolded copy of the input.
@@ -86,10 +86,7 @@ impl Conv {
     /// `[b, in, L]` → `[b, out, L]`.
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         match &self.weight {
-            ConvWeight::Direct(weight) => {
-                let k = weight.dims()[2];
-                conv1d(x, weight.clone(), Some(self.bias.clone()), ConvOptions::new([1], [k / 2], [1], 1))
-            }
+            ConvWeight::Direct(weight) => conv1d_same(x, weight.clone(), Some(self.bias.clone())),
             ConvWeight::Taps(taps) => {
                 let [k, c_out, _] = taps.dims();
                 let [batch, c_in, length] = x.dims();
@@ -157,31 +154,6 @@ impl ConvBlock {
     /// `[1, in, L]` → `[1, out, L]`.
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         self.conv.forward(sigmoid_gelu(self.norm.forward(x)))
-    }
-}
-
-/// Softmax-weighted pooling of neighbouring pairs; the logits are a 1×1 convolution without bias
-/// (weight `[C, C, 1]`).
-struct AttentionPool {
-    weight: Tensor<3>,
-}
-
-impl AttentionPool {
-    fn specs(name: &str, c: usize) -> Vec<TensorSpec> {
-        vec![spec(format!("{name}.weight"), &[c, c, 1])]
-    }
-
-    fn load(src: &mut dyn ParamSource, name: &str, c: usize) -> Result<Self> {
-        Ok(AttentionPool { weight: src.take(&format!("{name}.weight"), &[c, c, 1])?.reshape([c, c, 1]) })
-    }
-
-    /// `[1, C, L]` (L even) → `[1, C, L/2]`.
-    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let [batch, c, length] = x.dims();
-        let logits = conv1d(x.clone(), self.weight.clone(), None, ConvOptions::new([1], [0], [1], 1));
-        let pairs = |t: Tensor<3>| t.reshape([batch, c, length / 2, 2]);
-        let weights = softmax(pairs(logits), 3);
-        (pairs(x) * weights).sum_dim(3).reshape([batch, c, length / 2])
     }
 }
 
@@ -267,8 +239,7 @@ impl RelativeAttention {
         })
     }
 
-    /// `x`: `[1, n, dim]`, `positions`: `[2n − 1, features]` → `[1, n, dim]`. Heads are processed in
-    /// groups so one `[group, n, 2n]` logit tensor stays within [`MAX_SCORE_ELEMENTS`].
+    /// `x`: `[1, n, dim]`, `positions`: `[2n − 1, features]` → `[1, n, dim]`.
     fn forward(&self, x: Tensor<3>, positions: &Tensor<2>) -> Tensor<3> {
         let [batch, n, dim] = x.dims();
         let (h, dk) = (self.heads, self.dim_key);
@@ -284,33 +255,12 @@ impl RelativeAttention {
             .reshape([distances, h, dk])
             .swap_dims(0, 1)
             .reshape([1, h, distances, dk]);
-        let group = (MAX_SCORE_ELEMENTS / (batch * n * 2 * n).max(1)).clamp(1, h);
-        let parts = (0..h)
-            .step_by(group)
-            .map(|start| {
-                let g = group.min(h - start);
-                let heads = |t: &Tensor<4>| t.clone().narrow(1, start, g);
-                let q = heads(&q);
-                let relative =
-                    relative_shift((q.clone() + heads(&self.rel_pos_bias)).matmul(heads(&rel_k).swap_dims(2, 3)));
-                // softmax((q + content bias)·kᵀ + relative)·v in the fused op (models::attention), the relative
-                // logits as its additive bias; q is already scaled, so the op's scale is 1.
-                let options = AttentionModuleOptions { scale: Some(1.0), ..Default::default() };
-                attention(q + heads(&self.rel_content_bias), heads(&k), heads(&v), None, Some(relative), options)
-            })
-            .collect();
-        let context = Tensor::cat(parts, 1).swap_dims(1, 2).reshape([batch, n, dim]);
+        // q is already scaled; the content and position terms each get their own bias.
+        let (q_content, q_position) = (q.clone() + self.rel_content_bias.clone(), q + self.rel_pos_bias.clone());
+        let context = relative_attention(q_content, q_position, k, v, rel_k, 1.0);
+        let context = context.swap_dims(1, 2).reshape([batch, n, dim]); // [1, n, dim]
         self.output.forward(context)
     }
-}
-
-/// `[b, h, n, 2n − 1]` logits per relative distance → `[b, h, n, n]` logits per key position
-/// (enformer-pytorch `relative_shift`: pad a zero column, fold, drop a row, unfold, keep n columns).
-fn relative_shift(x: Tensor<4>) -> Tensor<4> {
-    let [b, h, n, width] = x.dims();
-    let padded = Tensor::cat(vec![Tensor::zeros([b, h, n, 1], &x.device()), x], 3);
-    let folded = padded.reshape([b, h, width + 1, n]).narrow(2, 1, width);
-    folded.reshape([b, h, n, width]).narrow(3, 0, n)
 }
 
 /// Pre-LN attention and feed-forward (Linear → ReLU → Linear), each residual.
@@ -640,21 +590,5 @@ mod tests {
         let window_bp = (chunks.chunk_bins + 2 * chunks.halo_bins) * 128;
         assert!(window_bp * 1920 * 4 <= DEFAULT_BINDING_LIMIT as usize, "{chunks:?}");
         assert!(chunks.chunk_bins >= 64, "{chunks:?}");
-    }
-
-    #[test]
-    fn relative_shift_aligns_distances_to_keys() {
-        // logits[i][r] = r − (n − 1) + 10·i: after the shift, entry (i, j) must be the distance j − i.
-        let n = 4;
-        let device = Device::flex();
-        let values: Vec<f32> =
-            (0..n).flat_map(|i| (0..2 * n - 1).map(move |r| (r as f32 - (n as f32 - 1.0)) + 10.0 * i as f32)).collect();
-        let x = Tensor::<4>::from_data(TensorData::new(values, [1, 1, n, 2 * n - 1]), &device);
-        let shifted = relative_shift(x).into_data().try_to_vec::<f32>().unwrap();
-        for i in 0..n {
-            for j in 0..n {
-                assert_eq!(shifted[i * n + j], (j as f32 - i as f32) + 10.0 * i as f32, "({i}, {j})");
-            }
-        }
     }
 }

@@ -12,7 +12,8 @@ use burn::tensor::{Int, Tensor};
 use crate::config::{EsmConfig, EsmFamily};
 use crate::error::Result;
 use crate::models::activation::gelu;
-use crate::models::nn::{self, EncoderLayer, KeyMask, LayerShape, Rotary, TensorSpec};
+use crate::models::nn::{self, EncoderLayer, KeyMask, LayerShape, TensorSpec};
+use crate::models::rotary::{ROTARY_INV_FREQ, Rotary};
 use crate::weights::params::ParamSource;
 
 /// Fraction of tokens ESM-2 masked in training (15 %, of which 80 % became `<mask>`); the
@@ -58,7 +59,7 @@ impl Esm {
         if config.emb_layer_norm_before {
             specs.extend(nn::layer_norm_specs("embedding_norm", d));
         }
-        specs.push(nn::spec(nn::ROTARY_INV_FREQ, &[config.head_dim() / 2]));
+        specs.push(nn::spec(ROTARY_INV_FREQ, &[config.head_dim() / 2]));
         for i in 0..config.num_hidden_layers {
             specs.extend(EncoderLayer::specs(&format!("layers.{i}"), Self::layer_shape(config, family)));
         }

@@ -8,12 +8,13 @@
 use burn::module::Param;
 use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::ops::AttentionModuleOptions;
-use burn::tensor::{Bool, Device, Tensor, TensorData};
+use burn::tensor::{Bool, Tensor};
 
 use crate::config::FeedForwardKind;
 use crate::error::Result;
 use crate::models::activation::{gelu, swiglu};
 use crate::models::attention::attention;
+use crate::models::rotary::RotaryTables;
 use crate::weights::params::ParamSource;
 
 /// Attention runs a group of heads at a time so that a score tensor, where the backend makes one
@@ -35,7 +36,11 @@ pub(crate) fn spec(name: impl Into<String>, shape: &[usize]) -> TensorSpec {
 /// Values a list of specs holds, host buffers (rotary frequencies) excluded.
 #[cfg(test)]
 pub(crate) fn parameter_count(specs: &[TensorSpec]) -> usize {
-    specs.iter().filter(|s| s.name != ROTARY_INV_FREQ).map(|s| s.shape.iter().product::<usize>()).sum()
+    specs
+        .iter()
+        .filter(|s| s.name != crate::models::rotary::ROTARY_INV_FREQ)
+        .map(|s| s.shape.iter().product::<usize>())
+        .sum()
 }
 
 pub(crate) fn linear_specs(name: &str, d_in: usize, d_out: usize, bias: bool) -> Vec<TensorSpec> {
@@ -76,62 +81,6 @@ pub(crate) fn load_layer_norm(src: &mut dyn ParamSource, name: &str, d: usize, e
 pub(crate) fn load_embedding(src: &mut dyn ParamSource, name: &str, vocab: usize, d: usize) -> Result<Embedding> {
     let weight = src.take(&format!("{name}.weight"), &[vocab, d])?.reshape([vocab, d]);
     Ok(Embedding { weight: Param::from_tensor(weight) })
-}
-
-/// Rotary position embeddings with `rotate_half` (halves, not interleaved), as in ESM.
-#[derive(Debug, Clone)]
-pub struct Rotary {
-    inv_freq: Vec<f32>,
-}
-
-pub(crate) const ROTARY_INV_FREQ: &str = "rotary.inv_freq";
-
-impl Rotary {
-    /// `inv_freq` as the checkpoint stores it (transformers saves it as a persistent buffer), so
-    /// the angles are bit-identical to the reference.
-    pub fn load(src: &mut dyn ParamSource, head_dim: usize) -> Result<Self> {
-        Ok(Rotary { inv_freq: src.take_host(ROTARY_INV_FREQ, &[head_dim / 2])? })
-    }
-
-    /// `1 / 10000^(2i/d)` computed in f32 step by step, as torch does when it builds the buffer.
-    pub fn default_inv_freq(head_dim: usize) -> Vec<f32> {
-        (0..head_dim / 2).map(|i| 1.0f32 / 10000f32.powf((2 * i) as f32 / head_dim as f32)).collect()
-    }
-
-    /// cos and sin tables for positions `0..length`, each `[1, 1, length, head_dim]`.
-    pub fn tables(&self, length: usize, device: &Device) -> RotaryTables {
-        let half = self.inv_freq.len();
-        let head_dim = 2 * half;
-        let mut cos = Vec::with_capacity(length * head_dim);
-        let mut sin = Vec::with_capacity(length * head_dim);
-        for position in 0..length {
-            // torch.outer(t, inv_freq) in f32, then cos/sin of that f32 angle.
-            let angles: Vec<f64> = self.inv_freq.iter().map(|f| (position as f32 * f) as f64).collect();
-            for _ in 0..2 {
-                cos.extend(angles.iter().map(|a| a.cos() as f32));
-                sin.extend(angles.iter().map(|a| a.sin() as f32));
-            }
-        }
-        let table = |values| Tensor::<4>::from_data(TensorData::new(values, [1, 1, length, head_dim]), device);
-        RotaryTables { cos: table(cos), sin: table(sin) }
-    }
-}
-
-pub struct RotaryTables {
-    cos: Tensor<4>,
-    sin: Tensor<4>,
-}
-
-impl RotaryTables {
-    /// `x`: `[batch, heads, length, head_dim]` → same shape.
-    pub fn apply(&self, x: Tensor<4>) -> Tensor<4> {
-        let [_, _, _, head_dim] = x.dims();
-        let half = head_dim / 2;
-        let first = x.clone().narrow(3, 0, half);
-        let second = x.clone().narrow(3, half, half);
-        let rotated = Tensor::cat(vec![second.neg(), first], 3);
-        x * self.cos.clone() + rotated * self.sin.clone()
-    }
 }
 
 /// Which tokens of a padded batch are real: `[batch, length]` 1/0 on the device, and whether any

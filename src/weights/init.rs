@@ -134,7 +134,7 @@ fn random_tensor(spec: &TensorSpec, rng: &mut ChaCha8Rng, normal: &Normal<f32>) 
     let name = spec.name.as_str();
     let is_norm = name.contains("norm.") || name.contains("norm_") || name.contains("layer_norm");
     if name.ends_with("inv_freq") {
-        crate::models::nn::Rotary::default_inv_freq(2 * count)
+        crate::models::rotary::Rotary::default_inv_freq(2 * count)
     } else if name.ends_with("running_var") || (is_norm && name.ends_with(".weight")) {
         vec![1.0; count]
     } else if name.ends_with("running_mean") || (is_norm && name.ends_with(".bias")) {

@@ -1,0 +1,211 @@
+//! Conv1d with stride 1 and "same" padding (Enformer's convolutions): Burn's `conv1d` everywhere
+//! but on the CPU backend in f32, where it runs as gemm calls on the input in place.
+//!
+//! Why: flex 0.22.1 lowers a width-k convolution over a long sequence to a channels-last copy of
+//! its input, made one scalar element at a time, and an unfolded `[positions, in·k]` copy per tile
+//! before each gemm; on the published Enformer trunk the width-5 convolutions ran at ≈ 210 GFLOP/s
+//! against the gemm's ≈ 270 elsewhere (BENCHMARKS.md). Here tap j's product `W[:, :, j] ·
+//! x[:, j..j + L]` reads the zero-padded input where it lies (gemm takes strides) and adds into the
+//! output, which starts as the bias. Where the input has few channels (the stem: 4, width 15) one
+//! product per tap would be too thin for the gemm's kernel, so those taps are unfolded into one
+//! `[in·k, L]` matrix (small there) and multiplied once.
+
+use burn::tensor::module::conv1d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Tensor, TensorData};
+
+use crate::models::vector_math::{host_f32s, on_cpu_f32};
+
+/// Below this many input channels the taps are unfolded into one product (see the module notes).
+const THIN_INPUT: usize = 64;
+
+/// `x`: `[b, in, L]`, `weight`: `[out, in, k]` (k odd), `bias`: `[out]` → `[b, out, L]`; stride 1,
+/// `k / 2` zeros on each side.
+pub fn conv1d_same(x: Tensor<3>, weight: Tensor<3>, bias: Option<Tensor<1>>) -> Tensor<3> {
+    let [batch, c_in, length] = x.dims();
+    let [c_out, _, k] = weight.dims();
+    if !on_cpu_f32(&x) || !on_cpu_f32(&weight) || bias.as_ref().is_some_and(|b| !on_cpu_f32(b)) {
+        return conv1d(x, weight, bias, ConvOptions::new([1], [k / 2], [1], 1));
+    }
+    let device = x.device();
+    let shape = Shape { c_in, c_out, k, length };
+    let out = if batch * c_out * length == 0 {
+        Vec::new()
+    } else {
+        let bias = bias.map(host_f32s);
+        conv_f32(&host_f32s(x), &host_f32s(weight), bias.as_deref(), batch, &shape)
+    };
+    Tensor::from_data(TensorData::new(out, [batch, c_out, length]), &device)
+}
+
+#[derive(Clone, Copy)]
+struct Shape {
+    c_in: usize,
+    c_out: usize,
+    k: usize,
+    length: usize,
+}
+
+/// The convolution on row-major slices (shapes as in [`conv1d_same`]); every dimension non-zero
+/// but `c_in`.
+fn conv_f32(x: &[f32], weight: &[f32], bias: Option<&[f32]>, batch: usize, s: &Shape) -> Vec<f32> {
+    let mut out = match bias {
+        // The output starts as the bias, each product adds into it.
+        Some(bias) => {
+            let mut out = Vec::with_capacity(batch * s.c_out * s.length);
+            for _ in 0..batch {
+                for &value in bias {
+                    out.extend(std::iter::repeat_n(value, s.length));
+                }
+            }
+            out
+        }
+        None => vec![0.0; batch * s.c_out * s.length],
+    };
+    let padded = s.length + s.k - 1;
+    for (x, out) in x.chunks_exact(s.c_in * s.length).zip(out.chunks_exact_mut(s.c_out * s.length)) {
+        let x = pad(x, s);
+        if s.c_in < THIN_INPUT && s.k > 1 {
+            // Row i·k + j of the unfolded input is input channel i shifted by tap j, matching the
+            // weight's own `[out, in·k]` layout.
+            let mut unfolded = Vec::with_capacity(s.c_in * s.k * s.length);
+            for row in x.chunks_exact(padded) {
+                for j in 0..s.k {
+                    unfolded.extend_from_slice(&row[j..j + s.length]);
+                }
+            }
+            let lhs = Matrix { values: weight, row_stride: s.c_in * s.k, column_stride: 1 };
+            let rhs = Matrix { values: &unfolded, row_stride: s.length, column_stride: 1 };
+            multiply_add(out, s.c_out, s.length, s.c_in * s.k, lhs, rhs, bias.is_some());
+        } else {
+            for j in 0..s.k {
+                // Tap j: W[:, :, j] (`[out, in]`, column stride k) times the input from column j.
+                let lhs = Matrix { values: &weight[j..], row_stride: s.c_in * s.k, column_stride: s.k };
+                let rhs = Matrix { values: &x[j..], row_stride: padded, column_stride: 1 };
+                multiply_add(out, s.c_out, s.length, s.c_in, lhs, rhs, bias.is_some() || j > 0);
+            }
+        }
+    }
+    out
+}
+
+/// `[in, L]` → `[in, L + k − 1]` with `k / 2` zeros on each side (borrowed as it is when k = 1).
+fn pad<'a>(x: &'a [f32], s: &Shape) -> std::borrow::Cow<'a, [f32]> {
+    if s.k == 1 {
+        return x.into();
+    }
+    let edge = vec![0.0f32; s.k / 2];
+    let mut padded = Vec::with_capacity(s.c_in * (s.length + s.k - 1));
+    for row in x.chunks_exact(s.length) {
+        padded.extend_from_slice(&edge);
+        padded.extend_from_slice(row);
+        padded.extend_from_slice(&edge);
+    }
+    padded.into()
+}
+
+/// A strided view of a row-major slice, its first element at `values[0]`.
+struct Matrix<'a> {
+    values: &'a [f32],
+    row_stride: usize,
+    column_stride: usize,
+}
+
+impl Matrix<'_> {
+    /// Whether an `[rows, columns]` view stays within the slice.
+    fn covers(&self, rows: usize, columns: usize) -> bool {
+        rows == 0
+            || columns == 0
+            || (rows - 1) * self.row_stride + (columns - 1) * self.column_stride < self.values.len()
+    }
+}
+
+/// `out[m, n] (+)= lhs[m, inner] · rhs[inner, n]`, adding to `out`'s values when `accumulate`; on
+/// rayon's pool natively, one thread in the browser.
+fn multiply_add(out: &mut [f32], m: usize, n: usize, inner: usize, lhs: Matrix, rhs: Matrix, accumulate: bool) {
+    assert!(out.len() >= m * n && lhs.covers(m, inner) && rhs.covers(inner, n), "conv1d: a view out of bounds");
+    #[cfg(not(target_arch = "wasm32"))]
+    let parallelism = gemm::Parallelism::Rayon(0);
+    #[cfg(target_arch = "wasm32")]
+    let parallelism = gemm::Parallelism::None;
+    // SAFETY: the assertion above keeps every view within its slice; `out` is borrowed mutably and
+    // overlaps neither input.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            inner,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.values.as_ptr(),
+            lhs.column_stride as isize,
+            lhs.row_stride as isize,
+            rhs.values.as_ptr(),
+            rhs.column_stride as isize,
+            rhs.row_stride as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Device;
+
+    /// Seeded values in [-1, 1).
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed;
+        (0..n)
+            .map(|_| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// Against Burn's own CPU `conv1d`: per-tap products (wide input), unfolded taps (the stem's
+    /// 4 channels, width 15), width 1, with and without a bias, two sequences in a batch.
+    #[test]
+    fn matches_burns_conv1d() {
+        let device = Device::flex();
+        for (batch, c_in, c_out, k, length, with_bias) in [
+            (2, 96, 80, 5, 300, true),
+            (1, 4, 48, 15, 1000, true),
+            (1, 70, 40, 1, 257, false),
+            (2, 72, 33, 5, 7, false),
+            (1, 3, 5, 3, 2, true),
+        ] {
+            let tensor = |dims: [usize; 3], seed| {
+                Tensor::<3>::from_data(TensorData::new(values(dims.iter().product(), seed), dims), &device)
+            };
+            let x = tensor([batch, c_in, length], 1);
+            let weight = tensor([c_out, c_in, k], 2);
+            let bias = with_bias.then(|| Tensor::<1>::from_data(TensorData::new(values(c_out, 3), [c_out]), &device));
+            let ours = conv1d_same(x.clone(), weight.clone(), bias.clone());
+            assert_eq!(ours.dims(), [batch, c_out, length]);
+            let burns = conv1d(x, weight, bias, ConvOptions::new([1], [k / 2], [1], 1));
+            let (ours, burns) = (host_f32s(ours), host_f32s(burns));
+            let worst = ours.iter().zip(&burns).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            // Each output sums in·k products of values below 1: a few f32 roundings of that size.
+            let bound = 8.0 * f32::EPSILON * (c_in * k) as f32;
+            assert!(worst <= bound, "max |Δ| {worst} (bound {bound}) at {batch}×{c_in}→{c_out}, k {k}, L {length}");
+            assert!(burns.iter().any(|x| x.abs() > 0.5), "a case whose output is all near zero tests nothing");
+        }
+    }
+
+    #[test]
+    fn empty_sequence_gives_an_empty_output() {
+        let device = Device::flex();
+        let x = Tensor::<3>::zeros([1, 8, 0], &device);
+        let weight = Tensor::<3>::ones([4, 8, 5], &device);
+        assert_eq!(conv1d_same(x, weight, None).dims(), [1, 4, 0]);
+    }
+}
