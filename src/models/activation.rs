@@ -8,7 +8,7 @@
 use burn::tensor::activation;
 use burn::tensor::{Tensor, TensorData};
 
-use crate::models::vector_math::{Kernel, erf, host_f32s, on_cpu_f32, sigmoid, vectorised};
+use crate::models::vector_math::{Kernel, each_chunk_mut, erf, host_f32s, on_cpu_f32, sigmoid, vectorised};
 
 /// Elements one task maps: large enough that rayon's hand-off is nothing next to the work.
 const CHUNK: usize = 64 * 1024;
@@ -68,14 +68,7 @@ enum Unary {
 fn map<const D: usize>(x: Tensor<D>, unary: Unary) -> Tensor<D> {
     let (dims, device) = (x.dims(), x.device());
     let mut values = host_f32s(x);
-    let apply = |values: &mut [f32]| vectorised(Map { values, unary });
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use rayon::prelude::*;
-        values.par_chunks_mut(CHUNK).for_each(apply);
-    }
-    #[cfg(target_arch = "wasm32")]
-    values.chunks_mut(CHUNK).for_each(apply);
+    each_chunk_mut(&mut values, CHUNK, |values| vectorised(Map { values, unary }));
     Tensor::from_data(TensorData::new(values, dims), &device)
 }
 

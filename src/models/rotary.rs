@@ -11,7 +11,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::error::Result;
-use crate::models::vector_math::{Kernel, host_f32s, on_cpu_f32, vectorised};
+use crate::models::vector_math::{Kernel, each_chunk_mut, host_f32s, on_cpu_f32, vectorised};
 use crate::weights::params::ParamSource;
 
 /// Rotary position embeddings: the checkpoint's inverse frequencies.
@@ -92,15 +92,8 @@ fn rotate_on_host(x: Tensor<4>, tables: &HostTables) -> Tensor<4> {
     let mut values = host_f32s(x);
     let table = length * head_dim;
     let (cos, sin) = (&tables.cos[..table], &tables.sin[..table]);
-    let rotate = |head: &mut [f32]| vectorised(RotateHalves { head, cos, sin, half: head_dim / 2 });
     if table > 0 {
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            use rayon::prelude::*;
-            values.par_chunks_mut(table).for_each(rotate);
-        }
-        #[cfg(target_arch = "wasm32")]
-        values.chunks_mut(table).for_each(rotate);
+        each_chunk_mut(&mut values, table, |head| vectorised(RotateHalves { head, cos, sin, half: head_dim / 2 }));
     }
     Tensor::from_data(TensorData::new(values, dims), &device)
 }

@@ -20,6 +20,18 @@ pub fn host_f32s<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_into_vec::<f32>().expect("the CPU kernels check the dtype: f32")
 }
 
+/// `f` on each `chunk`-long piece of `values` (the last may be shorter): on rayon's pool natively,
+/// one after another in the browser (one thread).
+pub fn each_chunk_mut(values: &mut [f32], chunk: usize, f: impl Fn(&mut [f32]) + Send + Sync) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        values.par_chunks_mut(chunk).for_each(f);
+    }
+    #[cfg(target_arch = "wasm32")]
+    values.chunks_mut(chunk).for_each(f);
+}
+
 /// Lanes the kernels' loops are written for: independent partial results per lane, so the compiler
 /// can keep them in vector registers without reordering a float reduction itself.
 pub const LANES: usize = 16;
@@ -182,6 +194,29 @@ pub fn erf(x: f32) -> f32 {
         1.0
     };
     if x.is_nan() { x } else { y.copysign(x) }
+}
+
+/// What the CPU kernels' tests share: seeded inputs, and their outputs against Burn's.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// `n` seeded pseudo-random values, uniform in `[−half_width, half_width)`.
+    pub fn seeded(n: usize, seed: u64, half_width: f32) -> Vec<f32> {
+        let mut state = seed;
+        (0..n)
+            .map(|_| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * half_width
+            })
+            .collect()
+    }
+
+    /// The largest `|ours − reference|`, after checking that the reference is not all near zero
+    /// (a case whose output is ≈ 0 everywhere tests nothing).
+    pub fn max_difference(ours: &[f32], reference: &[f32]) -> f32 {
+        assert_eq!(ours.len(), reference.len(), "outputs of different sizes");
+        assert!(reference.iter().any(|x| x.abs() > 0.1), "a case whose output is all near zero tests nothing");
+        ours.iter().zip(reference).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max)
+    }
 }
 
 #[cfg(test)]
