@@ -458,7 +458,7 @@ mod tests {
             for (mask, bias) in [(Some(mask), Some(bias)), (None, None)] {
                 let ours = attention(q.clone(), k.clone(), v.clone(), mask.clone(), bias.clone(), options);
                 let burns = burn_attention(q.clone(), k.clone(), v.clone(), mask, bias, options);
-                let worst = max_difference(&host_f32s(ours), &host_f32s(burns));
+                let worst = max_difference(&host_f32s(ours), &host_f32s(burns), 0.1);
                 assert!(worst < 2e-6, "max |Δ| {worst} at {batch}×{heads}×{q_len}×{k_len}");
             }
         }
@@ -482,7 +482,7 @@ mod tests {
             let ours =
                 relative_attention(q_content.clone(), q_position.clone(), k.clone(), v.clone(), r.clone(), scale);
             let burns = relative_attention_by_ops(q_content, q_position, k, v, r, scale);
-            let worst = max_difference(&host_f32s(ours), &host_f32s(burns));
+            let worst = max_difference(&host_f32s(ours), &host_f32s(burns), 0.1);
             assert!(worst < 2e-6, "max |Δ| {worst} at {batch}×{heads}×{n}, r batch {r_batch}");
         }
     }
