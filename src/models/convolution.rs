@@ -14,7 +14,7 @@ use burn::tensor::module::conv1d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, TensorData};
 
-use crate::models::vector_math::{host_f32s, on_cpu_f32};
+use crate::models::vector_math::{on_cpu_f32, with_host_f32s};
 
 /// Below this many input channels the taps are unfolded into one product (see the module notes).
 const THIN_INPUT: usize = 64;
@@ -32,8 +32,14 @@ pub fn conv1d_same(x: Tensor<3>, weight: Tensor<3>, bias: Option<Tensor<1>>) -> 
     let out = if batch * c_out * length == 0 {
         Vec::new()
     } else {
-        let bias = bias.map(host_f32s);
-        conv_f32(&host_f32s(x), &host_f32s(weight), bias.as_deref(), batch, &shape)
+        // Read in place: the weights are the model's own, and the input is often still held by a
+        // residual connection or, for the pooling logits, by the pooling itself.
+        with_host_f32s(&x, |x| {
+            with_host_f32s(&weight, |weight| match &bias {
+                Some(bias) => with_host_f32s(bias, |bias| conv_f32(x, weight, Some(bias), batch, &shape)),
+                None => conv_f32(x, weight, None, batch, &shape),
+            })
+        })
     };
     Tensor::from_data(TensorData::new(out, [batch, c_out, length]), &device)
 }
@@ -158,25 +164,31 @@ fn multiply_add(out: &mut [f32], m: usize, n: usize, inner: usize, lhs: Matrix, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::vector_math::host_f32s;
     use crate::models::vector_math::testing::{max_difference, seeded};
     use burn::tensor::Device;
 
     /// Against Burn's own CPU `conv1d`: per-tap products (wide input), unfolded taps (the stem's
-    /// 4 channels, width 15), width 1, with and without a bias, two sequences in a batch.
+    /// 4 channels, width 15), width 1, with and without a bias, two sequences in a batch; the input
+    /// still held by the caller (read in place) or a transposed view (read from a copy).
     #[test]
     fn matches_burns_conv1d() {
         let device = Device::flex();
-        for (batch, c_in, c_out, k, length, with_bias) in [
-            (2, 96, 80, 5, 300, true),
-            (1, 4, 48, 15, 1000, true),
-            (1, 70, 40, 1, 257, false),
-            (2, 72, 33, 5, 7, false),
-            (1, 3, 5, 3, 2, true),
+        for (batch, c_in, c_out, k, length, with_bias, transposed) in [
+            (2, 96, 80, 5, 300, true, false),
+            (1, 4, 48, 15, 1000, true, false),
+            (1, 70, 40, 1, 257, false, false),
+            (2, 72, 33, 5, 7, false, true),
+            (1, 3, 5, 3, 2, true, false),
         ] {
             let tensor = |dims: [usize; 3], seed| {
                 Tensor::<3>::from_data(TensorData::new(seeded(dims.iter().product(), seed, 1.0), dims), &device)
             };
-            let x = tensor([batch, c_in, length], 1);
+            let x = if transposed {
+                tensor([batch, length, c_in], 1).swap_dims(1, 2)
+            } else {
+                tensor([batch, c_in, length], 1)
+            };
             let weight = tensor([c_out, c_in, k], 2);
             let bias =
                 with_bias.then(|| Tensor::<1>::from_data(TensorData::new(seeded(c_out, 3, 1.0), [c_out]), &device));

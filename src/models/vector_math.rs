@@ -7,6 +7,7 @@
 //! Why: Burn 0.22.1's flex calls libm's scalar `expf` / `erff` once per element (softmax, SiLU,
 //! GELU); on the encoders those calls were 8–45 % of the CPU time (BENCHMARKS.md).
 
+use burn::backend::Flex;
 use burn::tensor::{DType, Device, Tensor};
 
 /// Whether a tensor is one the CPU kernels take: on Burn's CPU backend (flex), in f32.
@@ -30,6 +31,19 @@ pub fn each_chunk_mut(values: &mut [f32], chunk: usize, f: impl Fn(&mut [f32]) +
     }
     #[cfg(target_arch = "wasm32")]
     values.chunks_mut(chunk).for_each(f);
+}
+
+/// `read` on a CPU tensor's values, row-major, where they lie when the tensor is contiguous — shared
+/// or not (weights, or an activation a residual still holds) — and on a copy otherwise. Only for
+/// tensors [`on_cpu_f32`] accepts.
+pub fn with_host_f32s<const D: usize, R>(t: &Tensor<D>, read: impl FnOnce(&[f32]) -> R) -> R {
+    // A clone shares the tensor's buffer (reference-counted); the primitive lends its slice.
+    if let Ok(primitive) = t.clone().try_into_primitive::<Flex>()
+        && let Some(values) = primitive.as_slice::<f32>()
+    {
+        return read(values);
+    }
+    read(&host_f32s(t.clone()))
 }
 
 /// Lanes the kernels' loops are written for: independent partial results per lane, so the compiler
