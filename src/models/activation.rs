@@ -8,7 +8,9 @@
 use burn::tensor::activation;
 use burn::tensor::{Tensor, TensorData};
 
-use crate::models::vector_math::{Kernel, each_chunk_mut, erf, host_f32s, on_cpu_f32, sigmoid, vectorised};
+use crate::models::vector_math::{
+    Kernel, each_chunk_mut, erf, host_f32s, on_cpu_f32, sigmoid, vectorised, with_host_f32s,
+};
 
 /// Elements one task maps: large enough that rayon's hand-off is nothing next to the work.
 const CHUNK: usize = 64 * 1024;
@@ -39,7 +41,6 @@ pub fn swiglu(h: Tensor<3>) -> Tensor<3> {
         return activation::silu(gate) * h.narrow(2, half, half);
     }
     let device = h.device();
-    let values = host_f32s(h);
     let mut out = vec![0.0f32; batch * length * half];
     if out.is_empty() {
         return Tensor::from_data(TensorData::new(out, [batch, length, half]), &device);
@@ -48,13 +49,16 @@ pub fn swiglu(h: Tensor<3>) -> Tensor<3> {
     let gated = |(out, input): (&mut [f32], &[f32])| {
         vectorised(Gated { out, input, half });
     };
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use rayon::prelude::*;
-        out.par_chunks_mut(rows * half).zip(values.par_chunks(rows * width)).for_each(gated);
-    }
-    #[cfg(target_arch = "wasm32")]
-    out.chunks_mut(rows * half).zip(values.chunks(rows * width)).for_each(gated);
+    // Read in place: fc1's output is 2·i values a token, copied for nothing otherwise.
+    with_host_f32s(&h, |values| {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            use rayon::prelude::*;
+            out.par_chunks_mut(rows * half).zip(values.par_chunks(rows * width)).for_each(gated);
+        }
+        #[cfg(target_arch = "wasm32")]
+        out.chunks_mut(rows * half).zip(values.chunks(rows * width)).for_each(gated);
+    });
     Tensor::from_data(TensorData::new(out, [batch, length, half]), &device)
 }
 

@@ -23,13 +23,13 @@
 //! 7. The embeddings are each encoder's last hidden state after its final layer norm
 //!    (`emb_layer_norm_after`), transformers' `last_hidden_state`; not configurable.
 
-use burn::nn::Linear;
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 
 use crate::config::AggregatorConfig;
 use crate::error::{Error, Result};
 use crate::models::activation::gelu;
+use crate::models::linear::Linear;
 use crate::models::nn::{self, KeyMask, ModalityEmbedding, TensorSpec, attend};
 use crate::weights::params::ParamSource;
 

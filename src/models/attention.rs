@@ -18,6 +18,7 @@ use burn::tensor::module::attention as burn_attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Tensor, TensorData};
 
+use crate::models::host_gemm::{Matrix, Threads, multiply};
 use crate::models::nn::MAX_SCORE_ELEMENTS;
 use crate::models::vector_math::{Kernel, LANES, exp_non_positive, host_f32s, on_cpu_f32, vectorised};
 
@@ -267,33 +268,9 @@ fn attend_block(
     out: &mut [f32],
 ) {
     let rows = out.len() / s.v_dim;
-    let (d, lk, dv) = (s.head_dim as isize, s.k_len as isize, s.v_dim as isize);
-    // SAFETY: every pointer covers its matrix: q `[rows, d]` (row stride d), k read as kᵀ
-    // `[d, lk]` (row stride 1, column stride d), scores `[rows, lk]`, v `[lk, dv]`, out `[rows, dv]`
-    // — the slice lengths above are exactly these sizes.
-    unsafe {
-        gemm::gemm(
-            rows,
-            s.k_len,
-            s.head_dim,
-            scores.as_mut_ptr(),
-            1,
-            lk,
-            false,
-            q.as_ptr(),
-            1,
-            d,
-            k.as_ptr(),
-            d,
-            1,
-            0.0,
-            scale,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
+    // k read as kᵀ `[d, lk]`.
+    let (q_rows, k_columns) = (Matrix::row_major(q, s.head_dim), Matrix::transposed(k, s.head_dim));
+    multiply(scores, rows, s.k_len, s.head_dim, q_rows, k_columns, scale, false, Threads::Caller);
     // A relative bias's logits for these rows: `[rows, lk + rows − 1]`, the distances from the last
     // row's first key to the first row's last key; row `row` reads lk of them from `rows − 1 − row`.
     let width = s.k_len + rows - 1;
@@ -301,31 +278,9 @@ fn attend_block(
         let first_distance = s.k_len - first_row - rows;
         relative.resize(rows * width, 0.0);
         let r = &r[first_distance * s.head_dim..][..width * s.head_dim];
-        // SAFETY: q_position `[rows, d]`, r read as rᵀ `[d, width]` (row stride 1, column stride d)
-        // and relative `[rows, width]` are exactly the slices' sizes.
-        unsafe {
-            gemm::gemm(
-                rows,
-                width,
-                s.head_dim,
-                relative.as_mut_ptr(),
-                1,
-                width as isize,
-                false,
-                q_position.as_ptr(),
-                1,
-                d,
-                r.as_ptr(),
-                d,
-                1,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            );
-        }
+        // r read as rᵀ `[d, width]`.
+        let (q_rows, r_columns) = (Matrix::row_major(q_position, s.head_dim), Matrix::transposed(r, s.head_dim));
+        multiply(relative, rows, width, s.head_dim, q_rows, r_columns, 1.0, false, Threads::Caller);
     }
     let mut inverse_sums = vec![0.0f32; rows];
     for (row, inverse_sum) in inverse_sums.iter_mut().enumerate() {
@@ -338,30 +293,8 @@ fn attend_block(
         let scores = &mut scores[span.clone()];
         *inverse_sum = softmax_numerators(scores, mask.map(|m| &m[span]), row_bias);
     }
-    // SAFETY: as above.
-    unsafe {
-        gemm::gemm(
-            rows,
-            s.v_dim,
-            s.k_len,
-            out.as_mut_ptr(),
-            1,
-            dv,
-            false,
-            scores.as_ptr(),
-            1,
-            lk,
-            v.as_ptr(),
-            1,
-            dv,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
+    let (weights, values) = (Matrix::row_major(scores, s.k_len), Matrix::row_major(v, s.v_dim));
+    multiply(out, rows, s.v_dim, s.k_len, weights, values, 1.0, false, Threads::Caller);
     for (row, inverse_sum) in out.chunks_exact_mut(s.v_dim).zip(inverse_sums) {
         row.iter_mut().for_each(|x| *x *= inverse_sum);
     }

@@ -14,6 +14,7 @@ use burn::tensor::module::conv1d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, TensorData};
 
+use crate::models::host_gemm::{Matrix, Threads, multiply};
 use crate::models::vector_math::{on_cpu_f32, with_host_f32s};
 
 /// Below this many input channels the taps are unfolded into one product (see the module notes).
@@ -80,15 +81,15 @@ fn conv_f32(x: &[f32], weight: &[f32], bias: Option<&[f32]>, batch: usize, s: &S
                     unfolded.extend_from_slice(&row[j..j + s.length]);
                 }
             }
-            let lhs = Matrix { values: weight, row_stride: s.c_in * s.k, column_stride: 1 };
-            let rhs = Matrix { values: &unfolded, row_stride: s.length, column_stride: 1 };
-            multiply_add(out, s.c_out, s.length, s.c_in * s.k, lhs, rhs, bias.is_some());
+            let lhs = Matrix::row_major(weight, s.c_in * s.k);
+            let rhs = Matrix::row_major(&unfolded, s.length);
+            multiply(out, s.c_out, s.length, s.c_in * s.k, lhs, rhs, 1.0, bias.is_some(), Threads::Pool);
         } else {
             for j in 0..s.k {
                 // Tap j: W[:, :, j] (`[out, in]`, column stride k) times the input from column j.
                 let lhs = Matrix { values: &weight[j..], row_stride: s.c_in * s.k, column_stride: s.k };
                 let rhs = Matrix { values: &x[j..], row_stride: padded, column_stride: 1 };
-                multiply_add(out, s.c_out, s.length, s.c_in, lhs, rhs, bias.is_some() || j > 0);
+                multiply(out, s.c_out, s.length, s.c_in, lhs, rhs, 1.0, bias.is_some() || j > 0, Threads::Pool);
             }
         }
     }
@@ -108,57 +109,6 @@ fn pad<'a>(x: &'a [f32], s: &Shape) -> std::borrow::Cow<'a, [f32]> {
         padded.extend_from_slice(&edge);
     }
     padded.into()
-}
-
-/// A strided view of a row-major slice, its first element at `values[0]`.
-struct Matrix<'a> {
-    values: &'a [f32],
-    row_stride: usize,
-    column_stride: usize,
-}
-
-impl Matrix<'_> {
-    /// Whether an `[rows, columns]` view stays within the slice.
-    fn covers(&self, rows: usize, columns: usize) -> bool {
-        rows == 0
-            || columns == 0
-            || (rows - 1) * self.row_stride + (columns - 1) * self.column_stride < self.values.len()
-    }
-}
-
-/// `out[m, n] (+)= lhs[m, inner] · rhs[inner, n]`, adding to `out`'s values when `accumulate`; on
-/// rayon's pool natively, one thread in the browser.
-fn multiply_add(out: &mut [f32], m: usize, n: usize, inner: usize, lhs: Matrix, rhs: Matrix, accumulate: bool) {
-    assert!(out.len() >= m * n && lhs.covers(m, inner) && rhs.covers(inner, n), "conv1d: a view out of bounds");
-    #[cfg(not(target_arch = "wasm32"))]
-    let parallelism = gemm::Parallelism::Rayon(0);
-    #[cfg(target_arch = "wasm32")]
-    let parallelism = gemm::Parallelism::None;
-    // SAFETY: the assertion above keeps every view within its slice; `out` is borrowed mutably and
-    // overlaps neither input.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            inner,
-            out.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            lhs.values.as_ptr(),
-            lhs.column_stride as isize,
-            lhs.row_stride as isize,
-            rhs.values.as_ptr(),
-            rhs.column_stride as isize,
-            rhs.row_stride as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //! stem output alone is ~600 MB, beyond a WebGPU buffer. Each chunk carries a halo wide enough that
 //! its kept bins equal the unchunked computation.
 
-use burn::nn::{LayerNorm, Linear};
+use burn::nn::LayerNorm;
 use burn::tensor::activation::{relu, softplus};
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -20,6 +20,7 @@ use crate::models::activation::sigmoid_gelu;
 use crate::models::attention::relative_attention;
 use crate::models::attention_pool::AttentionPool;
 use crate::models::convolution::conv1d_same;
+use crate::models::linear::Linear;
 use crate::models::nn::{self, TensorSpec, spec};
 use crate::runtime::cancel::Cancel;
 use crate::weights::params::ParamSource;

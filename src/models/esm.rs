@@ -6,12 +6,13 @@
 //! token-dropout rescaling (when the config enables it), pre-LayerNorm rotary encoder layers,
 //! `emb_layer_norm_after`; InstaDeep's NT-v2 copy of it differs only in the feed-forward.
 
-use burn::nn::{Embedding, LayerNorm, Linear};
+use burn::nn::{Embedding, LayerNorm};
 use burn::tensor::{Int, Tensor};
 
 use crate::config::{EsmConfig, EsmFamily};
 use crate::error::Result;
 use crate::models::activation::gelu;
+use crate::models::linear::Linear;
 use crate::models::nn::{self, EncoderLayer, KeyMask, LayerShape, TensorSpec};
 use crate::models::rotary::{ROTARY_INV_FREQ, Rotary};
 use crate::weights::params::ParamSource;

@@ -6,7 +6,7 @@
 //! `EsmLayer`); InstaDeep's NT-v2 `modeling_esm.py` (`EsmIntermediate` with SiLU-gated GLU).
 
 use burn::module::Param;
-use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
+use burn::nn::{Embedding, LayerNorm, LayerNormConfig};
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Tensor};
 
@@ -14,6 +14,7 @@ use crate::config::FeedForwardKind;
 use crate::error::Result;
 use crate::models::activation::{gelu, swiglu};
 use crate::models::attention::attention;
+use crate::models::linear::Linear;
 use crate::models::rotary::RotaryTables;
 use crate::weights::params::ParamSource;
 
@@ -65,8 +66,8 @@ pub(crate) fn load_linear(
     bias: bool,
 ) -> Result<Linear> {
     let weight = src.take_matrix(&format!("{name}.weight"), [d_in, d_out])?;
-    let bias = if bias { Some(Param::from_tensor(src.take(&format!("{name}.bias"), &[d_out])?)) } else { None };
-    Ok(Linear { weight: Param::from_tensor(weight), bias })
+    let bias = if bias { Some(src.take(&format!("{name}.bias"), &[d_out])?) } else { None };
+    Ok(Linear::new(weight, bias))
 }
 
 pub(crate) fn load_layer_norm(src: &mut dyn ParamSource, name: &str, d: usize, eps: f64) -> Result<LayerNorm> {
