@@ -10,8 +10,9 @@ import { mkdtempSync, readdirSync, symlinkSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
+import { flags } from "./bench_inputs.mjs";
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, value, i, all) => (i % 2 === 0 ? [...pairs, [value.replace(/^--/, ""), all[i + 1]]] : pairs), []));
+const args = flags();
 const site = resolve(args.site ?? "www/dist");
 const weights = resolve(args.weights ?? "weights/isoformer-tiny-random/protein");
 const port = Number(args.port ?? 8765);

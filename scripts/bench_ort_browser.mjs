@@ -15,8 +15,9 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { blankPage, launchChromium, newPage, staticServer } from "../tests/browser/harness.mjs";
+import { flags, referenceSequence } from "./bench_inputs.mjs";
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, value, i, all) => (i % 2 === 0 ? [...pairs, [value.replace(/^--/, ""), all[i + 1]]] : pairs), []));
+const args = flags();
 const site = resolve(args.site ?? "www/dist");
 const weights = resolve(args.weights);
 const onnx = resolve(args.onnx);
@@ -41,7 +42,7 @@ const browser = await launchChromium();
 try {
   const page = await newPage(browser, "bench");
   await page.goto(`${server.origin}/bench.html`);
-  const result = await page.evaluate(async ({ reference, runs, backends, stem, model }) => {
+  const result = await page.evaluate(async ({ reference, sequence, runs, backends, stem, model }) => {
     const expected = new Float32Array(await (await fetch(`/model/${stem}.reference.f32`)).arrayBuffer());
     const maxAbsDiff = (values) => values.reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i])), 0);
     const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -62,18 +63,13 @@ try {
       return { loadMs, warmUpMs, times, medianMs: median(times), maxAbsDiff: maxAbsDiff(output) };
     }
     // What ours reads (the sequence the reference input spells) and what ORT reads (its tensor).
-    let sequence, feed, embed;
+    let feed, embed;
     if (model === "enformer") {
-      sequence = reference.dna;
       const oneHot = new Float32Array(sequence.length * 4);
       for (let i = 0; i < sequence.length; i++) oneHot[4 * i + "ACGT".indexOf(sequence[i])] = 1;
       feed = (ort) => new ort.Tensor("float32", oneHot, [1, sequence.length, 4]);
       embed = (m) => m.embedDna(sequence);
     } else {
-      // ESM-2: ids 4…23 are the amino acids; NT-v2: ids 6… are the 6-mers over ATCG in itertools.product order.
-      const ESM = ["<cls>", "<pad>", "<eos>", "<unk>", ..."LAGVSERTIDPKQNFYMHWCXBUZO.-"];
-      const kmer = (id) => Array.from({ length: 6 }, (_, i) => "ATCG"[((id - 6) >> (2 * (5 - i))) & 3]).join("");
-      sequence = model === "nt" ? reference.input_ids.slice(1).map(kmer).join("") : reference.input_ids.slice(1, -1).map((id) => ESM[id]).join("");
       const ids = BigInt64Array.from(reference.input_ids.map(BigInt));
       feed = (ort) => new ort.Tensor("int64", ids, [1, ids.length]);
       embed = model === "nt" ? (m) => m.embedRna(sequence) : (m) => m.embedProtein(sequence);
@@ -107,7 +103,7 @@ try {
     const info = navigator.gpu ? (await navigator.gpu.requestAdapter())?.info : null;
     const adapter = info ? { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description } : null;
     return { tokens: reference.input_ids?.length ?? sequence.length, adapter, userAgent: navigator.userAgent, ortVersion: ortModule.env.versions?.web ?? null, results };
-  }, { reference, runs, backends, stem: stem.split("/").at(-1), model });
+  }, { reference, sequence: referenceSequence(model, reference), runs, backends, stem: stem.split("/").at(-1), model });
   console.log(JSON.stringify(result));
 } finally {
   await browser.close();

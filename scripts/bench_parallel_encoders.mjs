@@ -13,22 +13,20 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { blankPage, launchChromium, newPage, staticServer } from "../tests/browser/harness.mjs";
+import { flags, referenceSequence } from "./bench_inputs.mjs";
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, value, i, all) => (i % 2 === 0 ? [...pairs, [value.replace(/^--/, ""), all[i + 1]]] : pairs), []));
+const args = flags();
 for (const key of ["dna", "rna", "protein", "dna-input", "rna-input", "protein-input"])
   if (!args[key]) throw new Error(`--${key} is required (see the header of ${process.argv[1]})`);
 const site = resolve(args.site ?? "www/dist");
 const runs = Number(args.runs ?? 3);
 const reference = async (path) => JSON.parse(await readFile(resolve(path), "utf8"));
 
-// The same inputs bench_ort_browser.mjs reads from each reference: the DNA window, NT-v2's 6-mer
-// ids (ids 6… are the 6-mers over ATCG in itertools.product order), ESM-2's residue ids.
-const ESM = ["<cls>", "<pad>", "<eos>", "<unk>", ..."LAGVSERTIDPKQNFYMHWCXBUZO.-"];
-const kmer = (id) => Array.from({ length: 6 }, (_, i) => "ATCG"[((id - 6) >> (2 * (5 - i))) & 3]).join("");
+// The same inputs bench_ort_browser.mjs gives each encoder.
 const inputs = {
-  dna: (await reference(args["dna-input"])).dna,
-  rna: (await reference(args["rna-input"])).input_ids.slice(1).map(kmer).join(""),
-  protein: (await reference(args["protein-input"])).input_ids.slice(1, -1).map((id) => ESM[id]).join(""),
+  dna: referenceSequence("enformer", await reference(args["dna-input"])),
+  rna: referenceSequence("nt", await reference(args["rna-input"])),
+  protein: referenceSequence("esm2", await reference(args["protein-input"])),
 };
 
 const mounts = { "/dna/": args.dna, "/rna/": args.rna, "/protein/": args.protein };

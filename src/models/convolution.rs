@@ -15,7 +15,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, TensorData};
 
 use crate::models::host_gemm::{Matrix, Threads, multiply};
-use crate::models::vector_math::{on_cpu_f32, with_host_f32s};
+use crate::models::vector_math::{on_cpu_f32, with_host_layer};
 
 /// Below this many input channels the taps are unfolded into one product (see the module notes).
 const THIN_INPUT: usize = 64;
@@ -35,12 +35,7 @@ pub fn conv1d_same(x: Tensor<3>, weight: Tensor<3>, bias: Option<Tensor<1>>) -> 
     } else {
         // Read in place: the weights are the model's own, and the input is often still held by a
         // residual connection or, for the pooling logits, by the pooling itself.
-        with_host_f32s(&x, |x| {
-            with_host_f32s(&weight, |weight| match &bias {
-                Some(bias) => with_host_f32s(bias, |bias| conv_f32(x, weight, Some(bias), batch, &shape)),
-                None => conv_f32(x, weight, None, batch, &shape),
-            })
-        })
+        with_host_layer(&x, &weight, bias.as_ref(), |x, weight, bias| conv_f32(x, weight, bias, batch, &shape))
     };
     Tensor::from_data(TensorData::new(out, [batch, c_out, length]), &device)
 }

@@ -29,9 +29,18 @@ impl<'a> Matrix<'a> {
     }
 }
 
+/// Panics unless `lhs` covers `[m, inner]`, `rhs` `[inner, n]` and the destination (`out_len`
+/// values) `[m, n]`: what makes the `gemm` call below sound.
+fn check_views(out_len: usize, [m, n, inner]: [usize; 3], lhs: &Matrix, rhs: &Matrix) {
+    assert!(
+        out_len >= m * n && lhs.covers(m, inner) && rhs.covers(inner, n),
+        "gemm: a [{m}, {inner}] · [{inner}, {n}] view out of bounds"
+    );
+}
+
 /// Where a product runs: rayon's pool (natively; one thread in the browser), or the calling thread
 /// (inside a kernel's own parallel loop).
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub enum Threads {
     Pool,
     Caller,
@@ -51,11 +60,8 @@ pub fn multiply(
     accumulate: bool,
     threads: Threads,
 ) {
-    assert!(
-        out.len() >= m * n && lhs.covers(m, inner) && rhs.covers(inner, n),
-        "gemm: a [{m}, {inner}] · [{inner}, {n}] view out of bounds"
-    );
-    // SAFETY: the assertion above keeps every view within its slice; `out` is borrowed mutably, so
+    check_views(out.len(), [m, n, inner], &lhs, &rhs);
+    // SAFETY: the check above keeps every view within its slice; `out` is borrowed mutably, so
     // it overlaps neither input.
     unsafe { gemm_raw(out.as_mut_ptr(), [m, n, inner], (lhs, rhs, scale), accumulate, threads) }
 }
@@ -67,7 +73,7 @@ pub fn product(m: usize, n: usize, inner: usize, lhs: Matrix, rhs: Matrix, scale
         return vec![0.0; m * n];
     }
     let mut out = Vec::with_capacity(m * n);
-    assert!(lhs.covers(m, inner) && rhs.covers(inner, n), "gemm: a [{m}, {inner}] · [{inner}, {n}] view out of bounds");
+    check_views(out.capacity(), [m, n, inner], &lhs, &rhs);
     // SAFETY: as in `multiply`, with `out`'s capacity as its room; a gemm that does not read its
     // destination (`read_dst` false) writes each of its m·n values, so all are initialised after it.
     unsafe {

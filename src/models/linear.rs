@@ -12,7 +12,7 @@ use burn::tensor::module::linear;
 use burn::tensor::{Tensor, TensorData};
 
 use crate::models::host_gemm::{self, Matrix, Threads, multiply};
-use crate::models::vector_math::{on_cpu_f32, with_host_f32s};
+use crate::models::vector_math::{on_cpu_f32, with_host_layer};
 
 /// A Linear layer: `weight` `[d_in, d_out]`, `bias` `[d_out]`.
 pub struct Linear {
@@ -36,11 +36,8 @@ impl Linear {
         let rows = dims[..D - 1].iter().product::<usize>();
         dims[D - 1] = d_out;
         let device = x.device();
-        let out = with_host_f32s(&x, |x| {
-            with_host_f32s(&self.weight, |weight| match &self.bias {
-                Some(bias) => with_host_f32s(bias, |bias| product(x, weight, Some(bias), rows, d_in, d_out)),
-                None => product(x, weight, None, rows, d_in, d_out),
-            })
+        let out = with_host_layer(&x, &self.weight, self.bias.as_ref(), |x, weight, bias| {
+            product(x, weight, bias, rows, d_in, d_out)
         });
         Tensor::from_data(TensorData::new(out, dims), &device)
     }

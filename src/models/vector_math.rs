@@ -46,6 +46,21 @@ pub fn with_host_f32s<const D: usize, R>(t: &Tensor<D>, read: impl FnOnce(&[f32]
     read(&host_f32s(t.clone()))
 }
 
+/// `read` on a layer's input, weight and optional bias, each where it lies ([`with_host_f32s`]).
+pub fn with_host_layer<const D: usize, const W: usize, R>(
+    x: &Tensor<D>,
+    weight: &Tensor<W>,
+    bias: Option<&Tensor<1>>,
+    read: impl FnOnce(&[f32], &[f32], Option<&[f32]>) -> R,
+) -> R {
+    with_host_f32s(x, |x| {
+        with_host_f32s(weight, |weight| match bias {
+            Some(bias) => with_host_f32s(bias, |bias| read(x, weight, Some(bias))),
+            None => read(x, weight, None),
+        })
+    })
+}
+
 /// Lanes the kernels' loops are written for: independent partial results per lane, so the compiler
 /// can keep them in vector registers without reordering a float reduction itself.
 pub const LANES: usize = 16;
