@@ -269,6 +269,82 @@ fn stage_timings_name_each_stage_in_order_and_add_up_to_the_call() {
     );
 }
 
+/// The browser's parallel CPU fallback: the RNA and protein embedded elsewhere (here by encoders
+/// loaded on their own, as a helper worker's wasm instance loads them, from `token_ids`' ids) give
+/// the prediction the model gives alone, bit for bit, with the encoders' times charged to their
+/// stages; hidden states that do not match their sequences are refused, as are bad token ids.
+#[test]
+fn hidden_states_encoded_elsewhere_predict_as_the_models_own() {
+    use isoformer::models::isoformer::{HostEncoded, HostHidden};
+    let model = model(BackendKind::Cpu);
+    let (dna, rna, protein) = inputs();
+    let helper = |part: &str| {
+        let (manifest, loaded) =
+            load_dir(&root().join("weights/isoformer-tiny-random").join(part), &model.device().device).unwrap();
+        SequenceEncoder::new(model.device().clone(), &manifest, loaded).unwrap()
+    };
+    let (rna_helper, protein_helper) = (helper("rna"), helper("protein"));
+    let options = RunOptions::default();
+    let given = IsoformerInputs { dna: Some(&dna), rna: Some(&rna), protein: Some(&protein) };
+    let (rna_ids, protein_ids) = model.token_ids(&given, &options).unwrap();
+    let hidden = |encoder: &SequenceEncoder, ids: &[u32], ms: f64| {
+        let (shape, values) = pollster::block_on(encoder.hidden_of_ids(ids)).unwrap();
+        HostHidden { shape, values, ms }
+    };
+    let encoded = HostEncoded {
+        rna: Some(hidden(&rna_helper, rna_ids.as_ref().unwrap(), 7.0)),
+        protein: Some(hidden(&protein_helper, protein_ids.as_ref().unwrap(), 5.0)),
+    };
+    let alone = pollster::block_on(model.predict_with(&given, false, &options)).unwrap();
+    let elsewhere =
+        pollster::block_on(model.predict_with_encoded(&given, async { Ok(encoded.clone()) }, &options)).unwrap();
+    assert_eq!(elsewhere.values, alone.values);
+    assert_eq!(elsewhere.modalities, alone.modalities);
+    let names: Vec<&str> = elsewhere.stages.0.iter().map(|(stage, _)| stage.name()).collect();
+    assert_eq!(names, ["tokenize", "dna", "rna", "protein", "upload", "aggregation", "readback"]);
+    assert_eq!((elsewhere.stages.0[2].1, elsewhere.stages.0[3].1), (7.0, 5.0));
+
+    // One DNA embedding, several transcripts (predictMany): the same as the model's own.
+    let window = pollster::block_on(model.dna_embedding(Some(&dna), &options)).unwrap();
+    let from = |given: &IsoformerInputs<'_>, encoded: HostEncoded| {
+        pollster::block_on(model.predict_from_encoded(window.clone(), given, encoded, &options))
+    };
+    let protein_only = IsoformerInputs { rna: None, ..given.clone() };
+    let own = pollster::block_on(model.predict_from(window.clone(), &protein_only, false, &options)).unwrap();
+    let protein_encoded = HostEncoded { rna: None, protein: encoded.protein.clone() };
+    assert_eq!(from(&protein_only, protein_encoded.clone()).unwrap().values, own.values);
+
+    let refused = |given: &IsoformerInputs<'_>, encoded: HostEncoded| {
+        let error = from(given, encoded).unwrap_err();
+        assert_eq!(error.code(), "INVALID_ARGUMENT", "{error}");
+        error.to_string()
+    };
+    let rna_states = encoded.rna.clone().unwrap();
+    let [rows, width] = rna_states.shape;
+    let with_rna = |states: HostHidden| HostEncoded { rna: Some(states), protein: encoded.protein.clone() };
+    assert!(
+        refused(&given, protein_encoded.clone())
+            .contains("RNA hidden states: missing, though the call gives the RNA sequence")
+    );
+    assert!(refused(&protein_only, encoded.clone()).contains("the call has no RNA sequence"));
+    let short =
+        HostHidden { shape: [rows - 1, width], values: rna_states.values[width..].to_vec(), ..rna_states.clone() };
+    assert!(refused(&given, with_rna(short)).contains(&format!("{} rows for {rows} tokens", rows - 1)));
+    let truncated = HostHidden { values: rna_states.values[1..].to_vec(), ..rna_states.clone() };
+    assert!(refused(&given, with_rna(truncated)).contains("values for the shape"));
+    let mut not_finite = rna_states.clone();
+    not_finite.values[3] = f32::NAN;
+    assert!(refused(&given, with_rna(not_finite)).contains("not finite"));
+    let wider = HostHidden { shape: [rows, width + 1], values: vec![0.0; rows * (width + 1)], ..rna_states.clone() };
+    assert!(refused(&given, with_rna(wider)).contains("the aggregator expects"));
+
+    // The helper's side: ids outside the vocabulary, or none, are refused before any work.
+    let vocabulary = protein_helper.config().vocab_size as u32;
+    let bad_id = pollster::block_on(protein_helper.hidden_of_ids(&[0, vocabulary, 2])).unwrap_err();
+    assert_eq!(bad_id.code(), "INVALID_ARGUMENT");
+    assert!(pollster::block_on(protein_helper.hidden_of_ids(&[])).is_err());
+}
+
 /// Bytes of live allocations in Burn's device pools.
 fn bytes_in_use(device: &ComputeDevice) -> u64 {
     device.device.memory_pool_usage().expect("wgpu reports its memory pools").bytes_in_use

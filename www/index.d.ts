@@ -57,8 +57,16 @@ export interface LoadOptions {
   modalities?: Array<"rna" | "protein">;
   /** The weights' storage type: the directory itself when it is of that type, else its `<dtype>/` subdirectory. Only with a directory URL. */
   dtype?: Dtype;
-  /** `auto` (default): WebGPU when the browser has an adapter, else the CPU (slow, one thread). */
+  /** `auto` (default): WebGPU when the browser has an adapter, else the CPU (slower: see `parallel`). */
   device?: DeviceChoice;
+  /**
+   * On the CPU (default true): the RNA and protein encoders of `predict` and `predictMany` also run in
+   * helper workers, each its own wasm instance on its own core, alongside Enformer (no
+   * SharedArrayBuffer or COOP/COEP headers needed). Each helper holds a second copy of its encoder's
+   * weights in memory; `false` keeps one copy and runs the encoders one after another. Off with
+   * `lowMemory`, and on a browser reporting one core.
+   */
+  parallel?: boolean;
   /** Run one part at a time, each fetched (from the cache) per prediction: peak GPU memory is the largest part. */
   lowMemory?: boolean;
   /** Keep shards in the Cache API keyed by SHA-256 (default true). */
@@ -84,6 +92,8 @@ export interface ModelInfo {
   lowMemory: boolean;
   /** The wasm module was built with SIMD (always true for the published package). */
   wasmSimd: boolean;
+  /** The RNA and protein encoders run in helper workers alongside Enformer (the CPU, `parallel`). */
+  parallel: boolean;
   /** True when any part's weights are random (then every number is meaningless biologically); null until known in low-memory mode. */
   randomWeights: boolean | null;
   modalities: Modality[];

@@ -122,7 +122,7 @@ async function resolveModel(weights, revision, cached) {
 
 function checkOptions(options) {
   if (!options || typeof options !== "object") throw invalid("IsoFormer.load({ weights, ... }): an options object is required");
-  const known = ["weights", "revision", "modalities", "dtype", "device", "lowMemory", "cache", "fusion", "onProgress", "onWarning", "signal", "worker", "workerUrl"];
+  const known = ["weights", "revision", "modalities", "dtype", "device", "lowMemory", "parallel", "cache", "fusion", "onProgress", "onWarning", "signal", "worker", "workerUrl"];
   for (const key of Object.keys(options)) if (!known.includes(key)) throw invalid(`IsoFormer.load: unknown option ${JSON.stringify(key)}; known: ${known.join(", ")}`);
   const { weights, modalities, dtype, device = "auto" } = options;
   const isUrl = typeof weights === "string" || weights instanceof URL;
@@ -139,11 +139,12 @@ function checkOptions(options) {
     throw invalid("IsoFormer.load: `dtype` and `modalities` apply to one IsoFormer directory URL; with per-part URLs, give the parts you want");
   const parts = isParts ? Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, absolute(v)])) : null;
   if (options.fusion !== undefined && typeof options.fusion !== "boolean") throw invalid("IsoFormer.load: `fusion` must be true or false");
+  if (options.parallel !== undefined && typeof options.parallel !== "boolean") throw invalid("IsoFormer.load: `parallel` must be true or false");
   if (options.worker !== undefined && !(typeof Worker !== "undefined" && options.worker instanceof Worker)) throw invalid("IsoFormer.load: `worker` must be a Worker running isoformer-web's worker.js");
   if (options.workerUrl !== undefined && typeof options.workerUrl !== "string" && !(options.workerUrl instanceof URL)) throw invalid("IsoFormer.load: `workerUrl` must be a URL");
   if (options.worker !== undefined && options.workerUrl !== undefined) throw invalid("IsoFormer.load: give `worker` or `workerUrl`, not both");
   const url = isModelId(weights) ? weights : isUrl ? absolute(String(weights)) : parts;
-  return { weights: url, modalities, dtype, device, lowMemory: Boolean(options.lowMemory), cache: options.cache !== false, fusion: options.fusion !== false };
+  return { weights: url, modalities, dtype, device, lowMemory: Boolean(options.lowMemory), parallel: options.parallel !== false, cache: options.cache !== false, fusion: options.fusion !== false };
 }
 
 function abortError(signal, what = "the load") {
@@ -323,7 +324,7 @@ export class IsoFormer {
     return false;
   }
 
-  /** `{ device, backend: "webgpu" | "cpu", lowMemory, randomWeights, modalities, dtype, weights }`. */
+  /** `{ device, backend: "webgpu" | "cpu", lowMemory, wasmSimd, parallel, randomWeights, modalities, dtypes, weights }`. */
   get info() {
     return this.#info;
   }

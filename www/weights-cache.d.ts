@@ -14,6 +14,8 @@ export interface CachedFetchOptions {
   onWarning?: (warning: string) => void;
   onProgress?: (event: { stage: "download"; file: string; fileLoaded: number; fileBytes: number }) => void;
   signal?: AbortSignal;
+  /** `false`: read the cache, add nothing to it (default true). */
+  store?: boolean;
 }
 
 /** A `fetch(url, expected)` hook: indexes and manifests (`expected` null) from the network once per hook, kept, and read from the cache offline; cached shards are checked by SHA-256 before use; only verified bytes are stored. */

@@ -69,9 +69,11 @@ function httpError(response, url) {
 
 /**
  * A `fetch(url, expected)` hook for the loaders. Options: `{ cacheName?, onWarning?, onProgress?,
- * signal? }`; `cacheName: null` keeps nothing (each index and manifest is still fetched once).
+ * signal?, store? }`; `cacheName: null` keeps nothing (each index and manifest is still fetched
+ * once); `store: false` reads the cache but adds nothing to it (the package's helper workers: the
+ * model's own load has decided what is kept, e.g. nothing more once the quota was reached).
  */
-export function cachedFetch({ cacheName = CACHE_NAME, onWarning = console.warn, onProgress, signal } = {}) {
+export function cachedFetch({ cacheName = CACHE_NAME, onWarning = console.warn, onProgress, signal, store: storing = true } = {}) {
   let cache;
   const warned = new Set();
   const warn = (message) => {
@@ -83,7 +85,7 @@ export function cachedFetch({ cacheName = CACHE_NAME, onWarning = console.warn, 
   // Once the quota is reached, later entries would fail too: the rest of the load skips storing.
   let full = false;
   const keep = async (store, key, response, what) => {
-    if (!store || full) return;
+    if (!store || full || !storing) return;
     try {
       await store.put(key, response);
     } catch (error) {

@@ -5,10 +5,16 @@
 // aborts that request at its next checkpoint; `{ type: "dispose" }` frees the model and the device
 // ("disposed" carries the memory reading taken then); `{ type: "lose-device", id }` (a test hook)
 // destroys the device at once, even while a request runs.
+//
+// On the CPU backend (no WebGPU), `predict` and `predictMany` also use helper workers
+// (encoder-worker.js, one per RNA and protein encoder, each its own wasm instance): this worker
+// tokenizes, the helpers embed while this worker runs Enformer, and the aggregator reads their
+// hidden states (three cores instead of one; `parallel: false` turns it off).
 import init, { IsoformerModel, builtWithSimd, releaseDeviceMemory } from "./pkg/isoformer.js";
 import { CACHE_NAME, cachedFetch } from "./weights-cache.js";
 
 let model = null;
+let helpers = null; // { rna?: Helper, protein?: Helper } on the parallel CPU fallback
 let gpuDevice = null;
 let settings = null;
 let started = false; // the wasm module is initialised
@@ -54,6 +60,129 @@ async function getJson(fetchDocument, url) {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     throw new ApiError("INVALID_MANIFEST", `${url} is not JSON`);
+  }
+}
+
+// One helper worker (encoder-worker.js) and its requests.
+class Helper {
+  #worker;
+  #pending = new Map();
+  #nextId = 1;
+  #failed = null;
+
+  constructor(modality) {
+    this.#worker = startHelper();
+    this.#worker.onmessage = ({ data }) => {
+      const pending = this.#pending.get(data.id);
+      this.#pending.delete(data.id);
+      if (data.ok) pending?.resolve(data.result);
+      else pending?.reject(new ApiError(data.error.code, `the ${modality} helper worker: ${data.error.message}`));
+    };
+    this.#worker.onerror = (event) => {
+      event.preventDefault?.();
+      this.#failed = new ApiError("WORKER_ERROR", `the ${modality} helper worker failed: ${event.message ?? "it could not start"}`);
+      for (const { reject } of this.#pending.values()) reject(this.#failed);
+      this.#pending.clear();
+    };
+  }
+
+  // Resolves with the answer; `cancel()` on the returned job drops it if it has not started.
+  request(op, args) {
+    const id = this.#nextId++;
+    const answer = this.#failed
+      ? Promise.reject(this.#failed)
+      : new Promise((resolve, reject) => {
+          this.#pending.set(id, { resolve, reject });
+          this.#worker.postMessage({ id, op, args });
+        });
+    return { answer, cancel: () => this.#worker.postMessage({ type: "cancel", id }) };
+  }
+
+  terminate() {
+    this.#worker.terminate();
+  }
+}
+
+// encoder-worker.js beside this script. A worker started from a blob module (index.js does that for
+// a package served from another origin, a CDN) may not start a cross-origin script directly: a
+// same-origin blob module that imports it can.
+// (Written out as `new Worker(new URL("./encoder-worker.js", import.meta.url), { …literal… })` so
+// bundlers see it and emit the helper too: Vite reads only literal options.)
+function startHelper() {
+  const url = new URL("./encoder-worker.js", import.meta.url);
+  if (url.origin === globalThis.location?.origin)
+    return new Worker(new URL("./encoder-worker.js", import.meta.url), { type: "module", name: "isoformer-web encoder" });
+  const shim = new Blob([`import ${JSON.stringify(url.href)};\n`], { type: "text/javascript" });
+  return new Worker(URL.createObjectURL(shim), { type: "module", name: "isoformer-web encoder" });
+}
+
+// The helpers of a model loaded on the CPU, one per encoder it has besides Enformer, each loading
+// that part: its manifest from `documents` (what the main load read), its shards from the cache
+// the main load just filled (`cache: false`: from the network again). null when this browser cannot run them or
+// one fails to load (a warning says why; predictions then run here alone).
+async function startHelpers(source, modalities, { cache, documents }, warn) {
+  if (typeof Worker === "undefined" || (globalThis.navigator?.hardwareConcurrency ?? 1) < 2) return null;
+  const started = {};
+  try {
+    for (const modality of ["rna", "protein"].filter((m) => modalities.includes(m))) {
+      const url = typeof source === "string" ? `${source}${modality}` : source[modality];
+      started[modality] = new Helper(modality);
+      await started[modality].request("load", { url, cache, documents }).answer;
+    }
+    return Object.keys(started).length ? started : null;
+  } catch (error) {
+    Object.values(started).forEach((helper) => helper.terminate());
+    warn(`the encoders run one after another on this CPU (a helper worker could not load: ${error.message})`);
+    return null;
+  }
+}
+
+function stopHelpers() {
+  Object.values(helpers ?? {}).forEach((helper) => helper.terminate());
+  helpers = null;
+}
+
+// The RNA and protein token ids `tokenIds` gave, embedded by the helpers: `{ promise, cancel }`,
+// the promise resolving to `{ rna?, protein? }` hidden states, or rejecting with the helper's
+// error — or with ABORTED as soon as `signal` is aborted.
+function encodeElsewhere(ids, signal) {
+  const jobs = Object.entries(ids).map(([modality, tokens]) => [modality, helpers[modality].request("embed", { ids: tokens })]);
+  const cancel = () => jobs.forEach(([, job]) => job.cancel());
+  const all = Promise.all(jobs.map(async ([modality, job]) => [modality, await job.answer])).then(Object.fromEntries);
+  const aborted = new Promise((_, reject) => {
+    const stop = () => reject(new ApiError("ABORTED", "the prediction was aborted"));
+    if (signal.aborted) stop();
+    else signal.addEventListener("abort", stop, { once: true });
+  });
+  const promise = Promise.race([all, aborted]);
+  promise.catch(() => cancel()); // nothing is left queued for a call that failed
+  return { promise, cancel };
+}
+
+// Runs `call(watch)`, a prediction whose encoders run in the helpers (`watch(promise)` passes an
+// encoding on, noting a helper's failure); a failure caused by a helper rejects with the helper's
+// error, and `cancel()` drops the encodings still queued. A helper that fails outside the model
+// (its module, its memory) ends the parallel fallback: the call runs again here alone (`alone`),
+// or, when part of its results were already posted, fails.
+async function withHelpers(call, cancel, alone) {
+  let helperError = null;
+  const watch = (promise) => {
+    const watched = promise.catch((error) => {
+      helperError ??= error;
+      throw error;
+    });
+    watched.catch(() => {}); // a call that failed before reading it leaves no unhandled rejection
+    return watched;
+  };
+  try {
+    return await call(watch);
+  } catch (error) {
+    cancel();
+    if (helperError?.code !== "WORKER_ERROR") throw helperError ?? error;
+    stopHelpers();
+    postMessage({ type: "warning", warning: `the encoders run one after another from now on (${helperError.message})` });
+    if (!alone) throw helperError;
+    return alone();
   }
 }
 
@@ -138,18 +267,29 @@ const operations = {
     };
     // One hook for the whole load: the index and each manifest are fetched once (here and in the
     // wasm loader), kept in the cache with the shards, and read from it when offline.
-    const fetchHook = cachedFetch({ cacheName: args.cache ? CACHE_NAME : null, onWarning: warn, onProgress });
+    const cached = cachedFetch({ cacheName: args.cache ? CACHE_NAME : null, onWarning: warn, onProgress });
+    // The index and manifests this load reads (no `expected`: not a shard), kept for the helper
+    // workers, which then read their manifest from here rather than fetch it again.
+    const documents = {};
+    const fetchHook = async (url, expected) => {
+      const bytes = await cached(url, expected);
+      if (!expected) documents[url] = bytes.slice(0); // a copy: the loader may detach the buffer it is given
+      return bytes;
+    };
     const { source, dtypes } = await resolveWeights(fetchHook, args.weights, args.dtype);
     const device = await pickDevice(args.device);
     const options = { device, lowMemory: args.lowMemory, fusion: args.fusion, onProgress, fetch: fetchHook };
     if (args.modalities) options.modalities = args.modalities;
     model = await IsoformerModel.load(source, options);
+    stopHelpers();
+    if (device === "cpu" && args.parallel && !args.lowMemory) helpers = await startHelpers(source, model.modalities, { cache: args.cache, documents }, warn);
     const info = model.info;
     return {
       device: info.device,
       backend: device === "cpu" ? "cpu" : "webgpu",
       lowMemory: info.lowMemory,
       wasmSimd: builtWithSimd(),
+      parallel: helpers !== null,
       randomWeights: info.randomWeights,
       modalities: model.modalities,
       dtypes,
@@ -157,13 +297,41 @@ const operations = {
     };
   },
   async predict({ inputs, options }, { signal }) {
-    return plainPrediction(await loaded().predict(inputs, { ...options, signal }));
+    const alone = async () => plainPrediction(await loaded().predict(inputs, { ...options, signal }));
+    if (!helpers) return alone();
+    // Checks every input first (a typed error, before any work), then the helpers start.
+    const job = encodeElsewhere(loaded().tokenIds(inputs, options), signal);
+    const predict = (watch) => loaded().predict(inputs, { ...options, signal, encoded: watch(job.promise) });
+    return plainPrediction(await withHelpers(predict, job.cancel, alone));
   },
   async predictMany({ input, options }, { signal, id }) {
     // Each result is posted as it is ready (copied: the final answer transfers the same arrays).
     const onResult = (index, result) => postMessage({ type: "result", id, index, result: plainPrediction(result) });
-    const results = await loaded().predictMany(input, { ...options, signal, onResult });
-    return results.map(plainPrediction);
+    if (!helpers) return (await loaded().predictMany(input, { ...options, signal, onResult })).map(plainPrediction);
+    // Every transcript is checked before any work (the DNA with the first, as predictMany names it).
+    const ids = input.transcripts.map((transcript, index) => {
+      try {
+        return loaded().tokenIds({ dna: index === 0 ? input.dna : undefined, rna: transcript.rna, protein: transcript.protein }, options);
+      } catch (error) {
+        throw Object.assign(error, { transcript: transcript.id });
+      }
+    });
+    // The helpers work a few transcripts ahead of the aggregator, no further: each finished
+    // embedding waiting here holds its hidden states in memory.
+    const AHEAD = 3;
+    const jobs = [];
+    const start = (index) => {
+      if (index < ids.length) jobs[index] ??= encodeElsewhere(ids[index], signal);
+    };
+    for (let i = 0; i < AHEAD; i++) start(i);
+    const encodedBy = (watch) => (index) => {
+      start(index);
+      start(index + AHEAD);
+      return watch(jobs[index].promise);
+    };
+    const many = (watch) => loaded().predictMany(input, { ...options, signal, onResult, encoded: encodedBy(watch) });
+    const cancel = () => jobs.forEach((job) => job?.cancel());
+    return (await withHelpers(many, cancel, null)).map(plainPrediction);
   },
   async scoreVariants({ input, options }, { signal, id }) {
     // Each record's scores are posted as they are ready (plain objects: copied, like the answer).
@@ -220,6 +388,7 @@ function dispose() {
     // A model still in use by the aborted call: terminating the worker frees it.
   }
   model = null;
+  stopHelpers();
   // Burn's pool once the model's tensors are gone: what disposing gave back (a diagnostic). Read
   // only between calls: a call still unwinding holds the device's state.
   let memory = null;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::config::AggregatorConfig;
 use crate::error::{Error, Modality, Result};
 use crate::models::aggregator::Aggregator;
-use crate::models::nn::ModalityEmbedding;
+use crate::models::nn::{KeyMask, ModalityEmbedding};
 use crate::runtime::cancel::Cancel;
 use crate::runtime::embed::{DnaEncoder, SequenceEncoder, TokensOnDevice, read_back};
 use crate::runtime::parts::PartSource;
@@ -112,6 +112,24 @@ pub struct EncodedTranscript {
     pub protein: Option<(Vec<u32>, ModalityEmbedding)>,
 }
 
+/// An RNA's or protein's last hidden state computed outside this model: in the browser's CPU
+/// fallback, a helper worker (its own wasm instance, the same encoder weights) embeds the token ids
+/// [`Isoformer::token_ids`] gave while this model runs the DNA trunk. `[tokens, width]` row-major.
+#[derive(Debug, Clone)]
+pub struct HostHidden {
+    pub shape: [usize; 2],
+    pub values: Vec<f32>,
+    /// How long the encoder took there (charged to its stage).
+    pub ms: f64,
+}
+
+/// A transcript's RNA and protein hidden states, each computed elsewhere ([`HostHidden`]).
+#[derive(Debug, Clone, Default)]
+pub struct HostEncoded {
+    pub rna: Option<HostHidden>,
+    pub protein: Option<HostHidden>,
+}
+
 /// The 30 tissue values, with what produced them.
 #[derive(Debug, Clone, Serialize)]
 pub struct Prediction {
@@ -153,6 +171,8 @@ pub fn load_aggregator(manifest: &Manifest, mut weights: LoadedWeights) -> Resul
 
 /// One optional modality's token ids.
 type TokenIds = Option<Vec<u32>>;
+/// The RNA's and the protein's token ids.
+type Tokens = (TokenIds, TokenIds);
 
 /// The encoders and the aggregator on one device.
 pub struct Isoformer {
@@ -244,12 +264,21 @@ impl Isoformer {
         Ok(())
     }
 
+    /// Every given sequence checked (DNA included), and the RNA's and protein's token ids as this
+    /// model reads them: what a helper worker's encoder embeds for [`Isoformer::predict_with_encoded`].
+    pub fn token_ids(&self, inputs: &IsoformerInputs<'_>, options: &RunOptions) -> Result<Tokens> {
+        if let Some(dna) = inputs.dna {
+            self.one_hot(options).encode(dna)?;
+        }
+        self.tokenize(inputs, options)
+    }
+
     fn one_hot(&self, options: &RunOptions) -> DnaOneHot {
         options.dna_one_hot(&self.dna)
     }
 
     /// The RNA's and the protein's token ids (host side).
-    fn tokenize(&self, inputs: &IsoformerInputs<'_>, options: &RunOptions) -> Result<(TokenIds, TokenIds)> {
+    fn tokenize(&self, inputs: &IsoformerInputs<'_>, options: &RunOptions) -> Result<Tokens> {
         let rna = inputs
             .rna
             .map(|s| {
@@ -308,6 +337,29 @@ impl Isoformer {
         }
     }
 
+    /// Every given sequence read on the host, before any device work: the RNA's and protein's
+    /// token ids and the DNA's one-hot (laps `Tokenize`).
+    fn read_inputs(
+        &self,
+        inputs: &IsoformerInputs<'_>,
+        options: &RunOptions,
+        clock: &mut StageClock,
+    ) -> Result<(Tokens, Option<Vec<f32>>)> {
+        inputs.require_one()?;
+        let tokens = self.tokenize(inputs, options)?;
+        let one_hot = inputs.dna.map(|dna| self.one_hot(options).encode(dna)).transpose()?;
+        clock.lap(Stage::Tokenize);
+        Ok((tokens, one_hot))
+    }
+
+    /// The trunk over a window's one-hot, or (no DNA given) the absent-DNA embedding.
+    async fn trunk_or_absent(&self, one_hot: Option<Vec<f32>>, cancel: &Cancel) -> Result<Tensor<3>> {
+        match one_hot {
+            Some(one_hot) => self.dna.trunk_of(&one_hot, cancel).await,
+            None => self.absent_dna_embedding(cancel).await,
+        }
+    }
+
     /// Predicts the tissue values of one transcript; `final_dna` also returns the final DNA embeddings.
     pub async fn predict(&self, inputs: &IsoformerInputs<'_>, final_dna: bool) -> Result<Prediction> {
         self.predict_with(inputs, final_dna, &RunOptions::default()).await
@@ -321,16 +373,10 @@ impl Isoformer {
         final_dna: bool,
         options: &RunOptions,
     ) -> Result<Prediction> {
-        inputs.require_one()?;
         let mut clock = StageClock::default();
-        let tokens = self.tokenize(inputs, options)?;
-        let one_hot = inputs.dna.map(|dna| self.one_hot(options).encode(dna)).transpose()?;
-        clock.lap(Stage::Tokenize);
+        let (tokens, one_hot) = self.read_inputs(inputs, options, &mut clock)?;
         let tokens = self.upload(tokens, &mut clock).await?;
-        let dna = match one_hot {
-            Some(one_hot) => self.dna.trunk_of(&one_hot, &options.cancel).await?,
-            None => self.absent_dna_embedding(&options.cancel).await?,
-        };
+        let dna = self.trunk_or_absent(one_hot, &options.cancel).await?;
         clock.lap_after(Stage::Dna, &dna).await?;
         self.encode_and_aggregate(dna, tokens, clock, inputs, final_dna, &options.cancel).await
     }
@@ -348,6 +394,90 @@ impl Isoformer {
         clock.lap(Stage::Tokenize);
         let tokens = self.upload(tokens, &mut clock).await?;
         self.encode_and_aggregate(dna, tokens, clock, inputs, final_dna, &options.cancel).await
+    }
+
+    /// [`Isoformer::predict_with`] with the RNA and protein encoded elsewhere: `encoded` (the
+    /// hidden states of [`Isoformer::token_ids`]' ids) is awaited once the DNA trunk has run, so
+    /// the encoders run alongside it. Every input is checked before the trunk starts.
+    pub async fn predict_with_encoded(
+        &self,
+        inputs: &IsoformerInputs<'_>,
+        encoded: impl Future<Output = Result<HostEncoded>>,
+        options: &RunOptions,
+    ) -> Result<Prediction> {
+        let mut clock = StageClock::default();
+        let (tokens, one_hot) = self.read_inputs(inputs, options, &mut clock)?;
+        let dna = self.trunk_or_absent(one_hot, &options.cancel).await?;
+        clock.lap_after(Stage::Dna, &dna).await?;
+        let encoded = encoded.await?;
+        self.aggregate_encoded(dna, tokens, encoded, clock, inputs, &options.cancel).await
+    }
+
+    /// [`Isoformer::predict_from`] with the RNA and protein encoded elsewhere (as
+    /// [`Isoformer::predict_with_encoded`]): a gene's transcripts against one DNA embedding.
+    pub async fn predict_from_encoded(
+        &self,
+        dna: Tensor<3>,
+        inputs: &IsoformerInputs<'_>,
+        encoded: HostEncoded,
+        options: &RunOptions,
+    ) -> Result<Prediction> {
+        let mut clock = StageClock::default();
+        let tokens = self.tokenize(inputs, options)?;
+        clock.lap(Stage::Tokenize);
+        self.aggregate_encoded(dna, tokens, encoded, clock, inputs, &options.cancel).await
+    }
+
+    /// Hidden states from elsewhere to the device (each checked against its token ids), then the
+    /// aggregator; their encoders' times are charged to their stages, the wait for them to none.
+    async fn aggregate_encoded(
+        &self,
+        dna: Tensor<3>,
+        (rna_ids, protein_ids): Tokens,
+        encoded: HostEncoded,
+        mut clock: StageClock,
+        inputs: &IsoformerInputs<'_>,
+        cancel: &Cancel,
+    ) -> Result<Prediction> {
+        cancel.checkpoint().await?;
+        clock.restart();
+        let rna = self.host_embedding(Modality::Rna, rna_ids, encoded.rna, &mut clock)?;
+        let protein = self.host_embedding(Modality::Protein, protein_ids, encoded.protein, &mut clock)?;
+        clock.lap(Stage::Upload);
+        self.aggregate_and_read(dna, rna, protein, clock, inputs, false).await
+    }
+
+    /// One modality's [`HostHidden`] as the aggregator reads it (`[1, tokens, width]`, no padding),
+    /// refused unless it is there exactly when its sequence is, one finite row per token.
+    fn host_embedding(
+        &self,
+        modality: Modality,
+        ids: TokenIds,
+        hidden: Option<HostHidden>,
+        clock: &mut StageClock,
+    ) -> Result<Option<ModalityEmbedding>> {
+        let refuse = |why: String| Err(Error::InvalidArgument(format!("{modality} hidden states: {why}")));
+        let (ids, hidden) = match (ids, hidden) {
+            (None, None) => return Ok(None),
+            (Some(_), None) => return refuse(format!("missing, though the call gives the {modality} sequence")),
+            (None, Some(_)) => return refuse(format!("given, though the call has no {modality} sequence")),
+            (Some(ids), Some(hidden)) => (ids, hidden),
+        };
+        let [rows, width] = hidden.shape;
+        if rows != ids.len() {
+            return refuse(format!("{rows} rows for {} tokens", ids.len()));
+        }
+        if hidden.values.len() != rows * width {
+            return refuse(format!("{} values for the shape [{rows}, {width}]", hidden.values.len()));
+        }
+        if hidden.values.iter().any(|v| !v.is_finite()) {
+            return refuse("a value is not finite".into());
+        }
+        clock.record(if modality == Modality::Rna { Stage::Rna } else { Stage::Protein }, hidden.ms);
+        let device = &self.device().device;
+        let states = Tensor::from_data(burn::tensor::TensorData::new(hidden.values, [1, rows, width]), device);
+        let tokens = Tensor::ones([1, rows], device);
+        Ok(Some(ModalityEmbedding { hidden: states, mask: KeyMask { tokens, padded: false } }))
     }
 
     /// A transcript's RNA and protein through their encoders, kept on the device with their token
@@ -464,6 +594,19 @@ impl Isoformer {
         let rna = encode(rna, &self.rna, Modality::Rna, Stage::Rna).await?;
         let protein = encode(protein, &self.protein, Modality::Protein, Stage::Protein).await?;
         cancel.checkpoint().await?;
+        self.aggregate_and_read(dna, rna, protein, clock, inputs, final_dna).await
+    }
+
+    /// The aggregator over the encoders' outputs, then the readback, each lapped.
+    async fn aggregate_and_read(
+        &self,
+        dna: Tensor<3>,
+        rna: Option<ModalityEmbedding>,
+        protein: Option<ModalityEmbedding>,
+        mut clock: StageClock,
+        inputs: &IsoformerInputs<'_>,
+        final_dna: bool,
+    ) -> Result<Prediction> {
         let outputs = self.aggregator.forward(dna, rna, protein)?;
         clock.lap_after(Stage::Aggregation, &outputs.0).await?;
         let mut prediction = prediction(outputs, inputs, final_dna, self.random_weights).await?;

@@ -243,6 +243,26 @@ impl SequenceEncoder {
         Ok(ModalityEmbedding { hidden: self.model.forward(ids, &mask), mask })
     }
 
+    /// One sequence's last hidden state, `[tokens, hidden]` row-major, from token ids made
+    /// elsewhere: in the browser's CPU fallback, IsoFormer's worker tokenizes and a helper worker
+    /// (its own wasm instance, the same weights) runs this encoder. Ids outside the vocabulary, or
+    /// too many for the device, are refused before anything runs.
+    pub async fn hidden_of_ids(&self, ids: &[u32]) -> Result<([usize; 2], Vec<f32>)> {
+        let vocabulary = self.model.config().vocab_size;
+        if ids.is_empty() {
+            return Err(Error::InvalidArgument("no token ids given".into()));
+        }
+        if let Some(id) = ids.iter().find(|&&id| id as usize >= vocabulary) {
+            return Err(Error::InvalidArgument(format!("token id {id} is outside the {vocabulary}-token vocabulary")));
+        }
+        let (tokens, mask) = self.upload_batch(&[ids.to_vec()], self.tokenizer.pad_id(), false)?;
+        let (_, width, rows) = read_rows(self.model.forward(tokens, &mask), vec![ids.to_vec()])
+            .await?
+            .next()
+            .ok_or_else(|| Error::Device("no output".into()))?;
+        Ok(([ids.len(), width], rows))
+    }
+
     /// [`Self::hidden`]'s first step, on the host: one sequence's token ids.
     pub fn tokenize(&self, sequence: &str) -> Result<Vec<u32>> {
         self.tokenizer.encode(sequence)

@@ -82,10 +82,20 @@ impl StageClock {
         let now = Instant::now();
         let ms = now.duration_since(self.last).as_secs_f64() * 1e3;
         self.last = now;
+        self.record(stage, ms);
+    }
+
+    /// Charges `ms` measured elsewhere (another worker's encoder) to `stage`; the lap runs on.
+    pub fn record(&mut self, stage: Stage, ms: f64) {
         match self.times.0.iter_mut().find(|(s, _)| *s == stage) {
             Some((_, total)) => *total += ms,
             None => self.times.0.push((stage, ms)),
         }
+    }
+
+    /// Starts the next lap now: the time since the last one (waiting on other workers) is no stage's.
+    pub fn restart(&mut self) {
+        self.last = Instant::now();
     }
 
     /// Waits until the device has finished `tensor` (and so everything queued before it), then laps.

@@ -16,7 +16,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::error::{Error, Modality};
-use crate::models::isoformer::{Isoformer, IsoformerInputs, Prediction, RunOptions, predict_part_by_part};
+use crate::models::isoformer::{
+    HostEncoded, HostHidden, Isoformer, IsoformerInputs, Prediction, RunOptions, predict_part_by_part,
+};
 use crate::runtime::backend;
 use crate::runtime::cancel::Cancel;
 use crate::runtime::embed::{DnaEmbedding, DnaEncoder, Embedding, Pooling, SequenceEncoder};
@@ -426,6 +428,27 @@ impl EncoderModel {
         }
     }
 
+    /// The last hidden state of token ids made by `IsoformerModel.tokenIds` (the parallel CPU
+    /// fallback's helper workers): `{ data: Float32Array, shape: [tokens, width], ms }`, `ms` the
+    /// time it took. Ids outside the vocabulary are refused (`INVALID_ARGUMENT`).
+    #[wasm_bindgen(js_name = embedTokenIds, unchecked_return_type = "Promise<HiddenStates>")]
+    pub fn embed_token_ids(&self, ids: Vec<u32>) -> Promise {
+        let Loaded::Sequence(encoder) = &self.loaded else {
+            let error = Error::InvalidArgument("embedTokenIds: Enformer reads DNA, not token ids".into());
+            return Promise::reject(&to_js_error(&error));
+        };
+        let encoder = encoder.clone();
+        future_to_promise(async move {
+            let started = web_time::Instant::now();
+            let (shape, rows) = encoder.hidden_of_ids(&ids).await.map_err(|e| to_js_error(&e))?;
+            let object = Object::new();
+            set(&object, "data", &Float32Array::from(rows.as_slice()).into());
+            set(&object, "shape", &shape_to_js(shape));
+            set(&object, "ms", &(started.elapsed().as_secs_f64() * 1e3).into());
+            Ok(object.into())
+        })
+    }
+
     /// Resolves to `{ data: Float32Array, shape: [896, 3072], meanEmbedding, bases, tracks: { human?:
     /// { data, shape }, mouse?: … } }` on Enformer weights; shorter DNA is N-padded around its centre.
     #[wasm_bindgen(js_name = embedDna, unchecked_return_type = "Promise<DnaEmbedding>")]
@@ -712,6 +735,46 @@ impl ManyInputs {
     }
 }
 
+/// `{ rna?: HiddenStates, protein?: HiddenStates }` from a helper worker, read into host vectors.
+fn host_encoded_from_js(value: &JsValue) -> Result<HostEncoded, Error> {
+    let invalid = |why: &str| Error::InvalidArgument(format!("encoded: {why}"));
+    if !value.is_object() {
+        return Err(invalid("expected { rna?, protein? }"));
+    }
+    let field = |object: &JsValue, key: &str| Reflect::get(object, &key.into()).unwrap_or(JsValue::UNDEFINED);
+    let hidden = |key: &str| -> Result<Option<HostHidden>, Error> {
+        let states = field(value, key);
+        if states.is_undefined() || states.is_null() {
+            return Ok(None);
+        }
+        let data = field(&states, "data")
+            .dyn_into::<Float32Array>()
+            .map_err(|_| invalid(&format!("{key}.data must be a Float32Array")))?;
+        let shape: Vec<f64> = serde_wasm_bindgen::from_value(field(&states, "shape"))
+            .map_err(|_| invalid(&format!("{key}.shape must be [tokens, width]")))?;
+        let dimension = |n: f64| (n.fract() == 0.0 && (1.0..=u32::MAX as f64).contains(&n)).then_some(n as usize);
+        let [Some(rows), Some(width)] = <[f64; 2]>::try_from(shape).map(|s| s.map(dimension)).unwrap_or([None, None])
+        else {
+            return Err(invalid(&format!("{key}.shape must be [tokens, width], two positive integers")));
+        };
+        let ms = field(&states, "ms").as_f64().unwrap_or(0.0);
+        Ok(Some(HostHidden { shape: [rows, width], values: data.to_vec(), ms }))
+    };
+    Ok(HostEncoded { rna: hidden("rna")?, protein: hidden("protein")? })
+}
+
+/// A promise of [`HostEncoded`] (the `encoded` option), awaited; a rejection keeps its message.
+async fn await_encoded(promise: JsValue) -> Result<HostEncoded, Error> {
+    let promise = promise
+        .dyn_into::<Promise>()
+        .map_err(|_| Error::InvalidArgument("encoded must be a Promise of { rna?, protein? }".into()))?;
+    let value = wasm_bindgen_futures::JsFuture::from(promise).await.map_err(|error| {
+        let message = Reflect::get(&error, &"message".into()).ok().and_then(|m| m.as_string());
+        Error::InvalidArgument(format!("encoded: {}", message.unwrap_or_else(|| format!("{error:?}"))))
+    })?;
+    host_encoded_from_js(&value)
+}
+
 fn prediction_to_js(prediction: &Prediction) -> JsValue {
     let object = Object::new();
     let tissues: Array = prediction.tissues.iter().map(|t| JsValue::from_str(t)).collect();
@@ -884,6 +947,36 @@ impl IsoformerModel {
         })
     }
 
+    /// Checks `inputs` (as `predict` would, DNA included) and gives the RNA's and protein's token
+    /// ids as this model reads them: `{ rna?: Uint32Array, protein?: Uint32Array }`, what the
+    /// parallel CPU fallback's helper workers embed (`EncoderModel.embedTokenIds`). `options` as
+    /// `predict`'s data options.
+    #[wasm_bindgen(js_name = tokenIds, unchecked_return_type = "TokenIds")]
+    pub fn token_ids(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PredictInputs")] inputs: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "PredictOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let run = || {
+            let Held::Whole(model) = &self.model else {
+                return Err(Error::InvalidArgument(
+                    "tokenIds needs the whole model (load it without lowMemory)".into(),
+                ));
+            };
+            let inputs = from_js::<PredictInputs>(inputs, "tokenIds")?.read_fasta()?;
+            let options = options_from_js::<PredictOptions>(options, "tokenIds")?.run_options(Cancel::never());
+            let (rna, protein) = model.token_ids(&inputs.as_inputs(), &options)?;
+            let object = Object::new();
+            for (key, ids) in [("rna", rna), ("protein", protein)] {
+                if let Some(ids) = ids {
+                    set(&object, key, &Uint32Array::from(ids.as_slice()).into());
+                }
+            }
+            Ok(object.into())
+        };
+        run().map_err(|e| to_js_error(&e))
+    }
+
     /// `inputs`: `{ dna?, rna?, protein? }` (plain sequences, or FASTA text with one record) →
     /// `{ tissues: string[30], values: Float32Array, units, randomWeights, modalities, stages }`.
     /// `options` as [`PredictOptions`] describes, and `signal`: aborting it stops the prediction at
@@ -892,19 +985,26 @@ impl IsoformerModel {
     pub fn predict(
         &self,
         #[wasm_bindgen(unchecked_param_type = "PredictInputs")] inputs: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "PredictOptions & CallOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "PredictCallOptions | undefined")] options: JsValue,
     ) -> Promise {
         let held = self.model.clone();
         let parsed = from_js::<PredictInputs>(inputs, "predict");
-        let options = call_options::<PredictOptions>(&options, "predict", &[]);
+        let options = call_options::<PredictOptions>(&options, "predict", &["encoded"]);
         future_to_promise(async move {
             let run = async {
                 let inputs = parsed?.read_fasta()?;
-                let (options, cancel, _) = options?;
+                let (options, cancel, extra) = options?;
                 let run = options.run_options(cancel);
                 let given = inputs.as_inputs();
+                let encoded = extra.into_iter().next().filter(|e| !e.is_undefined());
                 match held {
-                    Held::Whole(model) => model.predict_with(&given, false, &run).await,
+                    Held::Whole(model) => match encoded {
+                        Some(encoded) => model.predict_with_encoded(&given, await_encoded(encoded), &run).await,
+                        None => model.predict_with(&given, false, &run).await,
+                    },
+                    Held::PartByPart { .. } if encoded.is_some() => {
+                        Err(Error::InvalidArgument("predict: encoded needs the whole model (not lowMemory)".into()))
+                    }
                     Held::PartByPart { urls, options, device } => {
                         let mut loader = Loader::from_options(&options)?;
                         let mut parts = FetchedParts { urls: &urls, loader: &mut loader };
@@ -930,10 +1030,12 @@ impl IsoformerModel {
     ) -> Promise {
         let held = self.model.clone();
         let parsed = from_js::<ManyInputs>(input, "predictMany");
-        let options = call_options::<PredictOptions>(&options, "predictMany", &["onResult"]);
+        let options = call_options::<PredictOptions>(&options, "predictMany", &["onResult", "encoded"]);
         future_to_promise(async move {
             let (options, cancel, extra) = options.map_err(|e| to_js_error(&e))?;
             let on_result = extra[0].dyn_ref::<js_sys::Function>().cloned();
+            // Transcript i's RNA and protein, encoded by helper workers: `encoded(i)`, a promise.
+            let encoded = extra[1].dyn_ref::<js_sys::Function>().cloned();
             let run = options.run_options(cancel);
             let input = parsed.and_then(ManyInputs::read_fasta).map_err(|e| to_js_error(&e))?;
             let named = |id: &str| {
@@ -961,12 +1063,23 @@ impl IsoformerModel {
                     let dna = model.dna_embedding(input.dna.as_deref(), &run).await.map_err(|e| to_js_error(&e))?;
                     for (index, transcript) in input.transcripts.iter().enumerate() {
                         let given = input.inputs_of(transcript);
-                        let prediction = model
-                            .predict_from(dna.clone(), &given, false, &run)
-                            .await
-                            .map_err(named(&transcript.id))?;
-                        report(index, &transcript.id, &prediction);
+                        let prediction = match &encoded {
+                            Some(encoded) => {
+                                let promise = encoded
+                                    .call1(&JsValue::UNDEFINED, &(index as u32).into())
+                                    .unwrap_or_else(|error| Promise::reject(&error).into());
+                                let hidden = await_encoded(promise).await.map_err(named(&transcript.id))?;
+                                model.predict_from_encoded(dna.clone(), &given, hidden, &run).await
+                            }
+                            None => model.predict_from(dna.clone(), &given, false, &run).await,
+                        };
+                        report(index, &transcript.id, &prediction.map_err(named(&transcript.id))?);
                     }
+                }
+                Held::PartByPart { .. } if encoded.is_some() => {
+                    return Err(to_js_error(&Error::InvalidArgument(
+                        "predictMany: encoded needs the whole model (not lowMemory)".into(),
+                    )));
                 }
                 Held::PartByPart { urls, options, device } => {
                     for (index, transcript) in input.transcripts.iter().enumerate() {

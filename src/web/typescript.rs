@@ -75,7 +75,21 @@ export interface Prediction {
 }
 export interface PredictManyOptions extends PredictOptions, CallOptions {
   onResult?: (index: number, result: Prediction) => void;
+  /** Transcript `index`'s RNA and protein encoded elsewhere (see `PredictCallOptions.encoded`). */
+  encoded?: (index: number) => Promise<EncodedElsewhere>;
 }
+/**
+ * The parallel CPU fallback: `tokenIds` gives the RNA's and protein's token ids, helper workers
+ * embed them (`EncoderModel.embedTokenIds`, each its own wasm instance) while this model runs the
+ * DNA trunk, and `encoded` hands their hidden states to the aggregator.
+ */
+export interface PredictCallOptions extends PredictOptions, CallOptions {
+  encoded?: Promise<EncodedElsewhere>;
+}
+/** One encoder's last hidden state, `[tokens, width]` row-major; `ms`: how long it took there. */
+export interface HiddenStates { data: Float32Array; shape: [number, number]; ms?: number }
+export interface EncodedElsewhere { rna?: HiddenStates; protein?: HiddenStates }
+export interface TokenIds { rna?: Uint32Array; protein?: Uint32Array }
 
 export interface ScoreVariantsOptions extends PredictOptions, CallOptions {
   onResult?: (index: number, entry: VariantScore | { error: VariantError }, total: number) => void;

@@ -12,6 +12,7 @@
 //      N), FASTA text, predictMany (DNA once, results as they finish, a bad transcript named), a
 //      prediction aborted while queued, dispose() as a Promise and Symbol.asyncDispose; the package
 //      started from another origin (a CDN: the worker through a blob module) and from `workerUrl`;
+//      the parallel CPU fallback (encoders in helper workers) predicting as one worker, bit for bit;
 //      the weight cache offline and model ids. The API's own logic (options, queue, cache, origins)
 //      runs on `device: "cpu"`: on SwiftShader every load costs an Enformer pass over 196,608 bp
 //      (the absent-DNA embedding) and its shader compiles, minutes each; WebGPU keeps what is
@@ -228,6 +229,21 @@ try {
     out.abortedBefore = await codeOf(model.predict({ protein }, { signal: AbortSignal.abort() }));
     out.afterAborts = await values({ protein });
     out.badSignal = await codeOf(model.predict({ protein }, { signal: "stop" }));
+    // The parallel CPU fallback (the default on the CPU: RNA and protein in helper workers beside
+    // Enformer) predicts what one worker alone predicts, bit for bit.
+    out.cores = navigator.hardwareConcurrency;
+    out.parallel = model.info.parallel;
+    const alone = await IsoFormer.load({ weights, device: "cpu", parallel: false });
+    out.aloneParallel = alone.info.parallel;
+    const full = await model.predict({ dna, rna, protein });
+    out.parallelFull = Array.from(full.values);
+    out.parallelStages = Object.keys(full.stages);
+    out.aloneFull = Array.from((await alone.predict({ dna, rna, protein })).values);
+    const transcripts = [{ id: "t1", rna, protein }, { id: "t2", protein }, { id: "t3", rna }, { id: "t4" }, { id: "t5", rna, protein }];
+    out.parallelMany = (await model.predictMany({ dna, transcripts })).map((r) => Array.from(r.values));
+    out.aloneMany = (await alone.predictMany({ dna, transcripts })).map((r) => Array.from(r.values));
+    await alone.dispose();
+    out.badParallel = await codeOf(IsoFormer.load({ weights, parallel: "yes" }));
     // dispose: a Promise; later calls DISPOSED; `await using` support.
     const disposing = model.dispose();
     out.disposeIsPromise = disposing instanceof Promise;
@@ -269,6 +285,12 @@ try {
   assert.equal(calls.abortedBefore, "ABORTED");
   assert.deepEqual(calls.afterAborts, calls.plain, "the model predicts as before after aborts");
   assert.equal(calls.badSignal, "INVALID_ARGUMENT");
+  assert.equal(calls.parallel, calls.cores >= 2, `helper workers on ${calls.cores} cores`);
+  assert.equal(calls.aloneParallel, false);
+  assert.deepEqual(calls.parallelFull, calls.aloneFull, "the parallel CPU fallback predicts as one worker, bit for bit");
+  if (calls.parallel) assert.deepEqual(calls.parallelStages, ["tokenize", "dna", "rna", "protein", "upload", "aggregation", "readback"]);
+  assert.deepEqual(calls.parallelMany, calls.aloneMany, "predictMany: the same, transcript by transcript");
+  assert.equal(calls.badParallel, "INVALID_ARGUMENT");
   assert.ok(calls.disposeIsPromise);
   assert.equal(calls.afterDispose, "DISPOSED");
   assert.equal(calls.asyncDispose, "function");

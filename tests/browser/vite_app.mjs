@@ -33,7 +33,7 @@ rmSync(work, { recursive: true, force: true });
 mkdirSync(app, { recursive: true });
 const [packed] = JSON.parse(npm(["pack", site, "--pack-destination", work, "--json"], root));
 const files = packed.files.map((f) => f.path).sort();
-assert.deepEqual(files, ["README.md", "index.d.ts", "index.js", "package.json", "pkg/isoformer.d.ts", "pkg/isoformer.js", "pkg/isoformer_bg.wasm", "testing.d.ts", "testing.js", "weights-cache.d.ts", "weights-cache.js", "worker.js"]);
+assert.deepEqual(files, ["README.md", "encoder-worker.js", "index.d.ts", "index.js", "package.json", "pkg/isoformer.d.ts", "pkg/isoformer.js", "pkg/isoformer_bg.wasm", "testing.d.ts", "testing.js", "weights-cache.d.ts", "weights-cache.js", "worker.js"]);
 const wasm = readFileSync(resolve(site, "pkg/isoformer_bg.wasm"));
 const gzipped = gzipSync(wasm, { level: 9 }).length;
 // (The development module, 6.26 MB gzipped, is over it too: packing it instead of `make dist`'s fails.)
