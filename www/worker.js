@@ -107,9 +107,11 @@ class Helper {
 // a package served from another origin, a CDN) may not start a cross-origin script directly: a
 // same-origin blob module that imports it can.
 // (Written out as `new Worker(new URL("./encoder-worker.js", import.meta.url), { …literal… })` so
-// bundlers see it and emit the helper too: Vite reads only literal options.)
+// bundlers see it and emit the helper too: Vite reads only literal options. The origin check reads
+// the name from a variable, which bundlers leave alone: Vite would inline a literal one as a data: URL.)
+const HELPER_FILE = "./encoder-worker.js";
 function startHelper() {
-  const url = new URL("./encoder-worker.js", import.meta.url);
+  const url = new URL(HELPER_FILE, import.meta.url);
   if (url.origin === globalThis.location?.origin)
     return new Worker(new URL("./encoder-worker.js", import.meta.url), { type: "module", name: "isoformer-web encoder" });
   const shim = new Blob([`import ${JSON.stringify(url.href)};\n`], { type: "text/javascript" });

@@ -61,6 +61,7 @@ execFileSync(resolve(app, "node_modules/.bin/vite"), ["build", "--logLevel", "wa
 const assets = readdirSync(resolve(app, "dist/assets"));
 assert.ok(assets.some((f) => f.endsWith(".wasm")), `the wasm module is emitted: ${assets}`);
 assert.ok(assets.some((f) => f.startsWith("worker") && f.endsWith(".js")), `the worker is emitted: ${assets}`);
+assert.ok(assets.some((f) => f.startsWith("encoder-worker") && f.endsWith(".js")), `the CPU fallback's helper worker is emitted: ${assets}`);
 assert.ok(existsSync(resolve(app, "dist/weights/isoformer-tiny-random/isoformer.json")));
 
 // 3. The built app in the browser — one without WebGPU (the package's CPU fallback): what is
@@ -77,6 +78,7 @@ try {
   assert.ok(result.values.length === 30 && result.values.every(Number.isFinite));
   assert.equal(result.randomWeights, true);
   assert.equal(result.backend, "cpu");
+  assert.equal(result.parallel, result.cores >= 2, `the bundled helper worker runs (${result.cores} cores; warnings: ${result.warnings.join("; ")})`);
   assert.deepEqual(result.many.map((r) => r.id), ["a", "b"]);
   assert.deepEqual(result.many[0].values, result.values, "predictMany equals predict (FASTA text read as its record)");
   assert.equal(result.finalProgress, 100);

@@ -8,10 +8,12 @@ const PROTEIN = "MAQSTATSPDGGTTFEHLWSSLEPDSTYFDLPQSS";
 const status = document.getElementById("status");
 try {
   const progress = [];
+  const warnings = [];
   await using model = await IsoFormer.load({
     weights: "weights/isoformer-tiny-random/",
     modalities: ["protein"],
     onProgress: (e) => progress.push(e.progress),
+    onWarning: (w) => warnings.push(w),
   });
   const signal = AbortSignal.timeout(600_000);
   const prediction = await model.predict({ protein: `>NP_005418.1 (a FASTA record)\n${PROTEIN}\n` }, { signal });
@@ -23,6 +25,10 @@ try {
     finalProgress: progress.at(-1),
     randomWeights: prediction.randomWeights,
     backend: model.info.backend,
+    // The CPU fallback's helper worker (encoder-worker.js) started from the bundle.
+    parallel: model.info.parallel,
+    cores: navigator.hardwareConcurrency,
+    warnings,
   });
   status.textContent = "done";
 } catch (error) {
