@@ -257,20 +257,18 @@ impl Isoformer {
     /// a bad row before spending time on the good ones.
     pub fn check(&self, inputs: &IsoformerInputs<'_>, options: &RunOptions) -> Result<()> {
         inputs.require_one()?;
-        self.tokenize(inputs, options)?;
-        if let Some(dna) = inputs.dna {
-            self.one_hot(options).encode(dna)?;
-        }
-        Ok(())
+        self.token_ids(inputs, options).map(drop)
     }
 
-    /// Every given sequence checked (DNA included), and the RNA's and protein's token ids as this
-    /// model reads them: what a helper worker's encoder embeds for [`Isoformer::predict_with_encoded`].
+    /// Every given sequence checked (RNA and protein first, then DNA, as a prediction reads them),
+    /// and the RNA's and protein's token ids as this model reads them: what a helper worker's
+    /// encoder embeds for [`Isoformer::predict_with_encoded`].
     pub fn token_ids(&self, inputs: &IsoformerInputs<'_>, options: &RunOptions) -> Result<Tokens> {
+        let tokens = self.tokenize(inputs, options)?;
         if let Some(dna) = inputs.dna {
             self.one_hot(options).encode(dna)?;
         }
-        self.tokenize(inputs, options)
+        Ok(tokens)
     }
 
     fn one_hot(&self, options: &RunOptions) -> DnaOneHot {

@@ -37,14 +37,14 @@ impl Linear {
         dims[D - 1] = d_out;
         let device = x.device();
         let out = with_host_layer(&x, &self.weight, self.bias.as_ref(), |x, weight, bias| {
-            product(x, weight, bias, rows, d_in, d_out)
+            affine(x, weight, bias, rows, d_in, d_out)
         });
         Tensor::from_data(TensorData::new(out, dims), &device)
     }
 }
 
 /// `x` `[rows, d_in]` · `weight` `[d_in, d_out]` (+ `bias` on every row), row-major.
-fn product(x: &[f32], weight: &[f32], bias: Option<&[f32]>, rows: usize, d_in: usize, d_out: usize) -> Vec<f32> {
+fn affine(x: &[f32], weight: &[f32], bias: Option<&[f32]>, rows: usize, d_in: usize, d_out: usize) -> Vec<f32> {
     let (x, weight) = (Matrix::row_major(x, d_in), Matrix::row_major(weight, d_out));
     let Some(bias) = bias else {
         return host_gemm::product(rows, d_out, d_in, x, weight, 1.0, Threads::Pool);
