@@ -5,12 +5,14 @@
 //   { id, op: "load", args: { url, cache, documents } } → { id, ok, result: EncoderInfo }
 //   { id, op: "embed", args: { ids: Uint32Array } } → { id, ok, result: { data, shape, ms } }
 // `{ type: "cancel", id }` drops a request still waiting in the queue (one that has started runs
-// to its end: a wasm call cannot be interrupted).
+// to its end: a wasm call cannot be interrupted). `{ type: "crash", after }` (a test hook) makes
+// this worker die at its `after + 1`-th request from then on, as a worker whose script failed.
 import init, { EncoderModel } from "./pkg/isoformer.js";
 import { CACHE_NAME, cachedFetch } from "./weights-cache.js";
 
 let encoder = null;
 const cancelled = new Set();
+let requestsBeforeCrash = Infinity; // crashHelpers, a test hook
 
 const operations = {
   async load({ url, cache, documents }) {
@@ -25,14 +27,25 @@ const operations = {
     return encoder.info;
   },
   async embed({ ids }) {
+    if (requestsBeforeCrash-- === 0) return crash();
     if (!encoder) throw Object.assign(new Error("no encoder is loaded"), { code: "DISPOSED" });
     return encoder.embedTokenIds(ids);
   },
 };
 
+// The test hook's crash: an error thrown outside any request (the parent's `error` event, as when
+// a worker's script fails), and no answer to the request that met it.
+function crash() {
+  setTimeout(() => {
+    throw new Error("crashed by crashHelpers, a test hook");
+  });
+  return new Promise(() => {});
+}
+
 let queue = Promise.resolve();
 onmessage = ({ data }) => {
   if (data.type === "cancel") return void cancelled.add(data.id);
+  if (data.type === "crash") return void (requestsBeforeCrash = data.after);
   const { id, op, args } = data;
   queue = queue.then(async () => {
     if (cancelled.delete(id)) return postMessage({ id, ok: false, error: { code: "ABORTED", message: "the request was cancelled" } });

@@ -184,8 +184,9 @@ function checkSequences(call, inputs, keys) {
   for (const [key, value] of Object.entries(inputs)) if (value !== undefined && typeof value !== "string") throw invalid(`${call}: ${key} must be a string`);
 }
 
-// The test hook's key, shared with testing.js through the global symbol registry (not exported here).
+// The test hooks' keys, shared with testing.js through the global symbol registry (not exported here).
 const LOSE_DEVICE = Symbol.for("isoformer-web.loseDevice");
+const CRASH_HELPERS = Symbol.for("isoformer-web.crashHelpers");
 
 /** IsoFormer running in its own worker. Create with `IsoFormer.load`. */
 export class IsoFormer {
@@ -435,11 +436,23 @@ export class IsoFormer {
   // so a loss in the middle of a prediction can be tested; resolves to `{ running }`, the operation
   // the worker was running then (or null). Reached through `loseDevice(model)` of "isoformer-web/testing".
   [LOSE_DEVICE]() {
+    return this.#hook({ type: "lose-device" });
+  }
+
+  // Testing hook, not public API: the CPU fallback's helper workers die at their `after + 1`-th
+  // embedding from now, as workers whose script failed; resolves to `{ helpers }`, how many there
+  // are. Reached through `crashHelpers(model)` of "isoformer-web/testing".
+  [CRASH_HELPERS](after) {
+    return this.#hook({ type: "crash-helpers", after });
+  }
+
+  // A test hook's message, sent at once (not queued behind the running call); resolves to its answer.
+  #hook(message) {
     if (this.#broken) return Promise.reject(this.#broken);
     return new Promise((resolve, reject) => {
       const id = this.#nextId++;
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ type: "lose-device", id });
+      this.#worker.postMessage({ ...message, id });
     });
   }
 

@@ -4,7 +4,8 @@
 // "warning" | "result" | "lost" | "fatal" | "disposed" }). Out of turn: `{ type: "abort", id }`
 // aborts that request at its next checkpoint; `{ type: "dispose" }` frees the model and the device
 // ("disposed" carries the memory reading taken then); `{ type: "lose-device", id }` (a test hook)
-// destroys the device at once, even while a request runs.
+// destroys the device at once, even while a request runs; `{ type: "crash-helpers", id, after }`
+// (another) makes the helper workers below die at their `after + 1`-th embedding.
 //
 // On the CPU backend (no WebGPU), `predict` and `predictMany` also use helper workers
 // (encoder-worker.js, one per RNA and protein encoder, each its own wasm instance): this worker
@@ -98,6 +99,11 @@ class Helper {
     return { answer, cancel: () => this.#worker.postMessage({ type: "cancel", id }) };
   }
 
+  // The test hook (crashHelpers): this helper dies at its `after + 1`-th embedding from now.
+  crashAfter(after) {
+    this.#worker.postMessage({ type: "crash", after });
+  }
+
   terminate() {
     this.#worker.terminate();
   }
@@ -164,8 +170,8 @@ function encodeElsewhere(ids, signal) {
 // Runs `call(watch)`, a prediction whose encoders run in the helpers (`watch(promise)` passes an
 // encoding on, noting a helper's failure); a failure caused by a helper rejects with the helper's
 // error, and `cancel()` drops the encodings still queued. A helper that fails outside the model
-// (its module, its memory) ends the parallel fallback: the call runs again here alone (`alone`),
-// or, when part of its results were already posted, fails.
+// (its module, its memory) ends the parallel fallback: what is left of the call runs again here
+// alone (`alone()`).
 async function withHelpers(call, cancel, alone) {
   let helperError = null;
   const watch = (promise) => {
@@ -183,7 +189,6 @@ async function withHelpers(call, cancel, alone) {
     if (helperError?.code !== "WORKER_ERROR") throw helperError ?? error;
     stopHelpers();
     postMessage({ type: "warning", warning: `the encoders run one after another from now on (${helperError.message})` });
-    if (!alone) throw helperError;
     return alone();
   }
 }
@@ -307,8 +312,13 @@ const operations = {
     return plainPrediction(await withHelpers(predict, job.cancel, alone));
   },
   async predictMany({ input, options }, { signal, id }) {
-    // Each result is posted as it is ready (copied: the final answer transfers the same arrays).
-    const onResult = (index, result) => postMessage({ type: "result", id, index, result: plainPrediction(result) });
+    // Each result is posted as it is ready (copied: the final answer transfers the same arrays), and
+    // kept: when a helper fails, the transcripts not yet predicted run again here alone.
+    const done = [];
+    const onResult = (index, result) => {
+      done[index] = result;
+      postMessage({ type: "result", id, index, result: plainPrediction(result) });
+    };
     if (!helpers) return (await loaded().predictMany(input, { ...options, signal, onResult })).map(plainPrediction);
     // Every transcript is checked before any work (the DNA with the first, as predictMany names it).
     const ids = input.transcripts.map((transcript, index) => {
@@ -333,7 +343,15 @@ const operations = {
     };
     const many = (watch) => loaded().predictMany(input, { ...options, signal, onResult, encoded: encodedBy(watch) });
     const cancel = () => jobs.forEach((job) => job?.cancel());
-    return (await withHelpers(many, cancel, null)).map(plainPrediction);
+    // After a helper's failure: the transcripts from the first without a result (those before it
+    // were posted, in order), here alone.
+    const rest = async () => {
+      const first = done.length;
+      const transcripts = input.transcripts.slice(first);
+      const results = await loaded().predictMany({ ...input, transcripts }, { ...options, signal, onResult: (index, result) => onResult(first + index, result) });
+      return [...done.slice(0, first), ...results];
+    };
+    return (await withHelpers(many, cancel, rest)).map(plainPrediction);
   },
   async scoreVariants({ input, options }, { signal, id }) {
     // Each record's scores are posted as they are ready (plain objects: copied, like the answer).
@@ -406,6 +424,14 @@ function dispose() {
 
 // The test hook acts at once, not after the running request: a device lost in the middle of a
 // call is what it simulates. Answers which request was running, then reports the loss.
+// The test hook crashHelpers: each helper worker dies at its `after + 1`-th embedding from now, so
+// that the fallback to this worker alone can be tested. Answers how many helpers there are.
+function crashHelpers(id, after) {
+  const all = Object.values(helpers ?? {});
+  all.forEach((helper) => helper.crashAfter(after));
+  postMessage({ id, ok: true, result: { helpers: all.length } });
+}
+
 function loseDevice(id) {
   if (!gpuDevice) {
     postMessage({ id, ok: false, error: { code: "INVALID_ARGUMENT", message: "this model runs on the CPU: there is no GPU device to lose" } });
@@ -421,6 +447,7 @@ onmessage = ({ data }) => {
   if (data.type === "abort") return abort(data.id);
   if (data.type === "dispose") return dispose();
   if (data.type === "lose-device") return loseDevice(data.id);
+  if (data.type === "crash-helpers") return crashHelpers(data.id, data.after);
   const { id, op, args } = data;
   queue = queue.then(async () => {
     try {

@@ -12,7 +12,8 @@
 //      N), FASTA text, predictMany (DNA once, results as they finish, a bad transcript named), a
 //      prediction aborted while queued, dispose() as a Promise and Symbol.asyncDispose; the package
 //      started from another origin (a CDN: the worker through a blob module) and from `workerUrl`;
-//      the parallel CPU fallback (encoders in helper workers) predicting as one worker, bit for bit;
+//      the parallel CPU fallback (encoders in helper workers) predicting as one worker, bit for bit,
+//      and going on alone when a helper worker dies mid-call (predict and predictMany);
 //      the weight cache offline and model ids. The API's own logic (options, queue, cache, origins)
 //      runs on `device: "cpu"`: on SwiftShader every load costs an Enformer pass over 196,608 bp
 //      (the absent-DNA embedding) and its shader compiles, minutes each; WebGPU keeps what is
@@ -177,7 +178,8 @@ try {
 
   // 2b. Call options, FASTA text, predictMany, abort while queued, dispose (on the CPU).
   const calls = await inPage(page, async (IsoFormer, { weights, protein, rna, dna }) => {
-    const model = await IsoFormer.load({ weights, device: "cpu" });
+    const warnings = [];
+    const model = await IsoFormer.load({ weights, device: "cpu", onWarning: (w) => warnings.push(w) });
     const codeOf = (promise) => promise.then(() => "resolved", (e) => e.code);
     const values = async (inputs, options) => Array.from((await model.predict(inputs, options)).values);
     const out = {};
@@ -243,6 +245,26 @@ try {
     out.parallelMany = (await model.predictMany({ dna, transcripts })).map((r) => Array.from(r.values));
     out.aloneMany = (await alone.predictMany({ dna, transcripts })).map((r) => Array.from(r.values));
     await alone.dispose();
+    // A helper worker dying mid-call (testing's crashHelpers): predict goes on in the model's worker
+    // alone with the same values, a warning says so, and later calls run there. A second model's
+    // helpers die at the fifth transcript of predictMany: the first four were predicted in parallel,
+    // the fifth alone, each reported once.
+    const { crashHelpers } = await import("/testing.js");
+    out.crashed = await crashHelpers(model);
+    out.crashedFull = Array.from((await model.predict({ dna, rna, protein })).values);
+    out.crashWarnings = warnings.filter((w) => w.includes("one after another from now on"));
+    out.crashedAgain = await crashHelpers(model);
+    out.afterCrash = Array.from((await model.predict({ dna, rna, protein })).values);
+    const secondWarnings = [];
+    const second = await IsoFormer.load({ weights, device: "cpu", onWarning: (w) => secondWarnings.push(w) });
+    out.secondCrashed = await crashHelpers(second, { after: 2 });
+    const reported = [];
+    const crashedMany = await second.predictMany({ dna, transcripts, onProgress: (e) => reported.push(e.index) });
+    out.crashedMany = crashedMany.map((r) => ({ id: r.id, values: Array.from(r.values) }));
+    out.crashedManyReported = reported;
+    out.secondWarnings = secondWarnings;
+    await second.dispose();
+    out.badCrash = await Promise.resolve().then(() => crashHelpers(model, { after: -1 })).then(() => "resolved", (e) => e.name);
     out.badParallel = await codeOf(IsoFormer.load({ weights, parallel: "yes" }));
     // dispose: a Promise; later calls DISPOSED; `await using` support.
     const disposing = model.dispose();
@@ -290,6 +312,21 @@ try {
   assert.deepEqual(calls.parallelFull, calls.aloneFull, "the parallel CPU fallback predicts as one worker, bit for bit");
   if (calls.parallel) assert.deepEqual(calls.parallelStages, ["tokenize", "dna", "rna", "protein", "upload", "aggregation", "readback"]);
   assert.deepEqual(calls.parallelMany, calls.aloneMany, "predictMany: the same, transcript by transcript");
+  const helperCount = calls.parallel ? 2 : 0;
+  assert.deepEqual(calls.crashed, { helpers: helperCount });
+  assert.deepEqual(calls.crashedFull, calls.aloneFull, "a helper crash mid-predict: the same values, from the model's worker alone");
+  assert.deepEqual(calls.crashedAgain, { helpers: 0 }, "after a helper crash the model runs in one worker");
+  assert.deepEqual(calls.afterCrash, calls.aloneFull);
+  assert.deepEqual(calls.secondCrashed, { helpers: helperCount });
+  assert.deepEqual(calls.crashedMany.map((r) => r.values), calls.aloneMany, "a helper crash mid-predictMany: the same values");
+  assert.deepEqual(calls.crashedMany.map((r) => r.id), ["t1", "t2", "t3", "t4", "t5"]);
+  assert.deepEqual(calls.crashedManyReported, [0, 1, 2, 3, 4], "each transcript reported once, in order");
+  if (calls.parallel) {
+    assert.equal(calls.crashWarnings.length, 1, JSON.stringify(calls.crashWarnings));
+    assert.match(calls.crashWarnings[0], /helper worker failed: .*crashed by crashHelpers/);
+    assert.ok(calls.secondWarnings.some((w) => /one after another from now on.*crashed by crashHelpers/.test(w)), JSON.stringify(calls.secondWarnings));
+  }
+  assert.equal(calls.badCrash, "TypeError");
   assert.equal(calls.badParallel, "INVALID_ARGUMENT");
   assert.ok(calls.disposeIsPromise);
   assert.equal(calls.afterDispose, "DISPOSED");

@@ -3,7 +3,7 @@
 // wasm/) as an application sees them. Each `@ts-expect-error` fails the check if the line it
 // guards type-checks, so an `any` where a type should be is caught.
 import { IsoFormer, type Prediction, type VariantScores } from "isoformer-web";
-import { loseDevice } from "isoformer-web/testing";
+import { crashHelpers, loseDevice } from "isoformer-web/testing";
 import type { IsoformerModel, PredictOptions, VariantsInput, Prediction as WasmPrediction } from "./wasm/isoformer.js";
 
 export async function application(): Promise<number> {
@@ -19,9 +19,12 @@ export async function application(): Promise<number> {
   // @ts-expect-error: an annotation is GenBank text, or GFF text with its FASTA
   await model.scoreVariants({ annotation: { gff: "##gff-version 3" }, variants: "" });
   await loseDevice(model);
+  const { helpers }: { helpers: number } = await crashHelpers(model, { after: 1 });
+  // @ts-expect-error: after counts embeddings
+  await crashHelpers(model, { after: "1" });
   // @ts-expect-error: the test hook is not on the API's class
   IsoFormer.testing;
-  return prediction.values.length + scores.variants.length;
+  return prediction.values.length + scores.variants.length + helpers;
 }
 
 export async function wasmSurface(wasm: IsoformerModel): Promise<number> {
