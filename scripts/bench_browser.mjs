@@ -3,7 +3,7 @@
 // prints its JSON result. The site (www/dist) and a weight directory are served from a temporary
 // folder on 127.0.0.1.
 //
-//   node scripts/bench_browser.mjs --weights /path/to/weights-dir [--residues 1024] [--runs 3] [--load-only 1]
+//   node scripts/bench_browser.mjs --weights /path/to/weights-dir [--residues 1024] [--runs 3] [--load-only 1] [--fusion 0]
 // (an IsoFormer weight directory benchmarks whole predictions; --load-only reports the wasm memory a load takes)
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, symlinkSync, mkdirSync } from "node:fs";
@@ -41,7 +41,7 @@ try {
       if (text.startsWith("BENCH_ERROR ")) reject(new Error(text));
     });
   });
-  const query = `weights=weights/bench/&residues=${args.residues ?? 1024}&runs=${args.runs ?? 3}${args["load-only"] ? "&loadOnly=1" : ""}`;
+  const query = `weights=weights/bench/&residues=${args.residues ?? 1024}&runs=${args.runs ?? 3}${args["load-only"] ? "&loadOnly=1" : ""}${args.fusion === "0" ? "&fusion=0" : ""}`;
   await page.goto(`http://127.0.0.1:${port}/bench.html?${query}`);
   const result = await done;
   result.browser = browser.version();

@@ -11,6 +11,8 @@ const runs = Number(params.get("runs") ?? 3);
 // loadOnly=1: stop after loading (which includes the loader's own short warm-up) and report the
 // wasm memory it took; wasm memory never shrinks, so its size after loading is the peak.
 const loadOnly = params.get("loadOnly") === "1";
+// fusion=0: every GPU operation as its own kernel (diagnosis: what Burn's fusion gains on this adapter).
+const loadOptions = params.get("fusion") === "0" ? { fusion: false } : {};
 
 // The same fixed pseudo-random sequences as `isoformer bench` (src/synthetic.rs: xorshift64 over an alphabet).
 function synthetic(length, alphabet) {
@@ -48,7 +50,7 @@ async function main() {
   const protein = synthetic(residues, "ACDEFGHIKLMNPQRSTVWY");
   let result;
   if (isoformer) {
-    const model = await IsoformerModel.load(weights);
+    const model = await IsoformerModel.load(weights, loadOptions);
     const loadMs = performance.now() - t0;
     console.log(`loaded IsoFormer (${model.modalities.join(", ")}) in ${loadMs.toFixed(0)} ms`);
     const inputs = { dna: synthetic(196608, "ACGT"), rna: synthetic(6 * 2047, "ACGT"), protein };
@@ -61,7 +63,7 @@ async function main() {
     result = { model: "isoformer", device: model.info.device, random_weights: randomWeights, dna_bp: inputs.dna.length, rna_nt: inputs.rna.length, protein_residues: residues,
                load_ms: loadMs, warmup_ms: warmupMs, runs_ms: runsMs, median_ms: runsMs[Math.floor(runsMs.length / 2)] };
   } else {
-    const model = await EncoderModel.load(weights);
+    const model = await EncoderModel.load(weights, loadOptions);
     const loadMs = performance.now() - t0;
     console.log(`loaded in ${loadMs.toFixed(0)} ms (includes a warm-up pass)`);
     if (loadOnly) {
@@ -79,7 +81,7 @@ async function main() {
     runsMs.sort((a, b) => a - b);
     const info = model.info;
     result = { device: info.device, layers: info.layers, hidden_size: info.hiddenSize, random_weights: info.randomWeights,
-               residues, load_ms: loadMs, warmup_ms: warmupMs, runs_ms: runsMs, median_ms: runsMs[Math.floor(runsMs.length / 2)] };
+               fusion: loadOptions.fusion ?? true, residues, load_ms: loadMs, warmup_ms: warmupMs, runs_ms: runsMs, median_ms: runsMs[Math.floor(runsMs.length / 2)] };
   }
   result.user_agent = navigator.userAgent;
   result.wasm_memory_before_load = memoryBefore;

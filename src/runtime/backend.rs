@@ -66,8 +66,10 @@ pub fn set_fusion(enabled: bool) -> Result<()> {
 /// every candidate kernel of every new shape at full size up to ten times — minutes per shape,
 /// for choices that mean nothing there. On such an adapter CubeCL gets its smallest candidate set
 /// and one sample per candidate; a real GPU keeps CubeCL's defaults (or the application's own
-/// configuration: this never overrides one already set). Must run before the runtime starts.
-/// (Native only: the wasm build has no autotune, see Cargo.toml.)
+/// configuration: this never overrides one already set). A `cubecl.toml` and the `CUBECL_*`
+/// variables are read as CubeCL itself reads them, the variables last (so `CUBECL_DEBUG_OPTION=profile`
+/// still times each kernel, and `CUBECL_AUTOTUNE_LEVEL` still sets the level). Must run before the
+/// runtime starts. (Native only: the wasm build has no autotune, see Cargo.toml.)
 #[cfg(not(target_arch = "wasm32"))]
 fn tune_lightly_if_software(software: bool) {
     use burn_cubecl::cubecl::config::autotune::AutotuneLevel;
@@ -75,11 +77,11 @@ fn tune_lightly_if_software(software: bool) {
     if !software {
         return;
     }
-    let mut config = CubeClRuntimeConfig::default();
+    let mut config = CubeClRuntimeConfig::from_current_dir();
     config.autotune.level = AutotuneLevel::Minimal;
     config.autotune.bench.min_samples = 1;
     config.autotune.bench.max_samples = 1;
-    CubeClRuntimeConfig::try_set(config);
+    CubeClRuntimeConfig::try_set(config.override_from_env());
 }
 
 /// Whether the adapter wgpu would pick here is a CPU emulation (lavapipe reports `Cpu`).
