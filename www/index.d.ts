@@ -92,7 +92,7 @@ export interface ModelInfo {
   lowMemory: boolean;
   /** The wasm module was built with SIMD (always true for the published package). */
   wasmSimd: boolean;
-  /** The RNA and protein encoders run in helper workers alongside Enformer (the CPU, `parallel`). */
+  /** The RNA and protein encoders run in helper workers alongside Enformer (the CPU, `parallel`); false from the moment a helper worker died. */
   parallel: boolean;
   /** True when any part's weights are random (then every number is meaningless biologically); null until known in low-memory mode. */
   randomWeights: boolean | null;

@@ -244,6 +244,8 @@ export class IsoFormer {
   #receive(message) {
     if (message.type === "progress") return this.#onProgress?.(message.event);
     if (message.type === "warning") return this.#onWarning?.(message.warning);
+    // e.g. `parallel` off once a helper worker died (a new object: one read earlier stays as it was).
+    if (message.type === "info") return void (this.#info = { ...this.#info, ...message.changes });
     if (message.type === "lost") return this.#fail(new IsoFormerError("DEVICE_LOST", message.message));
     if (message.type === "fatal") return this.#fail(new IsoFormerError("WORKER_ERROR", `the worker stopped: ${message.message}; load the model again`));
     if (message.type === "disposed") return this.#disposed?.(message.memory ?? null);

@@ -1,7 +1,7 @@
 // The worker behind index.js: owns the wasm module, the GPU device and one IsoformerModel, and
 // answers one request at a time ({ id, op, args } → { id, ok, result | error }). Progress,
-// warnings, per-transcript results and device loss are posted as they happen ({ type: "progress" |
-// "warning" | "result" | "lost" | "fatal" | "disposed" }). Out of turn: `{ type: "abort", id }`
+// warnings, per-transcript results, changes to the model's info and device loss are posted as they
+// happen ({ type: "progress" | "warning" | "result" | "info" | "lost" | "fatal" | "disposed" }). Out of turn: `{ type: "abort", id }`
 // aborts that request at its next checkpoint; `{ type: "dispose" }` frees the model and the device
 // ("disposed" carries the memory reading taken then); `{ type: "lose-device", id }` (a test hook)
 // destroys the device at once, even while a request runs; `{ type: "crash-helpers", id, after }`
@@ -188,6 +188,7 @@ async function withHelpers(call, cancel, alone) {
     cancel();
     if (helperError?.code !== "WORKER_ERROR") throw helperError ?? error;
     stopHelpers();
+    postMessage({ type: "info", changes: { parallel: false } });
     postMessage({ type: "warning", warning: `the encoders run one after another from now on (${helperError.message})` });
     return alone();
   }

@@ -253,6 +253,7 @@ try {
     out.crashed = await crashHelpers(model);
     out.crashedFull = Array.from((await model.predict({ dna, rna, protein })).values);
     out.crashWarnings = warnings.filter((w) => w.includes("one after another from now on"));
+    out.parallelAfterCrash = model.info.parallel;
     out.crashedAgain = await crashHelpers(model);
     out.afterCrash = Array.from((await model.predict({ dna, rna, protein })).values);
     const secondWarnings = [];
@@ -263,6 +264,7 @@ try {
     out.crashedMany = crashedMany.map((r) => ({ id: r.id, values: Array.from(r.values) }));
     out.crashedManyReported = reported;
     out.secondWarnings = secondWarnings;
+    out.secondParallelAfterCrash = second.info.parallel;
     await second.dispose();
     out.badCrash = await Promise.resolve().then(() => crashHelpers(model, { after: -1 })).then(() => "resolved", (e) => e.name);
     out.badParallel = await codeOf(IsoFormer.load({ weights, parallel: "yes" }));
@@ -316,6 +318,8 @@ try {
   assert.deepEqual(calls.crashed, { helpers: helperCount });
   assert.deepEqual(calls.crashedFull, calls.aloneFull, "a helper crash mid-predict: the same values, from the model's worker alone");
   assert.deepEqual(calls.crashedAgain, { helpers: 0 }, "after a helper crash the model runs in one worker");
+  assert.equal(calls.parallelAfterCrash, false, "info.parallel says so");
+  assert.equal(calls.secondParallelAfterCrash, false);
   assert.deepEqual(calls.afterCrash, calls.aloneFull);
   assert.deepEqual(calls.secondCrashed, { helpers: helperCount });
   assert.deepEqual(calls.crashedMany.map((r) => r.values), calls.aloneMany, "a helper crash mid-predictMany: the same values");
