@@ -5,7 +5,8 @@
 // the CPU, `parallel: true` and `parallel: false`; one warm-up call each, then --runs rounds of
 // `predict({ dna, rna, protein })` on a real TP73 isoform (the demo's examples: its gene window, the
 // Ensembl cDNA, its protein), the two models taking turns. Prints one JSON line: the medians, the
-// speed-up, the stages of the last call of each, and whether the two gave the same values.
+// speed-up, the stages of the last call of each, whether the two gave the same values, and the
+// time each load took from the weight cache.
 //
 //   node scripts/bench_parallel_predict.mjs --weights DIR [--runs 3] [--isoform 0] [--site www/dist]
 //
@@ -34,7 +35,16 @@ try {
     const { rna, protein, id } = examples.isoforms[isoform];
     const inputs = { dna: examples.dna, rna, protein };
     const warnings = [];
-    const load = (parallel) => IsoFormer.load({ weights: "/bench-weights/", device: "cpu", parallel, onWarning: (w) => warnings.push(w) });
+    const loadMs = {};
+    const load = async (parallel) => {
+      const started = performance.now();
+      const model = await IsoFormer.load({ weights: "/bench-weights/", device: "cpu", parallel, onWarning: (w) => warnings.push(w) });
+      loadMs[parallel ? "parallel" : "alone"] = performance.now() - started;
+      return model;
+    };
+    // One worker first: its load fills the weight cache, so both loads below the first read it.
+    const first = await load(false);
+    await first.dispose();
     const models = { parallel: await load(true), alone: await load(false) };
     const time = async (model) => {
       const started = performance.now();
@@ -59,6 +69,7 @@ try {
       isoform: id,
       lengths: { dna: inputs.dna.length, rna: rna.length, protein: protein.length },
       parallelOn: models.parallel.info.parallel,
+      loadMs, // from the cache; with parallel, the helper workers' loads are part of it
       warmUp,
       ms,
       parallelMs: median(ms.parallel),

@@ -132,11 +132,15 @@ async function startHelpers(source, modalities, { cache, documents }, warn) {
   if (typeof Worker === "undefined" || (globalThis.navigator?.hardwareConcurrency ?? 1) < 2) return null;
   const started = {};
   try {
-    for (const modality of ["rna", "protein"].filter((m) => modalities.includes(m))) {
-      const url = typeof source === "string" ? `${source}${modality}` : source[modality];
-      started[modality] = new Helper(modality);
-      await started[modality].request("load", { url, cache, documents }).answer;
-    }
+    // Both load at once, each on its own core.
+    const loads = ["rna", "protein"]
+      .filter((m) => modalities.includes(m))
+      .map((modality) => {
+        const url = typeof source === "string" ? `${source}${modality}` : source[modality];
+        started[modality] = new Helper(modality);
+        return started[modality].request("load", { url, cache, documents }).answer;
+      });
+    await Promise.all(loads);
     return Object.keys(started).length ? started : null;
   } catch (error) {
     Object.values(started).forEach((helper) => helper.terminate());

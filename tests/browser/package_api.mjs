@@ -13,7 +13,7 @@
 //      prediction aborted while queued, dispose() as a Promise and Symbol.asyncDispose; the package
 //      started from another origin (a CDN: the worker through a blob module) and from `workerUrl`;
 //      the parallel CPU fallback (encoders in helper workers) predicting as one worker, bit for bit,
-//      and going on alone when a helper worker dies mid-call (predict and predictMany);
+//      and going on alone when a helper worker dies mid-call (predict and predictMany) or cannot start;
 //      the weight cache offline and model ids. The API's own logic (options, queue, cache, origins)
 //      runs on `device: "cpu"`: on SwiftShader every load costs an Enformer pass over 196,608 bp
 //      (the absent-DNA embedding) and its shader compiles, minutes each; WebGPU keeps what is
@@ -367,12 +367,14 @@ try {
   //     and shards from the cache; each fetched once per load); isCached says so per modality.
   //     Model ids ("org/name") resolved against env.localModelPath and env.remoteHost.
   let offline = false;
+  let helperRefused = false;
   const weightRequests = () => host.requests.filter((r) => r.path.startsWith("/weights/") || r.path.startsWith("/test-org/") || r.path.startsWith("/models/"));
   const host = await staticServer(site, {
     routes: { "/test.html": blankPage("offline test") },
     intercept: (request, response, url) => {
       const weights = /^\/(weights|test-org|models)\//.test(url.pathname);
       if (offline && weights) return Boolean(request.socket.destroy());
+      if (helperRefused && url.pathname === "/encoder-worker.js") return Boolean(response.writeHead(404).end());
       return false;
     },
     rewrite: (pathname) => pathname
@@ -409,6 +411,29 @@ try {
     assert.ok(cut.warnings.some((w) => w.includes("from the cache")), cut.warnings.join("; "));
     assert.equal(cut.uncached, "NETWORK_ERROR", "offline, a part that was never cached cannot load");
     offline = false;
+
+    // A helper worker that cannot start (its script refused): the model loads in one worker, a
+    // warning says why, and it predicts as a model loaded with `parallel: false`.
+    helperRefused = true;
+    const noHelper = await inPage(hostPage, async (IsoFormer, { weights, rna, protein }) => {
+      const warnings = [];
+      const model = await IsoFormer.load({ weights, device: "cpu", onWarning: (w) => warnings.push(w) });
+      const values = Array.from((await model.predict({ rna, protein })).values);
+      const parallel = model.info.parallel;
+      await model.dispose();
+      const alone = await IsoFormer.load({ weights, device: "cpu", parallel: false });
+      const aloneValues = Array.from((await alone.predict({ rna, protein })).values);
+      await alone.dispose();
+      return { values, aloneValues, parallel, warnings };
+    }, { weights: WEIGHTS, rna: RNA, protein: PROTEIN });
+    helperRefused = false;
+    assert.equal(noHelper.error, undefined, `${noHelper.error}: ${noHelper.message}`);
+    assert.equal(noHelper.parallel, false, "no helper: one worker");
+    assert.deepEqual(noHelper.values, noHelper.aloneValues);
+    if (calls.cores >= 2) {
+      assert.ok(host.requests.some((r) => r.path === "/encoder-worker.js"), "the helper's script was asked for");
+      assert.ok(noHelper.warnings.some((w) => w.includes("one after another on this CPU (a helper worker could not load")), noHelper.warnings.join("; "));
+    }
 
     const ids = await inPage(hostPage, async (IsoFormer, { protein }) => {
       const { env } = IsoFormer;
