@@ -206,7 +206,8 @@ export class IsoFormer {
 
   /**
    * Starts a worker, fetches the weights (only the parts `modalities` needs; through the Cache API
-   * unless `cache: false`), builds the model on `device` and runs a warm-up prediction.
+   * unless `cache: false`), builds the model on `device` and, on WebGPU, runs a warm-up prediction
+   * (it compiles the shaders; the CPU has none to compile).
    */
   static async load(options) {
     const settings = checkOptions(options);

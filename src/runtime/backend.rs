@@ -37,6 +37,11 @@ impl ComputeDevice {
     fn cpu(description: &str) -> Self {
         ComputeDevice { device: Device::flex(), description: description.into(), limits: None, length_bucket: 1 }
     }
+
+    /// Burn's CPU backend (flex): nothing to compile per kernel or shape.
+    pub fn is_cpu(&self) -> bool {
+        self.device == Device::flex()
+    }
 }
 
 /// Switches Burn's kernel fusion off (or leaves it on) for this process's GPU work, for diagnosis:

@@ -371,7 +371,7 @@ fn embed_one(loaded: &Loaded, sequence: String, modality: Modality, tokenizer: O
 #[wasm_bindgen]
 impl EncoderModel {
     /// Fetches `<baseUrl>/manifest.json` and its shards (each verified by SHA-256 and uploaded as
-    /// it arrives), builds the encoder on WebGPU and runs one warm-up pass. `options`: `{ fetch?,
+    /// it arrives), builds the encoder and, on WebGPU, runs one warm-up pass. `options`: `{ fetch?,
     /// onProgress? }` (src/web/loader.rs), `device` and `fusion` ([`LoadOptions`]).
     pub async fn load(
         base_url: String,
@@ -392,16 +392,22 @@ impl EncoderModel {
         loader.announce(&[&manifest]);
         let device = settings.device().await?;
         let weights = loader.weights(base_url, &manifest, &device.device).await?;
-        // A warm-up pass compiles the shaders now, not on the user's first request.
+        // A warm-up pass compiles the shaders now, not on the user's first request (the CPU has
+        // none to compile: for Enformer the pass is a whole 196,608-bp window).
         loader.report("warm-up", None);
+        let warm = !device.is_cpu();
         let loaded = if manifest.model == "enformer" {
             let encoder = DnaEncoder::new(device, &manifest, weights)?;
-            encoder.embed(WARM_UP_DNA).await?;
+            if warm {
+                encoder.embed(WARM_UP_DNA).await?;
+            }
             Loaded::Dna(Rc::new(encoder))
         } else {
             let encoder = SequenceEncoder::new(device, &manifest, weights)?;
-            let warm_up = if encoder.modality() == Modality::Rna { WARM_UP_RNA } else { WARM_UP_PROTEIN };
-            encoder.embed(&[warm_up]).await?;
+            if warm {
+                let warm_up = if encoder.modality() == Modality::Rna { WARM_UP_RNA } else { WARM_UP_PROTEIN };
+                encoder.embed(&[warm_up]).await?;
+            }
             Loaded::Sequence(Rc::new(encoder))
         };
         loader.report("ready", None);
@@ -841,15 +847,19 @@ impl IsoformerModel {
         }
         let model = load_isoformer(&device, &mut FetchedParts { urls: &urls, loader: &mut loader }, &Part::ALL).await?;
         // One short prediction through every loaded encoder compiles the shaders now; without DNA,
-        // it also computes the absent-DNA embedding that DNA-less predictions reuse.
+        // it also computes the absent-DNA embedding that DNA-less predictions reuse. The CPU has no
+        // shaders: there that Enformer pass (≈ 6 s of a 12-s load in wasm, BENCHMARKS.md) waits for
+        // the first prediction without DNA, and a load for predictions with DNA never runs it.
         loader.report("warm-up", None);
-        let modalities = model.modalities();
-        let warm_up = IsoformerInputs {
-            dna: None,
-            rna: modalities.contains(&Modality::Rna).then_some(WARM_UP_RNA),
-            protein: modalities.contains(&Modality::Protein).then_some(WARM_UP_PROTEIN),
-        };
-        model.predict(&warm_up, false).await?;
+        if !device.is_cpu() {
+            let modalities = model.modalities();
+            let warm_up = IsoformerInputs {
+                dna: None,
+                rna: modalities.contains(&Modality::Rna).then_some(WARM_UP_RNA),
+                protein: modalities.contains(&Modality::Protein).then_some(WARM_UP_PROTEIN),
+            };
+            model.predict(&warm_up, false).await?;
+        }
         loader.report("ready", None);
         Ok(IsoformerModel { model: Held::Whole(Rc::new(model)) })
     }
