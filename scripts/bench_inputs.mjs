@@ -1,5 +1,8 @@
-// What the browser benchmarks share: their `--name value` flags, and the sequence a reference input
-// spells (target/bench/<model>-<size>-<length>.reference.json, written by scripts/bench_compare.py).
+// What the browser benchmarks share: their `--name value` flags, the sequence a reference input
+// spells (target/bench/<model>-<size>-<length>.reference.json, written by scripts/bench_compare.py),
+// and the CPU-fallback benchmarks' page.
+import { resolve } from "node:path";
+import { blankPage, launchChromium, newPage, staticServer } from "../tests/browser/harness.mjs";
 
 /** `--name value` pairs from the command line → `{ name: value }`. */
 export function flags(argv = process.argv.slice(2)) {
@@ -16,4 +19,32 @@ export function referenceSequence(model, reference) {
   if (model === "enformer") return reference.dna;
   if (model === "nt") return reference.input_ids.slice(1).map(kmer).join("");
   return reference.input_ids.slice(1, -1).map((id) => ESM[id]).join("");
+}
+
+/**
+ * A blank page of the built site (`args.site`, default www/dist) in a headless Chromium without
+ * WebGPU (the package's CPU fallback), with the weight directory `args.weights` served under
+ * /bench-weights/: `{ page, close }`. `name` labels the page's console lines.
+ */
+export async function cpuFallbackPage(args, name) {
+  if (!args.weights) throw new Error(`--weights is required (see the header of ${process.argv[1]})`);
+  const site = resolve(args.site ?? "www/dist");
+  const weights = resolve(args.weights);
+  const server = await staticServer("/", {
+    routes: { "/bench.html": blankPage(name) },
+    rewrite: (pathname) => (pathname.startsWith("/bench-weights/") ? resolve(weights, pathname.slice("/bench-weights/".length)) : resolve(site, pathname.slice(1))),
+  });
+  const browser = await launchChromium({ webgpu: false });
+  const close = async () => {
+    await browser.close();
+    server.close();
+  };
+  try {
+    const page = await newPage(browser, name);
+    await page.goto(`${server.origin}/bench.html`);
+    return { page, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }

@@ -6,22 +6,12 @@
 // shard by shard: manifest → download → verify → upload …, then warm-up → ready).
 //
 //   node scripts/bench_load.mjs --weights DIR [--parallel true] [--site www/dist]
-import { resolve } from "node:path";
-import { blankPage, inPage, launchChromium, newPage, staticServer } from "../tests/browser/harness.mjs";
-import { flags } from "./bench_inputs.mjs";
+import { inPage } from "../tests/browser/harness.mjs";
+import { cpuFallbackPage, flags } from "./bench_inputs.mjs";
 
 const args = flags();
-if (!args.weights) throw new Error(`--weights is required (see the header of ${process.argv[1]})`);
-const site = resolve(args.site ?? "www/dist");
-const weights = resolve(args.weights);
-const server = await staticServer("/", {
-  routes: { "/bench.html": blankPage("load") },
-  rewrite: (pathname) => (pathname.startsWith("/bench-weights/") ? resolve(weights, pathname.slice("/bench-weights/".length)) : resolve(site, pathname.slice(1))),
-});
-const browser = await launchChromium({ webgpu: false });
+const { page, close } = await cpuFallbackPage(args, "load");
 try {
-  const page = await newPage(browser, "load");
-  await page.goto(`${server.origin}/bench.html`);
   const rounds = await inPage(page, async (IsoFormer, { parallel }) => {
     const out = [];
     for (const round of ["network", "cache"]) {
@@ -36,6 +26,5 @@ try {
   }, { parallel: args.parallel === "true" });
   console.log(JSON.stringify(rounds));
 } finally {
-  await browser.close();
-  server.close();
+  await close();
 }

@@ -12,24 +12,13 @@
 //
 // DIR: an IsoFormer weight directory (`isoformer init --like … --random`; BENCHMARKS.md gives the
 // one measured there).
-import { resolve } from "node:path";
-import { blankPage, inPage, launchChromium, newPage, staticServer } from "../tests/browser/harness.mjs";
-import { flags } from "./bench_inputs.mjs";
+import { inPage } from "../tests/browser/harness.mjs";
+import { cpuFallbackPage, flags } from "./bench_inputs.mjs";
 
 const args = flags();
-if (!args.weights) throw new Error(`--weights is required (see the header of ${process.argv[1]})`);
-const site = resolve(args.site ?? "www/dist");
-const weights = resolve(args.weights);
-const server = await staticServer("/", {
-  routes: { "/bench.html": blankPage("parallel CPU fallback") },
-  rewrite: (pathname) => (pathname.startsWith("/bench-weights/") ? resolve(weights, pathname.slice("/bench-weights/".length)) : resolve(site, pathname.slice(1))),
-});
-
-const browser = await launchChromium({ webgpu: false });
+const { page, close } = await cpuFallbackPage(args, "parallel");
 try {
-  const page = await newPage(browser, "parallel");
   page.on("crash", () => console.error("[parallel] the page crashed"));
-  await page.goto(`${server.origin}/bench.html`);
   const result = await inPage(page, async (IsoFormer, { runs, isoform }) => {
     const examples = await (await fetch("/examples/examples.json")).json();
     const { rna, protein, id } = examples.isoforms[isoform];
@@ -84,6 +73,5 @@ try {
   }, { runs: Number(args.runs ?? 3), isoform: Number(args.isoform ?? 0) });
   console.log(JSON.stringify(result));
 } finally {
-  await browser.close();
-  server.close();
+  await close();
 }

@@ -8,7 +8,7 @@ const params = new URLSearchParams(location.search);
 const weights = new URL(params.get("weights") ?? "weights/isoformer-tiny-random/protein/", document.baseURI).href;
 const residues = Number(params.get("residues") ?? 1024);
 const runs = Number(params.get("runs") ?? 3);
-// loadOnly=1: stop after loading (which includes the loader's own short warm-up) and report the
+// loadOnly=1: stop after loading (on WebGPU including the loader's own short warm-up) and report the
 // wasm memory it took; wasm memory never shrinks, so its size after loading is the peak.
 const loadOnly = params.get("loadOnly") === "1";
 // fusion=0: every GPU operation as its own kernel (diagnosis: what Burn's fusion gains on this adapter).
@@ -65,7 +65,7 @@ async function main() {
   } else {
     const model = await EncoderModel.load(weights, loadOptions);
     const loadMs = performance.now() - t0;
-    console.log(`loaded in ${loadMs.toFixed(0)} ms (includes a warm-up pass)`);
+    console.log(`loaded in ${loadMs.toFixed(0)} ms (on WebGPU, includes a warm-up pass)`);
     if (loadOnly) {
       const info = model.info;
       const result = { device: info.device, layers: info.layers, hidden_size: info.hiddenSize, load_ms: loadMs,

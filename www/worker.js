@@ -1,11 +1,12 @@
 // The worker behind index.js: owns the wasm module, the GPU device and one IsoformerModel, and
 // answers one request at a time ({ id, op, args } → { id, ok, result | error }). Progress,
 // warnings, per-transcript results, changes to the model's info and device loss are posted as they
-// happen ({ type: "progress" | "warning" | "result" | "info" | "lost" | "fatal" | "disposed" }). Out of turn: `{ type: "abort", id }`
-// aborts that request at its next checkpoint; `{ type: "dispose" }` frees the model and the device
-// ("disposed" carries the memory reading taken then); `{ type: "lose-device", id }` (a test hook)
-// destroys the device at once, even while a request runs; `{ type: "crash-helpers", id, after }`
-// (another) makes the helper workers below die at their `after + 1`-th embedding.
+// happen ({ type: "progress" | "warning" | "result" | "info" | "lost" | "fatal" | "disposed" }).
+// Out of turn: `{ type: "abort", id }` aborts that request at its next checkpoint;
+// `{ type: "dispose" }` frees the model and the device ("disposed" carries the memory reading taken
+// then); `{ type: "lose-device", id }` (a test hook) destroys the device at once, even while a
+// request runs; `{ type: "crash-helpers", id, after }` (another) makes the helper workers below die
+// at their `after + 1`-th embedding.
 //
 // On the CPU backend (no WebGPU), `predict` and `predictMany` also use helper workers
 // (encoder-worker.js, one per RNA and protein encoder, each its own wasm instance): this worker
@@ -427,8 +428,6 @@ function dispose() {
   postMessage({ type: "disposed", memory });
 }
 
-// The test hook acts at once, not after the running request: a device lost in the middle of a
-// call is what it simulates. Answers which request was running, then reports the loss.
 // The test hook crashHelpers: each helper worker dies at its `after + 1`-th embedding from now, so
 // that the fallback to this worker alone can be tested. Answers how many helpers there are.
 function crashHelpers(id, after) {
@@ -437,6 +436,8 @@ function crashHelpers(id, after) {
   postMessage({ id, ok: true, result: { helpers: all.length } });
 }
 
+// The test hook acts at once, not after the running request: a device lost in the middle of a
+// call is what it simulates. Answers which request was running, then reports the loss.
 function loseDevice(id) {
   if (!gpuDevice) {
     postMessage({ id, ok: false, error: { code: "INVALID_ARGUMENT", message: "this model runs on the CPU: there is no GPU device to lose" } });
