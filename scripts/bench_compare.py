@@ -53,9 +53,10 @@ DEFAULTS = {"esm2": ("150M", 1024), "nt": ("250M", 6144), "enformer": ("publishe
 NAMES = {"esm2": "ESM-2", "nt": "NT-v2", "enformer": "Enformer trunk"}
 
 
-def markers(model, size, length):
-    """Each model, size and input length has its own section in BENCHMARKS.md."""
-    key = f"{model}-{size}-{length}"
+def markers(model, size, length, backends=""):
+    """Each model, size and input length has its own section in BENCHMARKS.md; a run of the WebGPU
+    columns alone (minutes a pass on SwiftShader) has one of its own, beside the CPU columns'."""
+    key = f"{model}-{size}-{length}" + ("-webgpu" if backends == "webgpu" else "")
     return f"<!-- bench_compare:{key}:begin -->", f"<!-- bench_compare:{key}:end -->"
 
 
@@ -179,10 +180,11 @@ def command_line(args):
 def section(args, tokens, total_flops, rows, browser):
     pytorch_ms = rows["PyTorch cpu"]["medianMs"]
     ort = {k: v for k, v in rows.items() if k.startswith("onnxruntime-web") and "medianMs" in v}
-    begin, end = markers(args.model, args.size, args.length)
+    begin, end = markers(args.model, args.size, args.length, browser_only(args))
     lines = [
         begin,
-        f"## Side by side: {NAMES[args.model]} {args.size}, {describe_input(args.model, args.length, tokens)}",
+        f"## Side by side: {NAMES[args.model]} {args.size}, {describe_input(args.model, args.length, tokens)}"
+        + (", WebGPU" if browser_only(args) == "webgpu" else ""),
         "",
         f"`{command_line(args)}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}). Same seeded random weights everywhere; "
         f"every output checked against PyTorch's (max |Δ| ≤ {TOLERANCE:g}). Medians of {args.runs} runs after one warm-up (reported apart).",
@@ -214,8 +216,12 @@ def section(args, tokens, total_flops, rows, browser):
     return "\n".join(lines)
 
 
-def write_section(model, size, length, text):
-    begin, end = markers(model, size, length)
+def browser_only(args):
+    return "" if args.skip_browser else args.browser_backends
+
+
+def write_section(model, size, length, backends, text):
+    begin, end = markers(model, size, length, backends)
     path = os.path.join(ROOT, "BENCHMARKS.md")
     content = open(path).read()
     if begin in content and end in content:
@@ -271,7 +277,7 @@ def main():
     text = section(args, len(reference.get("input_ids", [])) or length, reference["flops"], rows, browser)
     print(text)
     if not args.no_write:
-        write_section(args.model, args.size, args.length, text)
+        write_section(args.model, args.size, args.length, browser_only(args), text)
 
 
 if __name__ == "__main__":

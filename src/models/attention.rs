@@ -18,6 +18,7 @@ use burn::tensor::module::attention as burn_attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Tensor, TensorData};
 
+use crate::models::gpu_matmul;
 use crate::models::host_gemm::{Matrix, Threads, multiply};
 use crate::models::nn::MAX_SCORE_ELEMENTS;
 use crate::models::vector_math::{Kernel, LANES, exp_non_positive, host_f32s, on_cpu_f32, vectorised};
@@ -38,6 +39,9 @@ pub fn attention(
     options: AttentionModuleOptions,
 ) -> Tensor<4> {
     let plain = options.softcap.is_none() && !options.is_causal;
+    if plain && bias.is_none() && gpu_matmul::applies(&q.device(), &[q.dtype(), k.dtype(), v.dtype()]) {
+        return unfused_attention(q, k, v, mask, options);
+    }
     if !plain || ![&q, &k, &v].iter().all(|t| on_cpu_f32(t)) {
         return burn_attention(q, k, v, mask, bias, options);
     }
@@ -51,6 +55,31 @@ pub fn attention(
     // One copy each of q, k and v (`O(l·d)` against the attention's `O(l²·d)`).
     let out = attention_f32(&host_f32s(q), &host_f32s(k), &host_f32s(v), mask.as_ref(), bias.as_ref(), scale, &shape);
     Tensor::from_data(TensorData::new(out, [batch, heads, q_len, v_dim]), &device)
+}
+
+/// Burn's unfused attention (`attention_fallback`: the same NaN-safe softmax, so a fully masked
+/// row gives zeros) with its two products through [`gpu_matmul`]: on SwiftShader in the browser,
+/// faster than Burn's fused kernel, whose tiles go through workgroup memory behind barriers (ESM-2
+/// 8M at 130 tokens: 8.0 → 6.9 s a pass with the products in cubek's `naive`, BENCHMARKS.md).
+/// Shapes as [`attention`]'s.
+fn unfused_attention(
+    q: Tensor<4>,
+    k: Tensor<4>,
+    v: Tensor<4>,
+    mask: Option<Tensor<4, Bool>>,
+    options: AttentionModuleOptions,
+) -> Tensor<4> {
+    let head_dim = q.dims()[3];
+    let scale = options.scale.unwrap_or(1.0 / (head_dim as f64).sqrt());
+    let scores = gpu_matmul::matmul(q, k.swap_dims(2, 3)) * scale; // [b, h, lq, lk]
+    let scores = match mask {
+        Some(mask) => scores.mask_fill(mask, f32::NEG_INFINITY),
+        None => scores,
+    };
+    let max = scores.clone().max_dim(3).clamp_min(f32::MIN);
+    let numerators = (scores - max).exp();
+    let sums = numerators.clone().sum_dim(3).clamp_min(f32::MIN_POSITIVE);
+    gpu_matmul::matmul(numerators / sums, v) // [b, h, lq, dv]
 }
 
 /// Transformer-XL relative attention (enformer-pytorch `Attention`): `softmax(scale · q_c·kᵀ +
@@ -393,6 +422,48 @@ mod tests {
                 let burns = burn_attention(q.clone(), k.clone(), v.clone(), mask, bias, options);
                 let worst = max_difference(&host_f32s(ours), &host_f32s(burns), 0.1);
                 assert!(worst < 2e-6, "max |Δ| {worst} at {batch}×{heads}×{q_len}×{k_len}");
+            }
+        }
+    }
+
+    /// The browser's attention on a CPU-emulated adapter (unfused, `gpu_matmul` products), run here on
+    /// wgpu (lavapipe in CI), against Burn's CPU kernel: a padding mask, a query row with no key
+    /// (zeros), a scale of its own, and no mask.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn unfused_attention_matches_burns_cpu_attention() {
+        use crate::runtime::backend::{self, BackendKind};
+        let gpu = backend::init_native(BackendKind::Wgpu).expect("a device (wgpu: install mesa-vulkan-drivers)").device;
+        let cpu = Device::flex();
+        let (batch, heads, q_len, k_len, d) = (2, 3, 70, 70, 16);
+        let tensor = |dims: [usize; 4], seed, device: &Device| {
+            Tensor::<4>::from_data(TensorData::new(values(dims.iter().product(), seed), dims), device)
+        };
+        let mask: Vec<bool> = (0..batch * q_len * k_len)
+            .map(|i| {
+                let (b, row, key) = (i / (q_len * k_len), i / k_len % q_len, i % k_len);
+                if b == 0 { key >= k_len * 2 / 3 } else { row == 2 }
+            })
+            .collect();
+        let mask = |device: &Device| {
+            Tensor::<4, Bool>::from_data(TensorData::new(mask.clone(), [batch, 1, q_len, k_len]), device)
+        };
+        for (masked, scale) in [(true, None), (false, Some(0.3))] {
+            let options = AttentionModuleOptions { scale, ..Default::default() };
+            let inputs = |device: &Device| {
+                // Heads split off `[b, l, h·d]` projections, as the models make them (views).
+                let split = |len, seed| tensor([batch, len, heads, d], seed, device).swap_dims(1, 2);
+                (split(q_len, 1), split(k_len, 2), split(k_len, 3), masked.then(|| mask(device)))
+            };
+            let (q, k, v, m) = inputs(&gpu);
+            let ours = host_f32s(unfused_attention(q, k, v, m, options));
+            let (q, k, v, m) = inputs(&cpu);
+            let burns = host_f32s(burn_attention(q, k, v, m, None, options));
+            let worst = max_difference(&ours, &burns, 0.1);
+            assert!(worst < 2e-6, "max |Δ| {worst} (masked: {masked})");
+            if masked {
+                let row = &ours[(q_len * heads + 2) * d..(q_len * heads + 3) * d];
+                assert!(row.iter().all(|&x| x == 0.0), "batch 1, head 0, query row 2 sees no key: zeros");
             }
         }
     }

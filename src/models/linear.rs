@@ -1,6 +1,7 @@
 //! The models' Linear layers, `y = x · W + b` with `W` stored `[d_in, d_out]` (Burn's layout; the
-//! converter transposes PyTorch's `[out, in]`): Burn's `module::linear` everywhere but on the CPU
-//! backend in f32, where one gemm adds `x · W` into an output that starts as the bias.
+//! converter transposes PyTorch's `[out, in]`): Burn's `module::linear` on GPUs (but on a
+//! CPU-emulated one in the browser, where the product runs cubek's `CpuGemm`: `gpu_matmul`), and
+//! on the CPU backend in f32 one gemm that adds `x · W` into an output that starts as the bias.
 //!
 //! Why: flex 0.22.1 allocates a matmul's output as zeroed bytes and then copies them into an
 //! aligned buffer before the gemm writes it, and adds the bias in a pass of its own: three passes
@@ -11,6 +12,7 @@
 use burn::tensor::module::linear;
 use burn::tensor::{Tensor, TensorData};
 
+use crate::models::gpu_matmul;
 use crate::models::host_gemm::{self, Matrix, Threads, multiply};
 use crate::models::vector_math::{on_cpu_f32, with_host_layer};
 
@@ -28,13 +30,21 @@ impl Linear {
     /// `x`: `[..., d_in]` → `[..., d_out]`.
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         let on_cpu = on_cpu_f32(&x) && on_cpu_f32(&self.weight) && self.bias.as_ref().is_none_or(on_cpu_f32);
-        if !on_cpu {
-            return linear(x, self.weight.clone(), self.bias.clone());
-        }
         let [d_in, d_out] = self.weight.dims();
         let mut dims = x.dims();
         let rows = dims[..D - 1].iter().product::<usize>();
         dims[D - 1] = d_out;
+        if !on_cpu {
+            if !gpu_matmul::applies(&x.device(), &[x.dtype(), self.weight.dtype()]) {
+                return linear(x, self.weight.clone(), self.bias.clone());
+            }
+            let product = gpu_matmul::matmul(x.reshape([rows, d_in]), self.weight.clone()); // [rows, d_out]
+            let product = match &self.bias {
+                Some(bias) => product + bias.clone().unsqueeze_dim(0),
+                None => product,
+            };
+            return product.reshape(dims);
+        }
         let device = x.device();
         let out = with_host_layer(&x, &self.weight, self.bias.as_ref(), |x, weight, bias| {
             affine(x, weight, bias, rows, d_in, d_out)

@@ -15,6 +15,7 @@ pub mod attention_pool;
 pub mod convolution;
 pub mod enformer;
 pub mod esm;
+pub mod gpu_matmul;
 pub mod host_gemm;
 pub mod isoformer;
 pub mod linear;

@@ -135,8 +135,21 @@ pub fn init_native(kind: BackendKind) -> Result<ComputeDevice> {
     }
 }
 
+/// Set once a GPU device starts: whether its adapter is emulated on the CPU (SwiftShader, lavapipe).
+/// One GPU device per process natively, per worker in the browser.
+static SOFTWARE_GPU: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the GPU device started here is emulated on the CPU (wgpu reports `DeviceType::Cpu`; in
+/// Chromium without a GPU, SwiftShader). The browser build picks other kernels there
+/// (`models::gpu_matmul`).
+pub fn gpu_is_software() -> bool {
+    SOFTWARE_GPU.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn describe_wgpu(device: Device, setup: &burn::tensor::wgpu::WgpuSetup) -> ComputeDevice {
     let info = setup.adapter.get_info();
+    let software = info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu;
+    SOFTWARE_GPU.store(software, std::sync::atomic::Ordering::Relaxed);
     let limits = setup.device.limits();
     ComputeDevice {
         device,

@@ -2,6 +2,7 @@
 //! (ESM-2) or RNA (NT-v2) on WebGPU, and turns every error into a JS `Error` whose `code` is
 //! [`Error::code`]. No tensors here: the model side hands back plain vectors.
 
+mod console_log;
 pub mod loader;
 mod memory;
 mod typescript;
@@ -39,6 +40,7 @@ const WARM_UP_DNA: &str = "ACGT";
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
+    console_log::install();
 }
 
 /// Whether this module was compiled with WebAssembly SIMD (`+simd128`, .cargo/config.toml), which
