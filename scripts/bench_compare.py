@@ -53,10 +53,10 @@ DEFAULTS = {"esm2": ("150M", 1024), "nt": ("250M", 6144), "enformer": ("publishe
 NAMES = {"esm2": "ESM-2", "nt": "NT-v2", "enformer": "Enformer trunk"}
 
 
-def markers(model, size, length, backends=""):
+def markers(model, size, length, webgpu_only=False):
     """Each model, size and input length has its own section in BENCHMARKS.md; a run of the WebGPU
     columns alone (minutes a pass on SwiftShader) has one of its own, beside the CPU columns'."""
-    key = f"{model}-{size}-{length}" + ("-webgpu" if backends == "webgpu" else "")
+    key = f"{model}-{size}-{length}" + ("-webgpu" if webgpu_only else "")
     return f"<!-- bench_compare:{key}:begin -->", f"<!-- bench_compare:{key}:end -->"
 
 
@@ -180,11 +180,11 @@ def command_line(args):
 def section(args, tokens, total_flops, rows, browser):
     pytorch_ms = rows["PyTorch cpu"]["medianMs"]
     ort = {k: v for k, v in rows.items() if k.startswith("onnxruntime-web") and "medianMs" in v}
-    begin, end = markers(args.model, args.size, args.length, browser_only(args))
+    begin, end = markers(args.model, args.size, args.length, webgpu_only(args))
     lines = [
         begin,
         f"## Side by side: {NAMES[args.model]} {args.size}, {describe_input(args.model, args.length, tokens)}"
-        + (", WebGPU" if browser_only(args) == "webgpu" else ""),
+        + (", WebGPU" if webgpu_only(args) else ""),
         "",
         f"`{command_line(args)}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}). Same seeded random weights everywhere; "
         f"every output checked against PyTorch's (max |Δ| ≤ {TOLERANCE:g}). Medians of {args.runs} runs after one warm-up (reported apart).",
@@ -216,12 +216,12 @@ def section(args, tokens, total_flops, rows, browser):
     return "\n".join(lines)
 
 
-def browser_only(args):
-    return "" if args.skip_browser else args.browser_backends
+def webgpu_only(args):
+    return not args.skip_browser and args.browser_backends == "webgpu"
 
 
-def write_section(model, size, length, backends, text):
-    begin, end = markers(model, size, length, backends)
+def write_section(model, size, length, webgpu, text):
+    begin, end = markers(model, size, length, webgpu)
     path = os.path.join(ROOT, "BENCHMARKS.md")
     content = open(path).read()
     if begin in content and end in content:
@@ -277,7 +277,7 @@ def main():
     text = section(args, len(reference.get("input_ids", [])) or length, reference["flops"], rows, browser)
     print(text)
     if not args.no_write:
-        write_section(args.model, args.size, args.length, browser_only(args), text)
+        write_section(args.model, args.size, args.length, webgpu_only(args), text)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,10 @@
 //! lies and keeps its tile in registers. On ESM-2 8M at 130 tokens in Chromium on SwiftShader a pass
 //! took 13.5 s with `SimpleUnit` and 8.0 s with cubek's `naive` routine in the Linear layers, and
 //! 5.3 s with `CpuGemm` there and in attention, unfused around it (BENCHMARKS.md). cubek's `gemm`,
-//! which native autotune picks on SwiftShader, needs
-//! subgroups, which wgpu 30's WebGPU backend cannot request. Burn offers no strategy choice besides
-//! autotune, so this is an op of our own behind Burn's backend extension, deferred under fusion like
-//! any other op. Native builds keep autotune's choice everywhere (on lavapipe it beats these).
+//! which native autotune picks on SwiftShader, needs subgroups, which wgpu 30's WebGPU backend
+//! cannot request. Burn offers no strategy choice besides autotune, so this is an op of our own
+//! behind Burn's backend extension, deferred under fusion like any other op. Native builds keep
+//! autotune's choice everywhere (on lavapipe it beats these).
 
 use burn::backend::cubecl::dtype_to_storage_type;
 use burn::backend::tensor::FloatTensor;
@@ -47,7 +47,7 @@ impl CpuGemmMatmul for CubeBackend {
         let mut dtypes = MatmulElems::from_globals(&MatmulGlobalElems { lhs: storage, rhs: storage, out: storage });
         let launched = cubek::matmul::launch::launch_ref(
             &Strategy::CpuGemm(BlueprintStrategy::Inferred(Default::default())).into(),
-            &out.client.clone(),
+            &out.client,
             InputBinding::new(lhs.clone().binding(), storage),
             InputBinding::new(rhs.clone().binding(), storage),
             out.clone().binding(),
