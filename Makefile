@@ -9,10 +9,15 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PORT ?= 8080
 
-.PHONY: fuzz demo test test-lane-native test-lane-web test-lane-web-1 test-lane-web-2 test-web-1 test-web-2 lint fmt workflow-env test-workflow check-self-contained setup setup-system setup-wasm setup-node wasm dist serve test-native test-web cli bench-compare weights gpu-report gpu-bundle
+.PHONY: fuzz demo setup-demo test-demo test-readme test test-lane-native test-lane-web test-lane-web-1 test-lane-web-2 test-web-1 test-web-2 lint fmt workflow-env test-workflow check-self-contained setup setup-system setup-wasm setup-node wasm dist serve test-native test-web cli bench-compare weights gpu-report gpu-bundle
 
-## The demo site (and the npm package, www/dist) on the tiny random-weight IsoFormer, served on http://127.0.0.1:$(PORT)/
-demo: setup-wasm wasm serve
+## The demo site (and the npm package, www/dist) on the tiny random-weight IsoFormer, served on
+## http://127.0.0.1:$(PORT)/. Installs what it needs: Python 3 (Debian's, when absent), the wasm32
+## target and wasm-bindgen-cli (the site's build needs no Node.js: `dist`'s wasm-opt is skipped).
+demo: setup-demo setup-wasm wasm serve
+
+setup-demo:
+	scripts/install_system.sh python3
 
 ## Every test: formatting and lints, native (CPU and wgpu on lavapipe) and in headless Chromium on WebGPU.
 ## Clippy lints inside the test builds: clippy-driver compiles this crate (what `cargo clippy` runs, there
@@ -31,8 +36,18 @@ test: export CLIPPY_ARGS = -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
 test: export TIMEFORMAT = (%0R s)
 test: check-self-contained setup-system fmt
 	time $(MAKE) --no-print-directory -j2 test-lane-native test-lane-web
+	time $(MAKE) --no-print-directory test-demo
 
-LANE_native := test-native test-workflow
+## `make demo` as the README shows it, once the lanes are done (it rebuilds www/dist, which the
+## browser tests read): installs what it lacks, builds the site, serves it; the page is fetched.
+test-demo:
+	python3 tests/readme_commands.py --demo
+
+## Every other command of the README's sh blocks, run at tiny sizes (tests/readme_commands.py).
+test-readme: workflow-env cli
+	time PATH=$(WORKFLOW_VENV)/bin:$$PATH python tests/readme_commands.py
+
+LANE_native := test-native test-workflow test-readme
 LANE_web := test-web
 LANE_web-1 := test-web-1
 LANE_web-2 := test-web-2
@@ -58,7 +73,7 @@ check-self-contained:
 setup: setup-system setup-wasm
 
 setup-system:
-	scripts/install_system.sh node chromium chromedriver lavapipe
+	scripts/install_system.sh python3 node chromium chromedriver lavapipe
 
 setup-wasm:
 	rustup target add wasm32-unknown-unknown
@@ -86,7 +101,7 @@ test-native:
 # CPU (one after the other, they left a core idle for the last half hour of `make test`), split so
 # that each takes about as long (≈ 12 and 13 min built, idle machine):
 #  web-1: the wasm test module in headless Chromium (wasm-bindgen-test-runner), then the weight
-#         cache, bad-input and variant suites;
+#         cache, bad-input and variant suites and the README's JavaScript example;
 #  web-2: the package API, faults, demo and Vite suites.
 test-web: setup-wasm setup-node dist cli
 	$(MAKE) --no-print-directory -j2 test-lane-web-1 test-lane-web-2
@@ -102,13 +117,14 @@ test-web: setup-wasm setup-node dist cli
 # (and type-checked), and faults and long use (a download cut mid-shard, the storage quota reached,
 # two pages loading at once, the device lost mid-prediction, 100 predictions with memory bounded).
 # What is not WebGPU's runs on the package's CPU fallback: on SwiftShader each Enformer pass over
-# 196,608 bp (every load, every DNA prediction) takes ≈ 100 s (README, Tests).
+# 196,608 bp (every load, every DNA prediction) takes ≈ 100 s (CONTRIBUTING.md, Tests).
 test-web-1:
 	time CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=1800 WASM_BINDGEN_TEST_DRIVER_TIMEOUT=300 \
 	  cargo test --release --target wasm32-unknown-unknown --test web
 	time node tests/browser/weights_cache.mjs www/dist
 	time node tests/browser/bad_input.mjs www/dist
 	time node tests/browser/variants.mjs www/dist
+	time node tests/browser/readme_example.mjs www/dist
 
 test-web-2:
 	time node tests/browser/package_api.mjs www/dist

@@ -10,6 +10,7 @@
 #   chromium      /usr/bin/chromium (the browser tests drive it headless, WebGPU on SwiftShader).
 #   chromedriver  /usr/bin/chromedriver (wasm-bindgen-test-runner drives Chromium through it).
 #   lavapipe      Mesa's software Vulkan driver (native wgpu tests on a machine without a GPU).
+#   python3       Python 3 (the site's build script and `make demo`'s static server).
 #
 # Runs apt-get as root, or through sudo otherwise; apt-get update runs once, and only when
 # something is to be installed.
@@ -38,6 +39,9 @@ for tool in "$@"; do
       ;;
     lavapipe)
       compgen -G "/usr/share/vulkan/icd.d/lvp_icd.*.json" >/dev/null || want mesa-vulkan-drivers
+      ;;
+    python3)
+      command -v python3 >/dev/null || want python3
       ;;
     *)
       echo "install_system.sh: unknown tool '$tool'" >&2

@@ -372,7 +372,7 @@ impl EnformerConfig {
 }
 
 /// IsoFormer's aggregator: its widths and the modelling choices made where the released code is
-/// unread (each listed in src/models/aggregator.rs and README "Modelling choices").
+/// unread (each listed in src/models/aggregator.rs and docs/modelling-choices.md).
 /// Stored as the aggregator weight directory's `config`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AggregatorConfig {

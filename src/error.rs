@@ -116,6 +116,20 @@ impl Error {
         }
     }
 
+    /// Whether this is about reading one sequence (a letter, a length, an empty or malformed
+    /// record), as opposed to the run (weights, the device, files, an abort): a gene-set run can
+    /// set such a record aside and go on.
+    pub fn is_input_error(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidCharacter { .. }
+                | Error::SequenceTooLong { .. }
+                | Error::TooLongForDevice { .. }
+                | Error::EmptySequence { .. }
+                | Error::Fasta(_)
+        )
+    }
+
     /// An I/O failure at `path` (a file, or a stream such as "stdout").
     pub fn io(path: impl fmt::Display, err: impl fmt::Display) -> Self {
         Error::Io { path: path.to_string(), reason: err.to_string() }

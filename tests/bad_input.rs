@@ -1,7 +1,7 @@
 //! The bad-input table (tests/fixtures/bad_input.json) through the `isoformer` binary: every kind
 //! with a CLI case ends with its typed code (`error[CODE]` on stderr, exit status 2 unless the
-//! table says otherwise), never a panic or a hang; and README's "Bad input" section lists every
-//! kind with its code, so the two cannot drift. The npm API's side is tests/browser/bad_input.mjs.
+//! table says otherwise), never a panic or a hang; and docs/errors.md's table lists every kind with
+//! its code, so the two cannot drift. The npm API's side is tests/browser/bad_input.mjs.
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::ffi::OsString;
@@ -235,13 +235,15 @@ fn every_kind_has_a_case_or_says_why_not() {
     assert!(names.len() >= 40, "{} kinds", names.len());
 }
 
-/// README's "Bad input" section: `| `kind` | what | code | where |` rows.
-fn readme_rows() -> Vec<(String, String)> {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let section = readme.split("\n## Bad input\n").nth(1).expect("README has a \"## Bad input\" section");
-    let section = section.split("\n## ").next().unwrap_or_default();
-    section
+/// The table of docs/errors.md (the README links it): the rows under its `| kind | input | code |
+/// run by |` header, each `(kind, code cell)`.
+fn documented_rows() -> Vec<(String, String)> {
+    let errors = std::fs::read_to_string(root().join("docs/errors.md")).unwrap();
+    let table =
+        errors.split("\n| kind | input | code | run by |\n").nth(1).expect("docs/errors.md has the bad-input table");
+    table
         .lines()
+        .take_while(|line| line.starts_with('|'))
         .filter_map(|line| {
             let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
             let name = cells.first()?.strip_prefix('`')?.strip_suffix('`')?;
@@ -251,23 +253,23 @@ fn readme_rows() -> Vec<(String, String)> {
 }
 
 #[test]
-fn readme_lists_every_kind_with_its_code() {
+fn docs_list_every_kind_with_its_code() {
     let table = table();
-    let rows = readme_rows();
+    let rows = documented_rows();
     let listed: Vec<&str> = rows.iter().map(|(name, _)| name.as_str()).collect();
     let names: Vec<String> = kinds(&table).iter().map(|k| text(k, "name")).collect();
-    assert_eq!(listed, names, "README's Bad input table lists the kinds of tests/fixtures/bad_input.json, in order");
+    assert_eq!(listed, names, "docs/errors.md lists the kinds of tests/fixtures/bad_input.json, in order");
     for (kind, (_, code)) in kinds(&table).iter().zip(&rows) {
         let expected = text(kind, "code");
         assert!(
             code.contains(&format!("`{expected}`")),
-            "{}: README says {code}, the table {expected}",
+            "{}: docs/errors.md says {code}, the table {expected}",
             text(kind, "name")
         );
         if let Some(cli) = kind["cli"]["code"].as_str() {
             assert!(
                 code.contains(&format!("CLI: `{cli}`")),
-                "{}: README says {code}, the CLI's is {cli}",
+                "{}: docs/errors.md says {code}, the CLI's is {cli}",
                 text(kind, "name")
             );
         }

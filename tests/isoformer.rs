@@ -14,7 +14,7 @@ use isoformer::runtime::parts::{IsoformerDir, PartSource};
 use isoformer::weights::{LoadedWeights, Manifest, Part, load_dir};
 use isoformer::{DnaEncoder, Isoformer, IsoformerInputs, RunOptions, SequenceEncoder, TISSUES};
 use serde_json::Value;
-use support::relative_diff;
+use support::{edited, relative_diff};
 
 /// Largest |ours − reference| relative to the largest |reference| value. Measured: ≤ 1e-6 on the
 /// CPU and on lavapipe; 1e-5 leaves room and lets a small input change (one residue, one 6-mer,
@@ -60,17 +60,6 @@ fn inputs() -> (String, String, String) {
         &support::data_text("gentle_rs/tp73.ncbi.gb"),
         &support::data_text("gentle_rs/ensembl_human_tp73_all.fasta"),
     )
-}
-
-/// `sequence` with a fixture case's edit for `modality` (`[index, replacement]`) applied.
-fn edited(sequence: &str, case: &Value, modality: &str) -> String {
-    match case["edits"][modality].as_array() {
-        Some(edit) => {
-            let (index, replacement) = (edit[0].as_u64().unwrap() as usize, edit[1].as_str().unwrap());
-            format!("{}{replacement}{}", &sequence[..index], &sequence[index + replacement.len()..])
-        }
-        None => sequence.to_string(),
-    }
 }
 
 /// Every case (each subset of modalities; the sensitivity probes: the full case with one residue,
@@ -259,6 +248,7 @@ fn stage_timings_name_each_stage_in_order_and_add_up_to_the_call() {
         &root().join("weights/isoformer-tiny-random"),
         &given,
         false,
+        &Default::default(),
     ))
     .unwrap();
     let names: Vec<&str> = low.stages.0.iter().map(|(stage, _)| stage.name()).collect();

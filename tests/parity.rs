@@ -49,6 +49,7 @@ fn check(encoder: &SequenceEncoder, cases: &[Case]) {
     for case in cases {
         let sequences: Vec<&str> = case.sequences.iter().map(String::as_str).collect();
         let embeddings = pollster::block_on(encoder.embed(&sequences)).unwrap();
+        assert_eq!(embeddings.len(), sequences.len(), "{}: one embedding per sequence", case.label);
         for (b, embedding) in embeddings.iter().enumerate() {
             assert_eq!(embedding.tokens, case.tokens[b], "{}: token ids", case.label);
             let rows = embedding.tokens.len();
@@ -70,6 +71,7 @@ fn check(encoder: &SequenceEncoder, cases: &[Case]) {
         }
         if let Some(expected) = &case.logits {
             let logits = pollster::block_on(encoder.logits(&sequences)).unwrap();
+            assert_eq!(logits.len(), sequences.len(), "{}: logits per sequence", case.label);
             for (b, l) in logits.iter().enumerate() {
                 let diff = max_abs_diff_rows(&l.logits, expected, b, l.tokens.len());
                 eprintln!("{} [{b}] logits: max |Δ| = {diff:.3e}", case.label);

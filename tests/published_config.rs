@@ -3,7 +3,8 @@
 //! `enformer_output_heads: 0`) beside a whole checkpoint at its sizes (ESM-2 150M, NT-v2 250M, the
 //! Enformer trunk, the aggregator on 3,072-wide DNA: 2.6 GB of random weights regenerated from
 //! published_weights.json) converts, and predicts the PyTorch reference's 30 values on the TP73
-//! inputs (make_fixtures.py's `isoformer_published_fixtures`), natively on the CPU. Its own test
+//! inputs (make_fixtures.py's `isoformer_published_fixtures`), with a sensitivity probe per input
+//! (the protein dropped, one RNA 6-mer changed, the centre DNA bin blanked), natively on the CPU. Its own test
 //! binary, so nothing else runs beside its memory.
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -74,19 +75,33 @@ fn published_config_converts_and_predicts_the_reference() {
     let mut references = Vec::new();
     for case in expected["cases"].as_array().unwrap() {
         let label = case["label"].as_str().unwrap();
+        let (case_dna, rna, protein) = (
+            support::edited(&dna, case, "dna"),
+            support::edited(&rna, case, "rna"),
+            support::edited(&protein, case, "protein"),
+        );
         let inputs = IsoformerInputs {
-            dna: Some(&dna),
+            dna: Some(&case_dna),
             rna: case["rna"].as_bool().unwrap().then_some(rna.as_str()),
             protein: case["protein"].as_bool().unwrap().then_some(protein.as_str()),
         };
-        let prediction =
-            pollster::block_on(model.predict_from(dna_embedding.clone(), &inputs, false, &RunOptions::default()))
-                .unwrap();
+        // The unedited window's embedding is reused; the DNA probe runs the trunk on its own window.
+        let prediction = pollster::block_on(async {
+            if case_dna == dna {
+                model.predict_from(dna_embedding.clone(), &inputs, false, &RunOptions::default()).await
+            } else {
+                model.predict(&inputs, false).await
+            }
+        })
+        .unwrap();
         let values: Vec<f32> = serde_json::from_value(case["values"].clone()).unwrap();
         let diff = relative_diff(&prediction.values, &values);
         eprintln!("published {label}: relative max |Δ| = {diff:.3e} ({:.1} s so far)", started.elapsed().as_secs_f64());
         assert!(diff <= ISOFORMER_RELATIVE_TOLERANCE, "{label}: {diff}");
         references.push((label.to_string(), case["perturbs"].as_str().map(str::to_string), values));
     }
-    assert_eq!(support::assert_probes_move(&references, ISOFORMER_RELATIVE_TOLERANCE, |a, b| relative_diff(a, b)), 1);
+    // A probe per input path: the protein dropped, one RNA 6-mer changed, the centre DNA bin blanked.
+    let labels: Vec<&str> = references.iter().map(|(label, _, _)| label.as_str()).collect();
+    assert_eq!(labels, ["dna_rna_protein", "dna_rna", "dna_rna_protein_one_6mer", "dna_rna_protein_centre_bin_n"]);
+    assert_eq!(support::assert_probes_move(&references, ISOFORMER_RELATIVE_TOLERANCE, |a, b| relative_diff(a, b)), 3);
 }

@@ -252,7 +252,9 @@ fn isoformer_delta_equals_two_separate_predictions() {
     let missense = variants.iter().find(|v| v.id == "missense_snv").unwrap();
     let score = pollster::block_on(scorer.score(missense)).unwrap();
     let edit = Edit::new(&gene, missense).unwrap();
+    assert_eq!(score.transcripts.len(), 3, "one score per transcript");
     for (transcript, scored) in gene.transcripts.iter().zip(&score.transcripts) {
+        assert_eq!(scored.transcript, transcript.id, "scores in the gene's order");
         // The alternate built here by hand: the window with the base replaced, the RNA with its
         // transcript position replaced, the protein translated again.
         let tss = transcript.tss();
@@ -287,6 +289,7 @@ fn isoformer_delta_equals_two_separate_predictions() {
         let before = predict(&window, &rna, protein.as_deref());
         let after = predict(&alternate_window, &alternate_rna, alternate_protein.as_deref());
         let delta: Vec<f32> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+        assert_eq!((before.len(), scored.delta.len()), (30, 30), "{}: a Δ per tissue", transcript.id);
         let scale = before.iter().fold(0f32, |m, v| m.max(v.abs()));
         let difference = delta.iter().zip(&scored.delta).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
         println!(
@@ -321,13 +324,23 @@ fn isoformer_delta_equals_two_separate_predictions() {
         println!("{name}: ours {ours:.7}, reference {theirs:.7}");
         assert!((ours - theirs).abs() <= tolerance, "{name}: {ours} vs the reference {theirs}");
     }
-    // Shares: the isoforms' share changes sum to 0 in every tissue where they are defined.
-    for tissue in 0..score.transcripts[0].share_delta.len() {
+    // Shares: the isoforms' share changes sum to 0 in every tissue where they are defined, and
+    // they are defined somewhere (a share that is never computed would pass the sum vacuously).
+    // (A tissue where one isoform holds all the predicted TPM keeps its shares: Δ 0 there.)
+    let (mut tissues_with_shares, mut tissues_moved) = (0, 0);
+    for tissue in 0..30 {
         let shares: Option<Vec<f32>> = score.transcripts.iter().map(|t| t.share_delta[tissue]).collect();
         if let Some(shares) = shares {
             assert!(shares.iter().sum::<f32>().abs() < 1e-5, "tissue {tissue}: {shares:?}");
+            tissues_with_shares += 1;
+            tissues_moved += usize::from(shares.iter().any(|s| *s != 0.0));
         }
     }
+    assert!(
+        tissues_with_shares > 0 && tissues_moved > 0,
+        "{tissues_with_shares} tissues have shares, {tissues_moved} move"
+    );
+    assert!(score.transcripts.iter().all(|t| t.share_delta.len() == 30), "a share Δ per tissue");
     // Enformer's track Δ where the variant falls in the predicted bins (ΔNp73's window; TAp73's
     // TSS is 75 kb away, outside its central 114,688 bp).
     let by_id: BTreeMap<&str, _> = score.transcripts.iter().map(|t| (t.transcript.as_str(), t)).collect();

@@ -118,6 +118,8 @@ export interface PredictOptions {
   maxTokens?: number;
   /** RNA over `maxTokens`: an error (default), or its 5' start or 3' end tokens kept. */
   crop?: "none" | "keep-start" | "keep-end";
+  /** Most protein residues (default 1,024, ESM-2's trained context; rotary positions extrapolate beyond it, quality unknown). */
+  maxResidues?: number;
   /** DNA over 196,608 bp: an error (default), or its central 196,608 bp kept. */
   cropDna?: "none" | "centre";
   /** IUPAC ambiguity codes (R Y S W K M B D H V) in RNA and DNA: an error (default), or read as N. */
@@ -199,6 +201,8 @@ export interface EmbedOptions {
   pooling?: "cls" | "mean" | "none";
   /** RNA: most tokens with <cls> (default 2048). */
   maxTokens?: number;
+  /** Protein: most residues (default 1,024). */
+  maxResidues?: number;
   /** RNA: "none" | "keep-start" | "keep-end"; DNA: "none" | "centre". */
   crop?: "none" | "keep-start" | "keep-end" | "centre";
   /** RNA, DNA: IUPAC ambiguity codes as an error (default) or as N. */

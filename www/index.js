@@ -153,10 +153,10 @@ function abortError(signal, what = "the load") {
 }
 
 // A call's options: the data ones go to the worker; `signal` (and callbacks) stay here.
-const PREDICT_OPTIONS = ["maxTokens", "crop", "cropDna", "ambiguous", "signal"];
+const PREDICT_OPTIONS = ["maxTokens", "maxResidues", "crop", "cropDna", "ambiguous", "signal"];
 const ANNOTATION_FIELDS = ["genbank", "gff", "fasta"];
 const WINDOW_STRANDS = ["genome", "transcript"];
-const EMBED_OPTIONS = ["layer", "pooling", "maxTokens", "crop", "ambiguous", "signal"];
+const EMBED_OPTIONS = ["layer", "pooling", "maxTokens", "maxResidues", "crop", "ambiguous", "signal"];
 
 function callOptions(call, options, known) {
   if (options === undefined || options === null) return { data: {}, signal: undefined };
@@ -171,9 +171,11 @@ function callOptions(call, options, known) {
 
 // Options travel to the core as JSON, where NaN and ±Infinity become null ("not given") and a
 // fraction or a negative number reads as a type error far from its cause: checked here instead.
-function checkNumbers(call, { maxTokens, layer }) {
+function checkNumbers(call, { maxTokens, maxResidues, layer }) {
   const shown = (value) => (typeof value === "string" ? JSON.stringify(value) : typeof value === "bigint" ? `${value}n` : String(value));
-  if (maxTokens !== undefined && !(Number.isSafeInteger(maxTokens) && maxTokens > 0)) throw invalid(`${call}: maxTokens must be a positive integer, not ${shown(maxTokens)}`);
+  for (const [name, value] of [["maxTokens", maxTokens], ["maxResidues", maxResidues]]) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) throw invalid(`${call}: ${name} must be a positive integer, not ${shown(value)}`);
+  }
   if (layer === undefined) return;
   const layers = Array.isArray(layer) ? layer : [layer];
   if (layers.length === 0 || !layers.every(Number.isSafeInteger)) throw invalid(`${call}: layer must be an integer or a non-empty array of integers, not ${Array.isArray(layer) ? `[${layer.map(shown)}]` : shown(layer)}`);

@@ -18,6 +18,7 @@ import { CACHE_NAME, cachedFetch } from "./weights-cache.js";
 let model = null;
 let helpers = null; // { rna?: Helper, protein?: Helper } on the parallel CPU fallback
 let gpuDevice = null;
+let gpuLost = null; // gpuDevice.lost, once the handler below has run
 let settings = null;
 let started = false; // the wasm module is initialised
 let lost = null; // the device-loss message, once the device is gone
@@ -29,7 +30,7 @@ if (globalThis.GPUAdapter) {
   GPUAdapter.prototype.requestDevice = async function (...args) {
     const device = await requestDevice.apply(this, args);
     gpuDevice = device;
-    device.lost.then((info) => deviceLost(`${info.reason ?? "unknown"}${info.message ? `: ${info.message}` : ""}`));
+    gpuLost = device.lost.then((info) => deviceLost(`${info.reason ?? "unknown"}${info.message ? `: ${info.message}` : ""}`));
     return device;
   };
 }
@@ -437,7 +438,8 @@ function crashHelpers(id, after) {
 }
 
 // The test hook acts at once, not after the running request: a device lost in the middle of a
-// call is what it simulates. Answers which request was running, then reports the loss.
+// call is what it simulates. Answers which request was running; the loss itself is reported as a
+// real one is, by the device's `lost` handler above once the browser resolves it.
 function loseDevice(id) {
   if (!gpuDevice) {
     postMessage({ id, ok: false, error: { code: "INVALID_ARGUMENT", message: "this model runs on the CPU: there is no GPU device to lose" } });
@@ -446,7 +448,15 @@ function loseDevice(id) {
   const interrupted = running?.op ?? null;
   gpuDevice.destroy();
   postMessage({ id, ok: true, result: { running: interrupted } });
-  deviceLost("destroyed by loseDevice, a test hook");
+}
+
+// A GPU call that fails as its device goes (a readback refused, a panic in the GPU stack) may fail
+// before the browser resolves `device.lost`: such a failure waits a moment for it, so that it is
+// reported as the loss. Errors about the input never wait.
+async function settleDeviceLoss(error) {
+  const gpuFailure = !error?.code || error.code === "DEVICE_ERROR";
+  if (!gpuLost || lost || !gpuFailure) return;
+  await Promise.race([gpuLost, new Promise((resolve) => setTimeout(resolve, 1000))]);
 }
 
 onmessage = ({ data }) => {
@@ -463,6 +473,7 @@ onmessage = ({ data }) => {
       const result = await operation(args, { signal: running.controller.signal, id });
       postMessage({ id, ok: true, result }, transferables(result));
     } catch (error) {
+      await settleDeviceLoss(error);
       // A call cut short by the device's loss fails as the loss, whatever the GPU stack said.
       if (lost) {
         postMessage({ id, ok: false, error: { code: "DEVICE_LOST", message: lost } });

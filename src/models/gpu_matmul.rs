@@ -23,7 +23,28 @@ use cubek::matmul::routine::BlueprintStrategy;
 use cubek::matmul::tiled::Strategy;
 use cubek::std::InputBinding;
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
 use crate::runtime::backend;
+
+/// Off: every product takes Burn's own path, as on a real GPU in the browser (a test switch).
+static ROUTING: AtomicBool = AtomicBool::new(true);
+/// Products `CpuGemm` ran, and products it refused that Burn's matmul ran instead.
+static LAUNCHES: AtomicUsize = AtomicUsize::new(0);
+static FALLBACKS: AtomicUsize = AtomicUsize::new(0);
+
+/// For tests: `false` sends every product through Burn's matmul and fused attention even on a
+/// software adapter — the kernels a real GPU runs in the browser (no autotune) — so they can be
+/// compared with a reference where only SwiftShader is at hand. Takes effect for the next product.
+pub fn set_routing(enabled: bool) {
+    ROUTING.store(enabled, Ordering::SeqCst);
+}
+
+/// How many products `CpuGemm` has run in this process (or wasm instance), and how many it refused
+/// and handed to Burn's matmul (each also a logged warning). Tests insist on no refusals.
+pub fn launches() -> (usize, usize) {
+    (LAUNCHES.load(Ordering::SeqCst), FALLBACKS.load(Ordering::SeqCst))
+}
 
 /// The product as a Burn backend extension: routed to the CubeCL backend, deferred under fusion.
 #[backend_extension(Cube, Fusion)]
@@ -54,11 +75,23 @@ impl CpuGemmMatmul for CubeBackend {
             &mut dtypes,
         );
         match launched {
-            Ok(()) => out,
+            Ok(()) => {
+                LAUNCHES.fetch_add(1, Ordering::SeqCst);
+                out
+            }
             // Should the routine refuse its operands (a setup error, none seen with f32), Burn's own
-            // matmul runs, as it would without this op (and fails as Burn's does if that cannot).
-            Err(_) => burn_matmul(lhs, rhs, None, MatmulStrategy::default(), dtype)
-                .unwrap_or_else(|e| panic!("matmul failed to launch: {e:?}")),
+            // matmul runs, as it would without this op (and fails as Burn's does if that cannot);
+            // counted and logged, so a test can fail on it rather than pass on the other routine.
+            Err(error) => {
+                FALLBACKS.fetch_add(1, Ordering::SeqCst);
+                log::warn!(
+                    "cubek's CpuGemm refused a {:?} × {:?} product ({error:?}); Burn's matmul runs it",
+                    lhs.shape(),
+                    rhs.shape()
+                );
+                burn_matmul(lhs, rhs, None, MatmulStrategy::default(), dtype)
+                    .unwrap_or_else(|e| panic!("matmul failed to launch: {e:?}"))
+            }
         }
     }
 }
@@ -67,6 +100,7 @@ impl CpuGemmMatmul for CubeBackend {
 /// adapter, in the wasm build (the build without autotune).
 pub fn applies(device: &Device, operands: &[DType]) -> bool {
     cfg!(target_arch = "wasm32")
+        && ROUTING.load(Ordering::SeqCst)
         && *device != Device::flex()
         && backend::gpu_is_software()
         && operands.iter().all(|&d| d == DType::F32)

@@ -13,7 +13,9 @@ use crate::runtime::cancel::Cancel;
 use crate::runtime::embed::{DnaEncoder, SequenceEncoder, TokensOnDevice, read_back};
 use crate::runtime::parts::PartSource;
 use crate::runtime::stages::{Stage, StageClock, StageTimes};
-use crate::tokenize::{AmbiguityPolicy, CropPolicy, DnaCropPolicy, DnaOneHot, NucleotideTokenizer, Tokenizer};
+use crate::tokenize::{
+    AmbiguityPolicy, CropPolicy, DnaCropPolicy, DnaOneHot, NucleotideTokenizer, ProteinTokenizer, Tokenizer,
+};
 use crate::weights::{LoadedWeights, Manifest, Part};
 
 /// The 30 GTEx tissues in the dataset card's order ("List of tissues V1"); that the head's outputs
@@ -70,6 +72,8 @@ pub struct IsoformerInputs<'a> {
 pub struct RunOptions {
     /// Most RNA tokens, `<cls>` included (the RNA encoder's limit when `None`).
     pub max_rna_tokens: Option<usize>,
+    /// Most protein residues, `<cls>` and `<eos>` not counted (the protein encoder's limit when `None`).
+    pub max_protein_residues: Option<usize>,
     /// RNA over the limit: an error, or its 5' start or 3' end tokens kept.
     pub rna_crop: CropPolicy,
     /// DNA over Enformer's window: an error, or its centre kept.
@@ -88,15 +92,20 @@ impl RunOptions {
             && self.ambiguous == AmbiguityPolicy::default()
     }
 
-    /// The RNA tokenizer these options ask for, in place of `encoder`'s (`None`: the encoder's own).
-    pub fn rna_tokenizer(&self, encoder: &SequenceEncoder) -> Option<Tokenizer> {
-        let Tokenizer::Nucleotide(own) = encoder.tokenizer() else { return None };
-        (!self.reads_rna_by_default()).then(|| {
-            let max_tokens = self.max_rna_tokens.unwrap_or(own.max_tokens());
-            Tokenizer::Nucleotide(
-                NucleotideTokenizer::new(max_tokens).with_crop(self.rna_crop).with_ambiguity(self.ambiguous),
-            )
-        })
+    /// The RNA or protein tokenizer these options ask for, in place of `encoder`'s (`None`: the
+    /// encoder's own).
+    pub fn tokenizer(&self, encoder: &SequenceEncoder) -> Option<Tokenizer> {
+        match encoder.tokenizer() {
+            Tokenizer::Nucleotide(own) => (!self.reads_rna_by_default()).then(|| {
+                let max_tokens = self.max_rna_tokens.unwrap_or(own.max_tokens());
+                Tokenizer::Nucleotide(
+                    NucleotideTokenizer::new(max_tokens).with_crop(self.rna_crop).with_ambiguity(self.ambiguous),
+                )
+            }),
+            Tokenizer::Protein(_) => {
+                self.max_protein_residues.map(|max| Tokenizer::Protein(ProteinTokenizer::new(max)))
+            }
+        }
     }
 
     /// The DNA one-hot encoder these options ask for, from `encoder`'s.
@@ -277,24 +286,15 @@ impl Isoformer {
 
     /// The RNA's and the protein's token ids (host side).
     fn tokenize(&self, inputs: &IsoformerInputs<'_>, options: &RunOptions) -> Result<Tokens> {
-        let rna = inputs
-            .rna
-            .map(|s| {
-                let encoder = Self::encoder(&self.rna, Modality::Rna)?;
-                let tokens = options
-                    .rna_tokenizer(encoder)
-                    .map_or_else(|| encoder.tokenize(s), |tokenizer| tokenizer.encode(s))?;
-                encoder.fits(&tokens, self.aggregator.config().dna_dim).map(|()| tokens)
-            })
-            .transpose()?;
-        let protein = inputs
-            .protein
-            .map(|s| {
-                let encoder = Self::encoder(&self.protein, Modality::Protein)?;
-                let tokens = encoder.tokenize(s)?;
-                encoder.fits(&tokens, self.aggregator.config().dna_dim).map(|()| tokens)
-            })
-            .transpose()?;
+        let tokenize = |encoder: &Option<SequenceEncoder>, modality: Modality, sequence: &str| {
+            let encoder = Self::encoder(encoder, modality)?;
+            let tokens = options
+                .tokenizer(encoder)
+                .map_or_else(|| encoder.tokenize(sequence), |tokenizer| tokenizer.encode(sequence))?;
+            encoder.fits(&tokens, self.aggregator.config().dna_dim).map(|()| tokens)
+        };
+        let rna = inputs.rna.map(|s| tokenize(&self.rna, Modality::Rna, s)).transpose()?;
+        let protein = inputs.protein.map(|s| tokenize(&self.protein, Modality::Protein, s)).transpose()?;
         Ok((rna, protein))
     }
 
@@ -530,7 +530,12 @@ impl Isoformer {
     /// batch — the device filled by one pass instead of one per transcript. Each input must give
     /// the same modalities (RNA, protein; DNA is `dna`). Per transcript, in order; the stage
     /// timings are the batch's.
-    pub async fn predict_batch_from(&self, dna: Tensor<3>, inputs: &[IsoformerInputs<'_>]) -> Result<Vec<Prediction>> {
+    pub async fn predict_batch_from(
+        &self,
+        dna: Tensor<3>,
+        inputs: &[IsoformerInputs<'_>],
+        options: &RunOptions,
+    ) -> Result<Vec<Prediction>> {
         let Some(first) = inputs.first() else { return Ok(Vec::new()) };
         if inputs
             .iter()
@@ -545,7 +550,9 @@ impl Isoformer {
                                 sequences: Option<Vec<&str>>|
                -> Result<Option<ModalityEmbedding>> {
             let Some(sequences) = sequences else { return Ok(None) };
-            let embedding = Self::encoder(encoder, modality)?.hidden_batch(&sequences)?;
+            let encoder = Self::encoder(encoder, modality)?;
+            let tokenizer = options.tokenizer(encoder).unwrap_or_else(|| encoder.tokenizer().clone());
+            let embedding = encoder.hidden_batch_with(&tokenizer, &sequences)?;
             clock.lap_after(stage, &embedding.hidden).await?;
             Ok(Some(embedding))
         };
@@ -690,7 +697,7 @@ pub async fn predict_part_by_part(
         let (manifest, weights) = source.part(part, &device.device).await?;
         let mut encoder = SequenceEncoder::new(device.clone(), &manifest, weights)?;
         encoder.expect_modality(modality)?;
-        if let Some(tokenizer) = options.rna_tokenizer(&encoder) {
+        if let Some(tokenizer) = options.tokenizer(&encoder) {
             encoder = encoder.with_tokenizer(tokenizer)?;
         }
         random |= encoder.random_weights();
@@ -734,7 +741,8 @@ pub async fn predict_dir_part_by_part(
     dir: &std::path::Path,
     inputs: &IsoformerInputs<'_>,
     final_dna: bool,
+    options: &RunOptions,
 ) -> Result<Prediction> {
     let mut source = crate::runtime::parts::IsoformerDir::open(dir)?;
-    predict_part_by_part(device, inputs, final_dna, &RunOptions::default(), &mut source).await
+    predict_part_by_part(device, inputs, final_dna, options, &mut source).await
 }

@@ -238,8 +238,13 @@ impl SequenceEncoder {
     /// bucket): `[batch, length, hidden]` with its `[batch, length]` mask, not read back; one pass,
     /// so refused when the batch does not fit the device.
     pub fn hidden_batch(&self, sequences: &[&str]) -> Result<ModalityEmbedding> {
-        let tokens = self.tokenize_all(&self.tokenizer, sequences)?;
-        let (ids, mask) = self.upload_batch(&tokens, self.tokenizer.pad_id(), false)?;
+        self.hidden_batch_with(&self.tokenizer, sequences)
+    }
+
+    /// [`Self::hidden_batch`] with another tokenizer for this modality (per-request policies).
+    pub fn hidden_batch_with(&self, tokenizer: &Tokenizer, sequences: &[&str]) -> Result<ModalityEmbedding> {
+        let tokens = self.tokenize_all(tokenizer, sequences)?;
+        let (ids, mask) = self.upload_batch(&tokens, tokenizer.pad_id(), false)?;
         Ok(ModalityEmbedding { hidden: self.model.forward(ids, &mask), mask })
     }
 

@@ -113,7 +113,7 @@ impl<'a> GeneScorer<'a> {
             }
             let inputs = scorer.inputs(&sequences.rna, &sequences.protein);
             let encoded = scorer.model.encode_transcript(&inputs, &scorer.run).await.map_err(|e| {
-                if is_input_error(&e) {
+                if e.is_input_error() {
                     Error::Annotation(format!("transcript {}: the reference cannot be read: {e}", transcript.id))
                 } else {
                     e
@@ -194,7 +194,7 @@ impl<'a> GeneScorer<'a> {
                 && !effect.rna_changed(&reference.sequences)
                 && !effect.protein_changed(&reference.sequences);
             let encoded = self.encode_alternate(reference, &effect).map_err(|e| {
-                if is_input_error(&e) {
+                if e.is_input_error() {
                     let reason = format!("transcript {}: the alternate cannot be read: {e}", transcript.id);
                     Error::Variant { record: variant.label(), reason }
                 } else {
@@ -282,17 +282,6 @@ impl<'a> GeneScorer<'a> {
 /// (a device error, an abort).
 pub fn refuses_record(error: &Error) -> bool {
     matches!(error, Error::Variant { .. } | Error::ReferenceMismatch { .. })
-}
-
-/// Errors of reading a sequence (a letter, a length), as opposed to running the model.
-fn is_input_error(error: &Error) -> bool {
-    matches!(
-        error,
-        Error::InvalidCharacter { .. }
-            | Error::SequenceTooLong { .. }
-            | Error::TooLongForDevice { .. }
-            | Error::EmptySequence { .. }
-    )
 }
 
 /// ESM-2's masked marginal of `alternate` (same length as `protein`), on a window of the

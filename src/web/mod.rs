@@ -111,13 +111,15 @@ fn single_sequence(text: String, what: &str) -> Result<String, Error> {
 }
 
 /// `predict` / `predictMany` options: `{ maxTokens?, crop?: "none" | "keep-start" | "keep-end"
-/// (RNA over maxTokens), cropDna?: "none" | "centre" (DNA over 196,608 bp), ambiguous?: "reject" |
-/// "as-n" (IUPAC codes in RNA and DNA) }`; the `signal` is taken off first.
+/// (RNA over maxTokens), maxResidues? (proteins), cropDna?: "none" | "centre" (DNA over 196,608 bp),
+/// ambiguous?: "reject" | "as-n" (IUPAC codes in RNA and DNA) }`; the `signal` is taken off first.
 #[derive(serde::Deserialize, Default, Tsify)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PredictOptions {
     #[tsify(optional)]
     max_tokens: Option<usize>,
+    #[tsify(optional)]
+    max_residues: Option<usize>,
     #[serde(default)]
     #[tsify(optional, type = "RnaCrop")]
     crop: CropPolicy,
@@ -133,6 +135,7 @@ impl PredictOptions {
     fn run_options(self, cancel: Cancel) -> RunOptions {
         RunOptions {
             max_rna_tokens: self.max_tokens,
+            max_protein_residues: self.max_residues,
             rna_crop: self.crop,
             dna_crop: self.crop_dna,
             ambiguous: self.ambiguous,
@@ -228,8 +231,8 @@ struct DnaOptions {
 /// `IsoformerModel.embed` options: `{ layer?: number | number[], pooling?: "cls" | "mean" | "none" }`.
 /// `layer` as the CLI's `--layer` (0 the embeddings … the last hidden state; negative counts from
 /// the end; several from one pass), ESM-2 and NT-v2 only; `pooling` (default mean) applies to it.
-/// Also how the sequence is read: `maxTokens` (RNA), `crop` (RNA: `"none" | "keep-start" |
-/// "keep-end"`; DNA: `"none" | "centre"`), `ambiguous` (RNA, DNA: `"reject" | "as-n"`).
+/// Also how the sequence is read: `maxTokens` (RNA), `maxResidues` (protein), `crop` (RNA: `"none"
+/// | "keep-start" | "keep-end"`; DNA: `"none" | "centre"`), `ambiguous` (RNA, DNA: `"reject" | "as-n"`).
 #[derive(serde::Deserialize, Default, Tsify)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct EmbedOptions {
@@ -239,6 +242,8 @@ struct EmbedOptions {
     pooling: Option<Pooling>,
     #[tsify(optional)]
     max_tokens: Option<usize>,
+    #[tsify(optional)]
+    max_residues: Option<usize>,
     #[tsify(optional, type = "RnaCrop | DnaCrop")]
     crop: Option<String>,
     #[tsify(optional, type = "Ambiguity")]
@@ -261,12 +266,13 @@ impl EmbedOptions {
         let mut run = RunOptions { ambiguous: self.ambiguous.unwrap_or_default(), cancel, ..Default::default() };
         match modality {
             Modality::Protein if self.max_tokens.is_some() => return refuse("maxTokens"),
+            Modality::Rna | Modality::Dna if self.max_residues.is_some() => return refuse("maxResidues"),
             Modality::Protein if self.crop.is_some() => return refuse("crop"),
             Modality::Protein if self.ambiguous.is_some() => return refuse("ambiguous"),
             Modality::Dna if self.max_tokens.is_some() => {
                 return refuse("maxTokens (DNA is read in a 196,608-bp window)");
             }
-            Modality::Protein => {}
+            Modality::Protein => run.max_protein_residues = self.max_residues,
             Modality::Rna => {
                 run.max_rna_tokens = self.max_tokens;
                 run.rna_crop = crop.map(serde_json::from_value).transpose().map_err(invalid_crop)?.unwrap_or_default();
@@ -325,7 +331,7 @@ async fn embed_sequence(
     options: &EmbedOptions,
     run: &RunOptions,
 ) -> Result<JsValue, Error> {
-    let tokenizer = run.rna_tokenizer(encoder).unwrap_or_else(|| encoder.tokenizer().clone());
+    let tokenizer = run.tokenizer(encoder).unwrap_or_else(|| encoder.tokenizer().clone());
     run.cancel.checkpoint().await?;
     match options.layers()? {
         None => embed_first(encoder, Some(&tokenizer), sequence).await,

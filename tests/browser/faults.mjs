@@ -219,7 +219,9 @@ try {
   assert.equal(lost.title, "faults test", "the page keeps working");
   assert.equal(lost.backend, "webgpu");
   const gpuDifference = maxRelativeDifference(lost.values, reference);
-  assert.ok(gpuDifference < 1e-4, `a fresh load on WebGPU predicts as the CPU did (${gpuDifference} of the scale)`);
+  console.log(`faults: a fresh load on WebGPU against the CPU: ${gpuDifference.toExponential(2)} of the scale`);
+  // (measured 5.1e-7)
+  assert.ok(gpuDifference <= 1e-5, `a fresh load on WebGPU predicts as the CPU did (${gpuDifference} of the scale)`);
   lap("device lost, fresh load");
 
   // 5. Long use: 100 predictions without DNA (a protein or an RNA; lengths cycling through 10

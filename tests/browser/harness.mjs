@@ -62,10 +62,28 @@ export async function newPage(browser, label = "page") {
 /** A route answering an empty HTML page (a same-origin place to import modules from). */
 export const blankPage = (title) => (request, response) => Boolean(response.writeHead(200, { "content-type": "text/html" }).end(`<!doctype html><title>${title}</title>`));
 
-/** max |values − reference| ÷ max |reference|: how far apart two outputs are, relative to their scale. */
+/**
+ * max |values − reference| ÷ max |reference|: how far apart two outputs are, relative to their
+ * scale. Throws unless both are the same non-zero length, every value is a finite number and the
+ * reference is not all zeros — so a missing, shortened or NaN output can never pass a bound.
+ */
 export function maxRelativeDifference(values, reference) {
-  const scale = Math.max(...Array.from(reference, Math.abs));
-  return Math.max(...Array.from(values, (v, i) => Math.abs(v - reference[i]))) / scale;
+  const length = (array, what) => {
+    if (array === null || array === undefined || typeof array.length !== "number") throw new Error(`maxRelativeDifference: ${what} is not an array (${array})`);
+    return array.length;
+  };
+  const [n, m] = [length(values, "the output"), length(reference, "the reference")];
+  if (n !== m || n === 0) throw new Error(`maxRelativeDifference: ${n} values against a reference of ${m}`);
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    const [v, r] = [values[i], reference[i]];
+    if (!Number.isFinite(v) || !Number.isFinite(r)) throw new Error(`maxRelativeDifference: value ${i} is ${v}, its reference ${r}`);
+    scale = Math.max(scale, Math.abs(r));
+    worst = Math.max(worst, Math.abs(v - r));
+  }
+  if (scale === 0) throw new Error("maxRelativeDifference: the reference is all zeros: no scale to compare at");
+  return worst / scale;
 }
 
 /**

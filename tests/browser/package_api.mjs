@@ -48,10 +48,14 @@ const RNA = "AUGGCCCAGUCCACCGCCACCUCCCCUGAUGGGGGCACCACGUUUGAGCACCUCUGG";
 const DNA = "GCCCTGCCTCCCCGCCCGCGCACCCGCCCGGAGGCTCGCGCGCCCGCGAAGGGGACGCAGCG";
 
 
-// Values from a CPU model against the WebGPU model's: within float tolerance (section 5's).
+// Values from another model or backend against the WebGPU model's (or another call's): within
+// CLOSE of their scale (the largest difference seen is logged at the end; measured ≤ 6.1e-7).
+const CLOSE = 1e-5;
+const seen = [];
 const close = (values, reference, what) => {
   const worst = maxRelativeDifference(values, reference);
-  assert.ok(worst < 1e-4, `${what}: CPU and WebGPU differ by ${worst}`);
+  seen.push([worst, what]);
+  assert.ok(worst <= CLOSE, `${what}: the two differ by ${worst} of their scale`);
 };
 
 const browser = await launchChromium();
@@ -195,6 +199,12 @@ try {
     out.lastFour = await values({ rna: rna54.slice(-24), protein });
     out.keepStart = await values({ rna: rna54, protein }, { maxTokens: 5, crop: "keep-start" });
     out.firstFour = await values({ rna: rna54.slice(0, 24), protein });
+    // A protein past the trained context (1,024 residues): an error unless maxResidues allows it.
+    const longProtein = protein.repeat(Math.ceil(1030 / protein.length)).slice(0, 1030);
+    out.proteinTooLong = await codeOf(model.predict({ protein: longProtein }));
+    out.maxResidues = (await values({ protein: longProtein }, { maxResidues: 1030 })).length;
+    out.embedMaxResidues = (await model.embed("protein", longProtein, { maxResidues: 1030 })).shape[0];
+    out.maxResiduesOnRna = await codeOf(model.embed("rna", rna, { maxResidues: 1030 }));
     out.badOption = await codeOf(model.predict({ protein }, { crop: "middle" }));
     out.unknownOption = await codeOf(model.predict({ protein }, { maxToken: 5 }));
     out.dnaTooLong = await codeOf(model.predict({ dna: "A".repeat(196_609) }));
@@ -283,6 +293,10 @@ try {
   assert.deepEqual(calls.keepEnd, calls.lastFour, "crop keep-end keeps the last 6-mers");
   assert.deepEqual(calls.keepStart, calls.firstFour, "crop keep-start keeps the first 6-mers");
   assert.notDeepEqual(calls.keepEnd, calls.keepStart);
+  assert.equal(calls.proteinTooLong, "SEQUENCE_TOO_LONG");
+  assert.equal(calls.maxResidues, 30, "maxResidues: 1030 reads the longer protein");
+  assert.equal(calls.embedMaxResidues, 1032, "embed reads the 1,030 residues with <cls> and <eos>");
+  assert.equal(calls.maxResiduesOnRna, "INVALID_ARGUMENT", "maxResidues applies to proteins");
   assert.equal(calls.badOption, "INVALID_ARGUMENT");
   assert.equal(calls.unknownOption, "INVALID_ARGUMENT");
   assert.equal(calls.dnaTooLong, "SEQUENCE_TOO_LONG");
@@ -525,7 +539,7 @@ try {
     return values;
   }, { weights: WEIGHTS, protein: PROTEIN });
   assert.equal(unfused.error, undefined, `${unfused.error}: ${unfused.message}`);
-  assert.ok(maxRelativeDifference(unfused, main.proteinEmbedding) < 1e-4, "fusion off embeds what fusion on embeds");
+  close(unfused, main.proteinEmbedding, "fusion off embeds what fusion on embeds");
 
   // 4. Abort, before and during a load.
   const aborts = await inPage(page, async (IsoFormer, { weights }) => {
@@ -599,4 +613,5 @@ try {
   await plain.close();
   server.close();
 }
-console.log("package_api: ok");
+const [largest, where] = seen.reduce((a, b) => (b[0] > a[0] ? b : a));
+console.log(`package_api: ok (${seen.length} comparisons between backends and calls; the largest difference ${largest.toExponential(2)} of the scale, ${where})`);

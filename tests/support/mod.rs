@@ -99,7 +99,8 @@ pub fn cases(json: &str, read: impl Fn(&str) -> Vec<u8>) -> Vec<Case> {
 
 /// Max |ours − expected| over the valid rows of batch item `b` of an expected `[B, L, D]` tensor.
 pub fn max_abs_diff_rows(ours: &[f32], expected: &(Vec<usize>, Vec<f32>), b: usize, rows: usize) -> f32 {
-    let (length, width) = (expected.0[1], expected.0[2]);
+    let (batch, length, width) = (expected.0[0], expected.0[1], expected.0[2]);
+    assert!(b < batch && rows <= length, "item {b} of {rows} rows is outside the expected {:?}", expected.0);
     assert_eq!(ours.len(), rows * width, "output size");
     let start = b * length * width;
     ours.iter().zip(&expected.1[start..start + rows * width]).map(|(a, e)| (a - e).abs()).fold(0.0, f32::max)
@@ -189,6 +190,17 @@ pub fn tp73_inputs(genbank: &str, transcripts: &str) -> (String, String, String)
     (genbank_origin(genbank), rna, genbank_translation(genbank, "NP_005418.1"))
 }
 
+/// `sequence` with an IsoFormer fixture case's edit for `modality` (`[index, replacement]`) applied.
+pub fn edited(sequence: &str, case: &Value, modality: &str) -> String {
+    match case["edits"][modality].as_array() {
+        Some(edit) => {
+            let (index, replacement) = (edit[0].as_u64().unwrap() as usize, edit[1].as_str().unwrap());
+            format!("{}{replacement}{}", &sequence[..index], &sequence[index + replacement.len()..])
+        }
+        None => sequence.to_string(),
+    }
+}
+
 /// The Enformer fixture inputs by label (tests/fixtures/make_fixtures.py builds the same ones).
 pub fn enformer_input(label: &str, tp73_genbank: &str) -> String {
     match label {
@@ -269,6 +281,7 @@ pub fn layers_fixture(layers_json: &str, read: impl Fn(&str) -> Vec<u8>) -> Laye
 pub fn assert_layers_match(fixture: &LayersFixture, per_sequence: &[Vec<isoformer::Embedding>]) {
     assert_eq!(per_sequence.len(), fixture.sequences.len());
     for (b, per_layer) in per_sequence.iter().enumerate() {
+        assert_eq!(per_layer.len(), fixture.indices.len(), "sequence {b}: one embedding per layer asked");
         for ((index, embedding), expected) in fixture.indices.iter().zip(per_layer).zip(&fixture.expected) {
             assert_eq!(embedding.tokens, fixture.tokens[b]);
             let diff = max_abs_diff_rows(&embedding.last_hidden_state, expected, b, fixture.tokens[b].len());

@@ -232,7 +232,13 @@ fn bench_isoformer(args: &BenchArgs, device: isoformer::ComputeDevice, started: 
     let timing = time_runs(args.runs, || {
         let prediction = match &model {
             Some(model) => pollster::block_on(model.predict(&inputs, false))?,
-            None => pollster::block_on(predict_dir_part_by_part(&device, &args.weights, &inputs, false))?,
+            None => pollster::block_on(predict_dir_part_by_part(
+                &device,
+                &args.weights,
+                &inputs,
+                false,
+                &Default::default(),
+            ))?,
         };
         random = prediction.random_weights;
         stages.push(prediction.stages);

@@ -54,16 +54,19 @@ pub struct QuantizeArgs {
     /// A weight directory (manifest.json) or an IsoFormer weight directory (isoformer.json).
     #[arg(long)]
     from: PathBuf,
+    /// Where to write (default: FROM/DTYPE/, the subdirectory the browser's `dtype` option
+    /// loads: `IsoFormer.load({ weights: FROM, dtype: "q8" })` reads FROM/q8/).
     #[arg(long)]
-    out: PathBuf,
+    out: Option<PathBuf>,
     #[command(flatten)]
     storage: StorageArgs,
 }
 
 pub fn quantize(args: &QuantizeArgs) -> Result<()> {
     let storage = args.storage.storage()?;
-    isoformer::weights::writer::requantize(&args.from, &args.out, &storage)?;
-    eprintln!("wrote {} ({}, blocks of {})", args.out.display(), storage.dtype.name(), storage.block_size);
+    let out = args.out.clone().unwrap_or_else(|| args.from.join(storage.dtype.name()));
+    isoformer::weights::writer::requantize(&args.from, &out, &storage)?;
+    eprintln!("wrote {} ({}, blocks of {})", out.display(), storage.dtype.name(), storage.block_size);
     Ok(())
 }
 

@@ -6,17 +6,18 @@ use std::time::Instant;
 
 use clap::ValueEnum;
 use isoformer::runtime::backend;
-use isoformer::tokenize::NUCLEOTIDE_MAX_TOKENS;
 use isoformer::weights;
 use isoformer::{
-    AmbiguityPolicy, Cancel, CropPolicy, DnaCropPolicy, DnaEmbedding, DnaEncoder, Error, EsmFamily, Modality,
-    NucleotideTokenizer, Pooling, ProteinTokenizer, Result, SequenceEncoder, SequenceRecord, Tokenizer, read_sequences,
+    Cancel, DnaEmbedding, DnaEncoder, Error, EsmFamily, Modality, Pooling, Result, SequenceEncoder, SequenceRecord,
+    read_sequences,
 };
 
 use crate::cli::{Backend, RANDOM_WEIGHTS_NOTE, backend_kind, read_input};
 use crate::embed_set::{self, RunSettings, SetEncoder};
+use crate::input_options::InputArgs;
 use crate::npy_rows::npy_bytes;
 use crate::parquet_table;
+use crate::rejected::OnError;
 use crate::sequences::{Source, shown_id};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -43,9 +44,8 @@ pub struct EmbedArgs {
     /// @file with FASTA or a bare sequence. Output: Enformer's [896, 3072] trunk embedding.
     #[arg(long)]
     dna: Option<String>,
-    /// DNA longer than 196,608 bp: an error (none) or keep the central 196,608 bp (centre).
-    #[arg(long, value_enum, default_value_t = DnaCropPolicy::Reject, requires = "dna")]
-    crop_dna: DnaCropPolicy,
+    #[command(flatten)]
+    input: InputArgs,
     #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     backend: Backend,
     #[arg(long, value_enum, default_value_t = Format::Json)]
@@ -59,15 +59,6 @@ pub struct EmbedArgs {
     /// Sequences per forward pass (padded to the longest; a directory run batches similar lengths).
     #[arg(long, default_value_t = 1)]
     batch_size: usize,
-    /// Accept proteins longer than the trained context (default: max_position_embeddings − 2).
-    #[arg(long, conflicts_with = "rna")]
-    max_residues: Option<usize>,
-    /// Most RNA tokens, <cls> included (default: 2048, IsoFormer's RNA length).
-    #[arg(long, conflicts_with = "protein")]
-    max_tokens: Option<usize>,
-    /// RNA longer than --max-tokens: an error (none), or keep its 5' start or 3' end tokens.
-    #[arg(long, value_enum, default_value_t = CropPolicy::Reject, conflicts_with = "protein")]
-    crop: CropPolicy,
     /// Hidden states of these layers instead of the last (ESM-2, NT-v2): 0 = the embeddings, i = the
     /// output of layer i, the last = the last hidden state; negative counts from the end
     /// (`--layer 12,20,-1`). All from one forward pass; JSON, or npy into a directory.
@@ -77,23 +68,20 @@ pub struct EmbedArgs {
     /// sequence's own tokens (Enformer: over its bins), or every row (npy: one file per record).
     #[arg(long, value_enum, default_value_t = Pooling::Mean)]
     pooling: Pooling,
-    /// IUPAC ambiguity codes (R Y S W K M B D H V) in RNA or DNA: an error (reject) or read as N.
-    #[arg(long, value_enum, default_value_t = AmbiguityPolicy::Reject, conflicts_with = "protein")]
-    ambiguous: AmbiguityPolicy,
-}
-
-/// The tokenizer the options ask for, or `None` for the encoder's default.
-fn tokenizer_from(args: &EmbedArgs) -> Option<Tokenizer> {
-    if args.protein.is_some() {
-        return args.max_residues.map(|max| Tokenizer::Protein(ProteinTokenizer::new(max)));
-    }
-    let tokenizer = NucleotideTokenizer::new(args.max_tokens.unwrap_or(NUCLEOTIDE_MAX_TOKENS))
-        .with_crop(args.crop)
-        .with_ambiguity(args.ambiguous);
-    Some(Tokenizer::Nucleotide(tokenizer))
+    /// A record that cannot be embedded (a bad letter, too long): refuse the run before anything
+    /// is computed (refuse), or — a directory run — write it with its typed error to
+    /// `rejected.tsv` and go on (skip).
+    #[arg(long, value_enum, default_value_t = OnError::Refuse)]
+    on_error: OnError,
 }
 
 pub fn run(args: &EmbedArgs) -> Result<()> {
+    let modality = match (&args.protein, &args.rna, &args.dna) {
+        (Some(_), _, _) => Modality::Protein,
+        (None, Some(_), _) => Modality::Rna,
+        _ => Modality::Dna,
+    };
+    args.input.check_for(modality)?;
     if args.dna.is_some() {
         return embed_dna(args);
     }
@@ -107,6 +95,7 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
     };
     let source = Source::from_argument(input);
     let into_directory = writes_directory(args, &source)?;
+    refuse_skip_outside_directory(args, into_directory)?;
     if args.layer.is_some() && matches!(args.format, Format::Npy) && !into_directory {
         return Err(Error::InvalidArgument("--layer writes JSON, or npy into a directory (--out DIR/)".into()));
     }
@@ -119,7 +108,7 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
     }
     let mut encoder = SequenceEncoder::new(device, &manifest, loaded)?;
     encoder.expect_modality(modality)?;
-    if let Some(tokenizer) = tokenizer_from(args) {
+    if let Some(tokenizer) = args.input.run_options().tokenizer(&encoder) {
         encoder = encoder.with_tokenizer(tokenizer)?;
     }
     eprintln!("loaded {} in {:.1} ms", args.weights.display(), started.elapsed().as_secs_f64() * 1e3);
@@ -208,6 +197,7 @@ fn embed_dna(args: &EmbedArgs) -> Result<()> {
     let input = args.dna.as_deref().unwrap_or_default();
     let source = Source::from_argument(input);
     let into_directory = writes_directory(args, &source)?;
+    refuse_skip_outside_directory(args, into_directory)?;
     let started = Instant::now();
     let device = backend::init_native(backend_kind(args.backend))?;
     eprintln!("device: {}", device.description);
@@ -217,7 +207,7 @@ fn embed_dna(args: &EmbedArgs) -> Result<()> {
         return Err(Error::WrongModality { requested: Modality::Dna, loaded });
     }
     let encoder = DnaEncoder::new(device, &manifest, loaded)?;
-    let one_hot = encoder.one_hot().clone().with_crop(args.crop_dna).with_ambiguity(args.ambiguous);
+    let one_hot = args.input.run_options().dna_one_hot(&encoder);
     eprintln!(
         "loaded {} in {:.1} ms; convolutions in windows of {:?}",
         args.weights.display(),
@@ -297,7 +287,7 @@ fn write_npy(shape: [usize; 2], last_hidden_state: &[f32], out: Option<&Path>) -
 /// A gene-set run into `--out`; with `--format parquet`, its table once every row is written.
 fn run_set(args: &EmbedArgs, set: &SetEncoder, source: &Source, settings: RunSettings, batch: usize) -> Result<()> {
     let dir = out_dir(args)?;
-    let settings = embed_set::run(set, source, dir, settings, batch)?;
+    let settings = embed_set::run(set, source, dir, settings, batch, args.on_error)?;
     if args.format == Format::Parquet {
         parquet_table::write(dir, &settings)?;
     }
@@ -322,6 +312,17 @@ fn writes_directory(args: &EmbedArgs, source: &Source) -> Result<bool> {
     Ok(named_directory || source.has_several()?)
 }
 
+/// `--on-error skip` writes `rejected.tsv` beside a gene-set run's rows: only a directory run has
+/// a place for it.
+fn refuse_skip_outside_directory(args: &EmbedArgs, into_directory: bool) -> Result<()> {
+    if args.on_error == OnError::Skip && !into_directory {
+        return Err(Error::InvalidArgument(
+            "--on-error skip writes rejected.tsv into a gene-set run's directory: give --format npy --out DIR/".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn out_dir(args: &EmbedArgs) -> Result<&Path> {
     args.out.as_deref().ok_or_else(|| {
         Error::InvalidArgument("--format npy with several sequences (or parquet) needs --out DIRECTORY".into())
@@ -337,9 +338,10 @@ fn settings(args: &EmbedArgs, model: &str, modality: Modality, random_weights: b
         random_weights,
         pooling: args.pooling,
         outputs: Vec::new(),
-        input_options: format!(
-            "max_residues={:?} max_tokens={:?} crop={:?} ambiguous={:?} crop_dna={:?}",
-            args.max_residues, args.max_tokens, args.crop, args.ambiguous, args.crop_dna
-        ),
+        // A run that set records aside and one that refused them differ in their rows.
+        input_options: match args.on_error {
+            OnError::Refuse => args.input.describe(),
+            OnError::Skip => format!("{} on_error=skip", args.input.describe()),
+        },
     }
 }

@@ -13,7 +13,8 @@ use isoformer::tokenize::DnaOneHot;
 use isoformer::{Cancel, DnaEncoder, Embedding, Error, Pooling, Result, SequenceEncoder, SequenceRecord};
 
 use crate::npy_rows::{NpyRows, npy_bytes};
-use crate::sequences::Source;
+use crate::rejected::{OnError, Rejected};
+use crate::sequences::{Source, shown_id};
 
 /// Batches per window: the records sorted by length together (and held in memory at once).
 const BATCHES_PER_WINDOW: usize = 32;
@@ -37,9 +38,15 @@ impl SetEncoder<'_> {
     }
 
     /// A record's output rows (tokens, or Enformer's bins); its typed error if it cannot be embedded.
+    /// A record that passes fits the device alone (a batch of such records is split into passes
+    /// that fit), so embedding it cannot fail on its input.
     fn check(&self, sequence: &str) -> Result<usize> {
         match self {
-            SetEncoder::Sequence { encoder, .. } => Ok(encoder.tokenizer().encode(sequence)?.len()),
+            SetEncoder::Sequence { encoder, .. } => {
+                let tokens = encoder.tokenizer().encode(sequence)?;
+                encoder.fits(&tokens, 0)?;
+                Ok(tokens.len())
+            }
             SetEncoder::Dna { encoder, one_hot } => {
                 one_hot.encode(sequence)?;
                 Ok(encoder.config().target_length)
@@ -84,75 +91,104 @@ pub struct RunSettings {
     pub input_options: String,
 }
 
-/// One record of the current window, with its place in the whole input.
+/// One record of the current window, with the row it gets.
 struct Pending {
     row: u64,
     record: SequenceRecord,
     tokens: usize,
 }
 
-/// The run: checks every record first (streaming; a bad record is named before anything is
-/// computed), resumes after the rows `dir` already holds, then embeds the rest window by window.
-/// Returns the settings as written to run.json (with the outputs' names).
+/// The run: checks every record first (streaming; with `--on-error refuse` a bad record is named
+/// before anything is computed; with `skip` it goes to `rejected.tsv`), resumes after the rows
+/// `dir` already holds, then embeds the rest window by window. Returns the settings as written to
+/// run.json (with the outputs' names).
 pub fn run(
     encoder: &SetEncoder,
     source: &Source,
     dir: &Path,
     mut settings: RunSettings,
     batch_size: usize,
+    on_error: OnError,
 ) -> Result<RunSettings> {
     let pooling = settings.pooling;
     if pooling == Pooling::Cls && matches!(encoder, SetEncoder::Dna { .. }) {
         return Err(Error::InvalidArgument("Enformer has no <cls> token: --pooling mean or none".into()));
     }
     settings.outputs = encoder.outputs()?;
-    let total = check_all(encoder, source)?;
+    let good = check_all(encoder, source, on_error)?;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
     let mut output = SetOutput::resume(dir, &settings)?;
-    let progress = indicatif::ProgressBar::new(total);
+    let mut rejected = match on_error {
+        OnError::Skip => Some(Rejected::create(&dir.join("rejected.tsv"))?),
+        OnError::Refuse => None,
+    };
+    let progress = indicatif::ProgressBar::new(good);
     progress.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} records, {per_sec}, ETA {eta} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let done = output.ids.len() as u64;
-    if done > total {
-        return Err(Error::InvalidArgument(format!(
-            "{} holds {done} rows but the input has {total} records: it was written from another input",
-            dir.display()
-        )));
-    }
-    progress.inc(done);
+    progress.inc(output.ids.len() as u64);
     let window_size = batch_size * BATCHES_PER_WINDOW;
     let mut window: Vec<Pending> = Vec::with_capacity(window_size);
-    for (row, record) in source.records()?.enumerate() {
-        let (row, record) = (row as u64, record?);
-        if row < done {
-            output.expect_id(row, &record.id)?;
-            continue;
-        }
-        let tokens = encoder.check(&record.sequence)?;
+    // Resuming, the input's first records are the rows written, in order, and (skipping) the
+    // records rejected among them, which are found and listed again.
+    let (written, mut resumed) = (output.ids.len(), 0);
+    for (position, record) in source.records()?.enumerate() {
+        let record = record?;
+        let checked = encoder.check(&record.sequence);
+        let tokens = match (checked, &mut rejected) {
+            (Ok(_), _) if resumed < written => {
+                output.expect_id(resumed, &record.id)?;
+                resumed += 1;
+                continue;
+            }
+            (Ok(tokens), _) => tokens,
+            (Err(error), Some(rejected)) if error.is_input_error() => {
+                rejected.add(position as u64, &record.id, &error)?;
+                continue;
+            }
+            (Err(error), _) => {
+                eprintln!("in record {}:", shown_id(&record.id));
+                return Err(error);
+            }
+        };
+        let row = (output.ids.len() + window.len()) as u64;
         window.push(Pending { row, record, tokens });
         if window.len() == window_size {
             output.write_window(encoder, &mut window, batch_size, &progress)?;
         }
     }
+    if resumed < written {
+        return Err(Error::InvalidArgument(format!(
+            "{} holds {written} rows but the input has {resumed} records to embed: it was written from another input",
+            dir.display()
+        )));
+    }
     output.write_window(encoder, &mut window, batch_size, &progress)?;
     progress.finish_with_message("done");
-    eprintln!("wrote {} rows to {} (ids.tsv names each row)", total, dir.display());
+    eprintln!("wrote {} rows to {} (ids.tsv names each row)", output.ids.len(), dir.display());
+    if let Some(summary) = rejected.as_ref().and_then(Rejected::summary) {
+        eprintln!("{summary}");
+    }
     Ok(settings)
 }
 
-/// The first pass: every record embeddable; returns how many there are.
-fn check_all(encoder: &SetEncoder, source: &Source) -> Result<u64> {
-    let mut count = 0;
+/// The first pass: with `refuse`, every record embeddable (the first that is not is the error);
+/// with `skip`, the good ones counted. Returns how many records will be embedded.
+fn check_all(encoder: &SetEncoder, source: &Source, on_error: OnError) -> Result<u64> {
+    let mut good = 0;
     for record in source.records()? {
         let record = record?;
-        encoder
-            .check(&record.sequence)
-            .inspect_err(|_| eprintln!("in record {}:", crate::sequences::shown_id(&record.id)))?;
-        count += 1;
+        match encoder.check(&record.sequence) {
+            Ok(_) => good += 1,
+            Err(error) if on_error == OnError::Skip && error.is_input_error() => {}
+            Err(error) => {
+                eprintln!("in record {}:", shown_id(&record.id));
+                return Err(error);
+            }
+        }
     }
-    Ok(count)
+    Ok(good)
 }
 
 /// The output directory: `ids.tsv`, a matrix per output (or per-record files), `run.json`.
@@ -241,14 +277,14 @@ impl SetOutput {
         })
     }
 
-    /// A resumed run reads the same input: row `row` must be the record it was.
-    fn expect_id(&self, row: u64, id: &str) -> Result<()> {
-        let written = &self.ids[row as usize];
+    /// A resumed run reads the same input: the record that comes to row `row` must be the one written there.
+    fn expect_id(&self, row: usize, id: &str) -> Result<()> {
+        let written = &self.ids[row];
         if written == id {
             return Ok(());
         }
         Err(Error::InvalidArgument(format!(
-            "{} was written from another input: its row {row} is {written:?}, this input's record {row} is {id:?}",
+            "{} was written from another input: its row {row} is {written:?}, this input's record for it is {id:?}",
             self.dir.display()
         )))
     }

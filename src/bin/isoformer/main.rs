@@ -16,10 +16,12 @@ mod embed;
 mod embed_set;
 mod heap;
 mod init;
+mod input_options;
 mod inspect;
 mod npy_rows;
 mod parquet_table;
 mod predict;
+mod rejected;
 mod sequences;
 mod variants;
 

@@ -15,6 +15,8 @@ use isoformer::weights::Part;
 use isoformer::{Error, Isoformer, IsoformerInputs, Prediction, Result, RunOptions, TISSUES, read_sequences};
 
 use crate::cli::{Backend, RANDOM_WEIGHTS_NOTE, backend_kind, read_input};
+use crate::input_options::InputArgs;
+use crate::rejected::{OnError, Rejected};
 use crate::sequences::{FastaById, shown_id};
 
 #[derive(clap::Args)]
@@ -78,6 +80,13 @@ pub struct PredictArgs {
     /// not the sum; slower. Needs --weights; one transcript only.
     #[arg(long, requires = "weights", conflicts_with_all = ["batch", "rna_fasta", "protein_fasta", "dna_fasta"])]
     low_memory: bool,
+    #[command(flatten)]
+    input: InputArgs,
+    /// Batch input: a transcript that cannot be read (a bad letter, too long) refuses the whole
+    /// batch before anything is computed (refuse), or goes with its typed error to
+    /// `<out stem>.rejected.tsv` beside --out while the others are predicted (skip).
+    #[arg(long, value_enum, default_value_t = OnError::Refuse)]
+    on_error: OnError,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -151,6 +160,10 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     if args.is_batch() {
         return predict_batch(args);
     }
+    if args.on_error == OnError::Skip {
+        return Err(Error::InvalidArgument("--on-error skip applies to a batch (--batch or --rna-fasta …)".into()));
+    }
+    let options = args.input.run_options();
     let given = |a: &Option<String>| a.as_deref().map(sequence_argument).transpose();
     let (dna, rna, protein) = (given(&args.dna)?, given(&args.rna)?, given(&args.protein)?);
     let inputs = IsoformerInputs { dna: dna.as_deref(), rna: rna.as_deref(), protein: protein.as_deref() };
@@ -159,7 +172,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         (Some(dir), true) => {
             let device = backend::init_native(backend_kind(args.backend))?;
             eprintln!("device: {}; low-memory mode: one part at a time", device.description);
-            pollster::block_on(predict_dir_part_by_part(&device, dir, &inputs, args.final_dna))?
+            pollster::block_on(predict_dir_part_by_part(&device, dir, &inputs, args.final_dna, &options))?
         }
         _ => {
             let wanted: Vec<Part> = [(rna.is_some(), Part::Rna), (protein.is_some(), Part::Protein)]
@@ -168,7 +181,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
                 .collect();
             let model = load_isoformer(args, &wanted)?;
             let started = Instant::now();
-            let prediction = pollster::block_on(model.predict(&inputs, args.final_dna))?;
+            let prediction = pollster::block_on(model.predict_with(&inputs, args.final_dna, &options))?;
             eprintln!("predicted in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
             prediction
         }
@@ -289,51 +302,63 @@ fn predict_batch(args: &PredictArgs) -> Result<()> {
         .map(|t| t.lines().skip(1).filter_map(|l| l.split('\t').next().map(str::to_string)).collect())
         .unwrap_or_default();
     let model = load_isoformer(args, &wanted)?;
+    let options = args.input.run_options();
+    // Rewritten by every run: its check pass below finds every rejected row again.
+    let mut rejected = match args.on_error {
+        OnError::Skip => Some(Rejected::create(&out.with_extension("rejected.tsv"))?),
+        OnError::Refuse => None,
+    };
     // Every row is checked before the first is computed.
-    let mut todo = 0u64;
-    for row in batch.rows()? {
+    let (mut todo, mut skipped) = (0u64, HashSet::new());
+    for (number, row) in batch.rows()?.enumerate() {
         let row = row?;
         if done.contains(&row.id) {
             continue;
         }
-        let sequences = (optional_sequence(&row.dna)?, optional_sequence(&row.rna)?, optional_sequence(&row.protein)?);
-        let inputs = IsoformerInputs {
-            dna: sequences.0.as_deref(),
-            rna: sequences.1.as_deref(),
-            protein: sequences.2.as_deref(),
-        };
-        model
-            .check(&inputs, &RunOptions::default())
-            .inspect_err(|_| eprintln!("in transcript {}:", shown_id(&row.id)))?;
-        todo += 1;
+        let checked = Transcript::read(number as u64, &row).and_then(|t| model.check(&t.inputs(), &options));
+        match (checked, &mut rejected) {
+            (Ok(()), _) => todo += 1,
+            (Err(error), Some(rejected)) if is_record_error(&error) => {
+                rejected.add(number as u64, &row.id, &error)?;
+                skipped.insert(row.id);
+            }
+            (Err(error), _) => {
+                eprintln!("in transcript {}:", shown_id(&row.id));
+                return Err(error);
+            }
+        }
     }
     let mut file =
         std::fs::OpenOptions::new().create(true).append(true).open(out).map_err(|e| Error::io(out.display(), e))?;
     if std::fs::metadata(out).map(|m| m.len() == 0).unwrap_or(true) {
         writeln!(file, "{}", tsv_header()).map_err(|e| Error::io(out.display(), e))?;
     }
-    let progress = indicatif::ProgressBar::new(total);
+    let progress = indicatif::ProgressBar::new(total - skipped.len() as u64);
     progress.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} transcripts, {elapsed} elapsed, ETA {eta} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     progress.inc(total - todo);
-    let mut run = GroupRun { model: &model, file, out, progress: &progress, last_dna: None, random: false };
+    let mut run = GroupRun {
+        model: &model,
+        options: &options,
+        file,
+        out,
+        progress: &progress,
+        last_dna: None,
+        random: false,
+        rejected: rejected.as_mut(),
+    };
     // Consecutive transcripts with one DNA window and the same modalities (a gene's isoforms) form
     // a group: its DNA embedding is computed once, and it is predicted --batch-size at a time.
     let window = args.batch_size * 32;
     let mut group: Vec<Transcript> = Vec::new();
-    for row in batch.rows()? {
+    for (number, row) in batch.rows()?.enumerate() {
         let row = row?;
-        if done.contains(&row.id) {
+        if done.contains(&row.id) || skipped.contains(&row.id) {
             continue;
         }
-        let transcript = Transcript {
-            dna: optional_sequence(&row.dna)?,
-            rna: optional_sequence(&row.rna)?,
-            protein: optional_sequence(&row.protein)?,
-            id: row.id,
-        };
+        let transcript = Transcript::read(number as u64, &row)?;
         if group.first().is_some_and(|first| !first.same_group(&transcript)) || group.len() == window {
             run.predict_group(&mut group, args.batch_size)?;
         }
@@ -342,14 +367,25 @@ fn predict_batch(args: &PredictArgs) -> Result<()> {
     run.predict_group(&mut group, args.batch_size)?;
     let random = run.random;
     progress.finish_with_message("done");
+    if let Some(summary) = rejected.as_ref().and_then(Rejected::summary) {
+        eprintln!("{summary}");
+    }
     if random {
         eprintln!("{RANDOM_WEIGHTS_NOTE}");
     }
     Ok(())
 }
 
+/// An error about one transcript's sequences (a letter, a length, a field that is not one
+/// sequence), which `--on-error skip` sets aside; any other stops the batch.
+fn is_record_error(error: &Error) -> bool {
+    error.is_input_error() || matches!(error, Error::InvalidArgument(_))
+}
+
 /// One transcript of a batch, its sequences read.
 struct Transcript {
+    /// Its place in the batch's input, from 0.
+    row: u64,
     id: String,
     dna: Option<String>,
     rna: Option<String>,
@@ -357,6 +393,17 @@ struct Transcript {
 }
 
 impl Transcript {
+    /// A batch row's sequences read (each field empty, a sequence, or `@file`).
+    fn read(number: u64, row: &Row) -> Result<Self> {
+        Ok(Transcript {
+            row: number,
+            id: row.id.clone(),
+            dna: optional_sequence(&row.dna)?,
+            rna: optional_sequence(&row.rna)?,
+            protein: optional_sequence(&row.protein)?,
+        })
+    }
+
     /// Same DNA window and same modalities: predictable in one batch.
     fn same_group(&self, other: &Transcript) -> bool {
         self.dna == other.dna
@@ -378,11 +425,14 @@ impl Transcript {
 /// while the window stays the same).
 struct GroupRun<'a> {
     model: &'a Isoformer,
+    options: &'a RunOptions,
     file: std::fs::File,
     out: &'a Path,
     progress: &'a indicatif::ProgressBar,
     last_dna: Option<(Option<String>, Tensor<3>)>,
     random: bool,
+    /// `--on-error skip`: where a transcript that fails on its input goes.
+    rejected: Option<&'a mut Rejected>,
 }
 
 impl GroupRun<'_> {
@@ -399,8 +449,7 @@ impl GroupRun<'_> {
         };
         let embedding = match &self.last_dna {
             Some((previous, embedding)) if *previous == first.dna => embedding.clone(),
-            _ => pollster::block_on(self.model.dna_embedding(first.dna.as_deref(), &RunOptions::default()))
-                .map_err(in_group)?,
+            _ => pollster::block_on(self.model.dna_embedding(first.dna.as_deref(), self.options)).map_err(in_group)?,
         };
         self.last_dna = Some((first.dna.clone(), embedding.clone()));
         if batch_size > 1 {
@@ -408,16 +457,38 @@ impl GroupRun<'_> {
         }
         for batch in group.chunks(batch_size) {
             self.progress.set_message(batch[0].id.clone());
-            let inputs: Vec<IsoformerInputs<'_>> = batch.iter().map(Transcript::inputs).collect();
-            let predictions =
-                pollster::block_on(self.model.predict_batch_from(embedding.clone(), &inputs)).map_err(in_group)?;
+            let predict = |batch: &[Transcript]| {
+                let inputs: Vec<IsoformerInputs<'_>> = batch.iter().map(Transcript::inputs).collect();
+                pollster::block_on(self.model.predict_batch_from(embedding.clone(), &inputs, self.options))
+            };
+            let predictions: Vec<Option<Prediction>> = match (predict(batch), self.rejected.as_deref_mut()) {
+                (Ok(predictions), _) => predictions.into_iter().map(Some).collect(),
+                // A batch refused for its input (one transcript too long for the device): each
+                // alone, and the ones that still fail set aside.
+                (Err(error), Some(rejected)) if is_record_error(&error) => {
+                    let mut alone = Vec::with_capacity(batch.len());
+                    for transcript in batch {
+                        match predict(std::slice::from_ref(transcript)) {
+                            Ok(mut one) => alone.push(one.pop()),
+                            Err(error) if is_record_error(&error) => {
+                                rejected.add(transcript.row, &transcript.id, &error)?;
+                                alone.push(None);
+                            }
+                            Err(error) => return Err(in_group(error)),
+                        }
+                    }
+                    alone
+                }
+                (Err(error), _) => return Err(in_group(error)),
+            };
             for (transcript, prediction) in batch.iter().zip(predictions) {
+                let Some(prediction) = prediction else { continue };
                 self.random |= prediction.random_weights;
                 writeln!(self.file, "{}", tsv_row(&transcript.id, &prediction))
                     .map_err(|e| Error::io(self.out.display(), e))?;
+                self.progress.inc(1);
             }
             self.file.flush().map_err(|e| Error::io(self.out.display(), e))?;
-            self.progress.inc(batch.len() as u64);
         }
         group.clear();
         Ok(())

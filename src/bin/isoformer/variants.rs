@@ -51,12 +51,15 @@ pub struct VariantsArgs {
     /// Substitutions on --protein: `M1A,K5R` (reference residue, 1-based position, alternate).
     #[arg(long, requires = "protein")]
     mutations: Option<String>,
-    /// Most RNA tokens (with <cls>), as `predict` reads transcripts.
+    /// Most RNA tokens (with <cls>), as `predict` reads transcripts (default 2048).
+    #[arg(long, alias = "max-rna-tokens")]
+    max_tokens: Option<usize>,
+    /// RNA over --max-tokens: an error, or keep its 5' start or 3' end.
+    #[arg(long, alias = "rna-crop", value_enum, default_value_t = CropPolicy::Reject)]
+    crop: CropPolicy,
+    /// Most protein residues, as `predict` reads proteins (default: ESM-2's 1,024).
     #[arg(long)]
-    max_rna_tokens: Option<usize>,
-    /// RNA over --max-rna-tokens: an error, or keep its 5' start or 3' end.
-    #[arg(long, value_enum, default_value_t = CropPolicy::Reject)]
-    rna_crop: CropPolicy,
+    max_residues: Option<usize>,
     /// IUPAC ambiguity codes in the sequences: an error, or read as N.
     #[arg(long, value_enum, default_value_t = AmbiguityPolicy::Reject)]
     ambiguous: AmbiguityPolicy,
@@ -96,8 +99,9 @@ pub fn run(args: &VariantsArgs) -> Result<()> {
     eprintln!("device: {}", device.description);
     let model = Isoformer::load_dir(device, &args.weights, &Part::ALL)?;
     let run = RunOptions {
-        max_rna_tokens: args.max_rna_tokens,
-        rna_crop: args.rna_crop,
+        max_rna_tokens: args.max_tokens,
+        max_protein_residues: args.max_residues,
+        rna_crop: args.crop,
         ambiguous: args.ambiguous,
         ..Default::default()
     };
@@ -181,8 +185,8 @@ impl Header {
             dtypes.push(format!("{}={}", part.dir_name(), weights::Manifest::from_json(&manifest)?.dtype.name()));
         }
         let settings = format!(
-            "window_strand={:?} gene={:?} max_rna_tokens={:?} rna_crop={:?} ambiguous={:?} transcripts={transcripts}",
-            args.window_strand, args.gene, args.max_rna_tokens, args.rna_crop, args.ambiguous
+            "window_strand={:?} gene={:?} max_tokens={:?} crop={:?} max_residues={:?} ambiguous={:?} transcripts={transcripts}",
+            args.window_strand, args.gene, args.max_tokens, args.crop, args.max_residues, args.ambiguous
         );
         Ok(Header {
             lines: vec![
